@@ -1,0 +1,52 @@
+# Mixillo Live. `make serve` runs the service; `make test` installs what the tests need and runs them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP     := $(VENV)/.dev-installed
+
+.PHONY: serve test lint bench system-deps web clean help migrate seed-demo
+
+help:
+	@echo "make serve      run the service on http://127.0.0.1:8080 (SQLite in ./var)"
+	@echo "make test       install test dependencies (Debian packages too) and run the test suite"
+	@echo "make lint       ruff and mypy"
+	@echo "make bench      list the benchmarks"
+	@echo "make seed-demo  add demo users and catalogs"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(RUNTIME_STAMP) $@
+
+serve: $(RUNTIME_STAMP)
+	$(BIN)/mixillo serve
+
+migrate: $(RUNTIME_STAMP)
+	$(BIN)/mixillo migrate
+
+seed-demo: $(RUNTIME_STAMP)
+	$(BIN)/mixillo seed-demo
+
+system-deps:
+	bash scripts/system-deps.sh
+
+test: system-deps $(DEV_STAMP)
+	$(BIN)/python -m tests.harness
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(DEV_STAMP)
+	@$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The aiohttp application: composition root, configuration, CLI, HTTP conventions and REST domains."""

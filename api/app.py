@@ -1,0 +1,94 @@
+"""The composition root: builds the aiohttp application from :class:`~api.config.Settings`.
+
+Everything long-lived is created here and closed here, in reverse order, through aiohttp's cleanup
+contexts: the database, Redis, and (as they arrive) the media engine, transcoders and the room service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from api import health, openapi
+from api.auth.accounts import Accounts
+from api.auth.passwords import Passwords
+from api.auth.routes import routes as auth_routes
+from api.auth.tokens import AccessTokens
+from api.config import Settings
+from api.idempotency import IdempotencyKeys
+from api.observability import Metrics, observability_middleware
+from api.problems import problem_middleware
+from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from api.routing import Routes
+from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from store import migrate
+from store.database import Database
+from web import STATIC_DIR
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+OPENAPI = web.AppKey("openapi", dict)
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Application:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    app = web.Application(
+        client_max_size=settings.body_limit_bytes,
+        middlewares=[observability_middleware(metrics), problem_middleware],
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    db = Database(settings.database)
+    app[DATABASE] = db
+    tokens = AccessTokens(settings.secret(), settings.access_token_ttl_s)
+    app[ACCESS_TOKENS] = tokens
+    passwords = Passwords()
+    app[PASSWORDS] = passwords
+    app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
+    app[IDEMPOTENCY] = IdempotencyKeys(db)
+    redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    if redis_client is not None:
+        app[health.REDIS] = redis_client
+        app[RATE_LIMITER] = RedisRateLimiter(redis_client)
+    else:
+        app[RATE_LIMITER] = MemoryRateLimiter()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        if run_migrations:
+            await migrate.upgrade(db)
+        yield
+        await db.close()
+
+    async def redis(app: web.Application) -> AsyncIterator[None]:
+        yield
+        if redis_client is not None:
+            await redis_client.aclose()
+
+    app.cleanup_ctx.extend([database, redis])
+
+    for table in ROUTE_TABLES:
+        table.install(app)
+    endpoints = [ep for table in ROUTE_TABLES for ep in table.endpoints]
+    app[OPENAPI] = openapi.build(endpoints, title="Mixillo Live API", version=VERSION)
+    openapi_body = json.dumps(app[OPENAPI]).encode()
+
+    async def openapi_json(_request: web.Request) -> web.Response:
+        return web.Response(body=openapi_body, content_type="application/json")
+
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/docs", openapi.docs_page)
+    app.router.add_get("/metrics", health.metrics)
+    app.router.add_get("/", _index)
+    app.router.add_static("/static/", STATIC_DIR, append_version=False)
+    return app
+
+
+async def _index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")

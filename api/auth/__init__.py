@@ -1,0 +1,1 @@
+"""Accounts and authentication: register, login, refresh-token rotation, logout, roles."""

@@ -1,0 +1,84 @@
+"""The ``mixillo`` command: serve, migrate, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from api.config import ConfigError, Settings
+from api.observability import configure_logging
+from store.errors import StoreError
+
+log = logging.getLogger("mixillo")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixillo", description="Mixillo Live: live-streaming backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate the database and run the service")
+    serve.add_argument("--host", help="address to listen on (MIXILLO_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (MIXILLO_PORT, default 8080)")
+    serve.add_argument("--data-dir", type=Path, help="data directory (MIXILLO_DATA_DIR, default ./var)")
+    for name, text in (("migrate", "apply database migrations and exit"), ("seed-demo", "add demo data")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--data-dir", type=Path, help="data directory (MIXILLO_DATA_DIR, default ./var)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            host=getattr(args, "host", None), port=getattr(args, "port", None), data_dir=args.data_dir
+        )
+        settings.secret()  # fail now, with the variable's name, rather than on the first request
+    except ConfigError as exc:
+        print(f"mixillo: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print("database is at the latest migration")
+            return 0
+        if args.command == "seed-demo":
+            from api.seed import seed_demo
+
+            for line in asyncio.run(seed_demo(settings)):
+                print(line)
+            return 0
+    except (ConfigError, StoreError) as exc:
+        print(f"mixillo: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.command)
+
+
+async def _migrate(settings: Settings) -> None:
+    from store import migrate
+    from store.database import Database
+
+    db = Database(settings.database)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.close()
+
+
+def _serve(settings: Settings) -> int:
+    from api.app import create_app
+
+    app = create_app(settings)
+    log.info("serving on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir.resolve())
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

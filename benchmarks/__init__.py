@@ -1,0 +1,1 @@
+"""Benchmarks: runnable scripts that print tables and ratios (``make bench`` lists them)."""

@@ -1,0 +1,152 @@
+"""The database: one async SQLAlchemy engine, SQLite by default and PostgreSQL by URL.
+
+Writes go through :meth:`Database.write`. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so it
+holds the database's write lock from its first statement (https://www.sqlite.org/lang_transaction.html):
+a read-check-write inside it cannot interleave with another writer, in this process or another one. In
+process, writers also queue on an ``asyncio.Lock`` so they wait on the event loop instead of in SQLite's
+busy handler. On PostgreSQL, callers lock the rows they change (``SELECT ... FOR UPDATE``) and
+:meth:`Database.run` retries serialization failures and deadlocks (SQLSTATE 40001, 40P01).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from store.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_RETRY_SQLSTATES = {"40001", "40P01"}
+_WRITE_OPTION = "mixillo_write"
+
+
+def normalize_url(url: str) -> str:
+    """Map the URLs people write (``sqlite:///x.db``, ``postgresql://...``) to the async drivers."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a long text
+        raise ConfigurationError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ConfigurationError(f"unsupported database backend {backend!r} (use sqlite or postgresql)")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself, so it can be BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=5000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for attr in ("sqlstate", "pgcode"):
+        code = getattr(orig, attr, None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and sqlstate_of(exc) in _RETRY_SQLSTATES:
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+class Database:
+    """Owns the engine; every connection the service uses comes from here."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 8
+        else:
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a (deferred, on SQLite) transaction, for reads."""
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction: committed on success, rolled back on any error."""
+        if self._write_lock is None:
+            async with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with self._write_lock, self.engine.connect() as raw:
+            conn = await raw.execution_options(**{_WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
+    async def run(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 8
+    ) -> T:
+        """Run ``work`` in a write transaction, retrying serialization failures and deadlocks."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.write() as conn:
+                    return await work(conn)
+            except (DBAPIError, OperationalError) as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                delay = min(0.2, 0.002 * 2**attempt) * random.uniform(0.5, 1.5)
+                log.info("retrying transaction after %s (attempt %d)", sqlstate_of(exc) or exc, attempt)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,18 @@
+"""Alembic environment: always run on a connection handed in by :mod:`store.migrate`."""
+
+from alembic import context
+
+from store.schema import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `mixillo migrate` (store.migrate), not the alembic command")
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
