@@ -35,7 +35,7 @@ from api.state import ACCESS_TOKENS, IDEMPOTENCY, RATE_LIMITER, SETTINGS
 
 Handler = Callable[..., Awaitable[Any]]
 
-PRINCIPAL = "principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
