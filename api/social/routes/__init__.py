@@ -1,0 +1,1 @@
+"""HTTP handlers of the social domains, one module per domain, each with its request and response models."""

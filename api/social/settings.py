@@ -1,0 +1,100 @@
+"""Per-user settings: one validated JSON document, enforced where it matters.
+
+``privacy.private_account`` is mirrored onto ``profiles.is_private`` in the same transaction, because every
+listing filters on it in SQL; the document stays the source of truth for the client.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.social.graph import ensure_profile
+from store.database import Database
+from store.schema.social import profiles, user_settings
+from store.types import utcnow
+
+
+class WhoCanMessage(StrEnum):
+    EVERYONE = "everyone"
+    FOLLOWERS = "followers"  # people who follow me
+    NOBODY = "nobody"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Privacy(_Section):
+    private_account: bool = False
+    who_can_message: WhoCanMessage = WhoCanMessage.EVERYONE
+    show_activity: bool = Field(True, description="Others may list what I liked and viewed.")
+
+
+class NotificationToggles(_Section):
+    follows: bool = True
+    likes: bool = True
+    comments: bool = True
+    mentions: bool = True
+    messages: bool = True
+    gifts: bool = True
+    orders: bool = True
+    pk_invites: bool = True
+    live: bool = True
+    push: bool = Field(True, description="Also send enabled notifications to my devices.")
+
+
+class SettingsDocument(_Section):
+    privacy: Privacy = Field(default_factory=Privacy)
+    notifications: NotificationToggles = Field(default_factory=NotificationToggles)
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+
+class UserSettings:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: str) -> SettingsDocument:
+        async with self._db.read() as conn:
+            return await self.load(conn, user_id)
+
+    @staticmethod
+    async def load(conn: AsyncConnection, user_id: str) -> SettingsDocument:
+        raw = (
+            await conn.execute(sa.select(user_settings.c.document).where(user_settings.c.user_id == user_id))
+        ).scalar()
+        return SettingsDocument.model_validate_json(raw) if raw else SettingsDocument()
+
+    async def replace(self, user_id: str, document: SettingsDocument) -> SettingsDocument:
+        async with self._db.write() as conn:
+            await self._store(conn, user_id, document)
+        return document
+
+    async def update_section(self, user_id: str, section: str, changes: dict[str, Any]) -> SettingsDocument:
+        """Change only the given fields of one section (``privacy`` or ``notifications``)."""
+        async with self._db.write() as conn:
+            current = await self.load(conn, user_id)
+            merged = current.model_dump(mode="json")
+            merged[section].update(changes)
+            document = SettingsDocument.model_validate(merged, strict=False)
+            await self._store(conn, user_id, document)
+        return document
+
+    async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> None:
+        now = utcnow()
+        raw = document.model_dump_json()
+        updated = await conn.execute(
+            user_settings.update().where(user_settings.c.user_id == user_id).values(document=raw, updated_at=now)
+        )
+        if not updated.rowcount:
+            await conn.execute(user_settings.insert().values(user_id=user_id, document=raw, updated_at=now))
+        await ensure_profile(conn, user_id)
+        await conn.execute(
+            profiles.update()
+            .where(profiles.c.user_id == user_id)
+            .values(is_private=document.privacy.private_account, updated_at=now)
+        )
