@@ -19,12 +19,26 @@ from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.config import Settings
+from api.events import LocalEvents
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
-from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from api.social.domain import Social
+from api.social.routes import TABLES as SOCIAL_ROUTES
+from api.state import (
+    ACCESS_TOKENS,
+    ACCOUNTS,
+    DATABASE,
+    IDEMPOTENCY,
+    METRICS,
+    PASSWORDS,
+    RATE_LIMITER,
+    SETTINGS,
+    SOCIAL,
+)
+from signaling.socketio import SocketServer
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -32,8 +46,9 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, *SOCIAL_ROUTES]
 OPENAPI = web.AppKey("openapi", dict)
+SOCKETS = web.AppKey("sockets", SocketServer)
 
 
 def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Application:
@@ -71,7 +86,19 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
         if redis_client is not None:
             await redis_client.aclose()
 
-    app.cleanup_ctx.extend([database, redis])
+    events = LocalEvents()
+    sockets = SocketServer(tokens, events)
+    app[SOCKETS] = sockets
+    social = Social.create(db, settings, events)
+    app[SOCIAL] = social
+
+    async def social_domains(app: web.Application) -> AsyncIterator[None]:
+        await social.start()
+        yield
+        await sockets.close()
+        await social.close()
+
+    app.cleanup_ctx.extend([database, redis, social_domains])
 
     for table in ROUTE_TABLES:
         table.install(app)
@@ -87,6 +114,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
     app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
+    app.router.add_static("/media/", social.files.root, append_version=False)
+    sockets.attach(app)
     return app
 
 

@@ -47,6 +47,10 @@ class Settings(BaseModel):
     rate_write_per_ip: int = Field(1200, ge=1, **_env("MIXILLO_RATE_WRITE_PER_IP"))
     trust_forwarded_for: bool = Field(False, **_env("MIXILLO_TRUST_FORWARDED_FOR"))
 
+    content_max_video_s: float = Field(600, gt=0, **_env("MIXILLO_CONTENT_MAX_VIDEO_SECONDS"))
+    sound_max_duration_s: float = Field(300, gt=0, **_env("MIXILLO_SOUND_MAX_SECONDS"))
+    fcm_service_account: Path | None = Field(None, **_env("MIXILLO_FCM_SERVICE_ACCOUNT"))
+
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
     s3_region: str = Field("us-east-1", **_env("MIXILLO_S3_REGION"))

@@ -16,6 +16,7 @@ from store.database import Database
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
     from api.observability import Metrics
+    from api.social.domain import Social
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -25,3 +26,4 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+SOCIAL: web.AppKey[Social] = web.AppKey("social")

@@ -38,8 +38,14 @@ class Verb(StrEnum):
 
 
 WEIGHTS = {
-    Verb.VIEW: 1.0, Verb.LIKE: 3.0, Verb.COMMENT: 5.0, Verb.SHARE: 8.0, Verb.WATCH_COMPLETE: 2.0,
-    Verb.FOLLOW: 6.0, Verb.SOUND_USE: 4.0, Verb.PROFILE_VISIT: 0.5,
+    Verb.VIEW: 1.0,
+    Verb.LIKE: 3.0,
+    Verb.COMMENT: 5.0,
+    Verb.SHARE: 8.0,
+    Verb.WATCH_COMPLETE: 2.0,
+    Verb.FOLLOW: 6.0,
+    Verb.SOUND_USE: 4.0,
+    Verb.PROFILE_VISIT: 0.5,
 }
 TRACKABLE = (Verb.SHARE, Verb.WATCH_COMPLETE, Verb.PROFILE_VISIT)
 
@@ -56,14 +62,27 @@ def add_log2(a: float, b: float) -> float:
 
 
 async def record(
-    conn: AsyncConnection, user_id: str, verb: Verb, *, content_id: str | None = None,
-    creator_id: str | None = None, sound_id: str | None = None,
+    conn: AsyncConnection,
+    user_id: str,
+    verb: Verb,
+    *,
+    content_id: str | None = None,
+    creator_id: str | None = None,
+    sound_id: str | None = None,
 ) -> None:
     now = utcnow()
     weight = WEIGHTS[verb]
     await conn.execute(
-        activities.insert().values(id=new_id(), user_id=user_id, verb=verb.value, content_id=content_id,
-                                   creator_id=creator_id, sound_id=sound_id, weight=weight, created_at=now)
+        activities.insert().values(
+            id=new_id(),
+            user_id=user_id,
+            verb=verb.value,
+            content_id=content_id,
+            creator_id=creator_id,
+            sound_id=sound_id,
+            weight=weight,
+            created_at=now,
+        )
     )
     if content_id is not None:
         query = sa.select(contents.c.trend).where(contents.c.id == content_id)
@@ -79,27 +98,40 @@ class Activity:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def track(self, user_id: str, verb: Verb, content_id: str | None, creator_id: str | None,
-                    sound_id: str | None) -> None:
+    async def track(
+        self, user_id: str, verb: Verb, content_id: str | None, creator_id: str | None, sound_id: str | None
+    ) -> None:
         if verb not in TRACKABLE:
             raise Unprocessable(f"'{verb.value}' is recorded by its own endpoint", slug="untrackable-verb")
         async with self._db.write() as conn:
             if content_id is not None:
-                row = (await conn.execute(sa.select(contents.c.creator_id).where(
-                    contents.c.id == content_id, contents.c.status == "ready",
-                    graph.can_see(contents.c.creator_id, user_id)))).first()
+                row = (
+                    await conn.execute(
+                        sa.select(contents.c.creator_id).where(
+                            contents.c.id == content_id,
+                            contents.c.status == "ready",
+                            graph.can_see(contents.c.creator_id, user_id),
+                        )
+                    )
+                ).first()
                 if row is None:
                     raise NotFound("no such content")
                 creator_id = row.creator_id
             elif creator_id is not None:
-                if not await graph.user_exists(conn, creator_id) or await graph.is_blocked(conn, user_id, creator_id):
+                if not await graph.user_exists(conn, creator_id) or await graph.is_blocked(
+                    conn, user_id, creator_id
+                ):
                     raise NotFound("no such user")
             elif sound_id is not None:
-                if (await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))).first() is None:
+                if (
+                    await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))
+                ).first() is None:
                     raise NotFound("no such sound")
             else:
-                raise Unprocessable("name what the activity is about: content_id, creator_id or sound_id",
-                                    slug="activity-subject-missing")
+                raise Unprocessable(
+                    "name what the activity is about: content_id, creator_id or sound_id",
+                    slug="activity-subject-missing",
+                )
             await record(conn, user_id, verb, content_id=content_id, creator_id=creator_id, sound_id=sound_id)
 
     async def mine(self, user_id: str, limit: int, before: str | None) -> list[Any]:
@@ -122,14 +154,18 @@ class Activity:
             )
             liked = sa.select(content_likes.c.content_id).where(content_likes.c.user_id == user_id)
             base = sa.select(contents.c.id).where(
-                contents.c.status == "ready", contents.c.creator_id != user_id,
-                contents.c.id.not_in(liked), graph.can_see(contents.c.creator_id, user_id),
+                contents.c.status == "ready",
+                contents.c.creator_id != user_id,
+                contents.c.id.not_in(liked),
+                graph.can_see(contents.c.creator_id, user_id),
             )
             related = base.where(
-                contents.c.id.in_(sa.select(content_hashtags.c.content_id).where(content_hashtags.c.tag.in_(engaged)))
+                contents.c.id.in_(
+                    sa.select(content_hashtags.c.content_id).where(content_hashtags.c.tag.in_(engaged))
+                )
             )
             order = (contents.c.trend.desc(), contents.c.id)
-            ids = list((await conn.execute(related.order_by(*order).limit(limit))).scalars())
+            ids: list[str] = list((await conn.execute(related.order_by(*order).limit(limit))).scalars())
             if len(ids) < limit:
                 rest = base.where(contents.c.id.not_in(ids)) if ids else base
                 ids += list((await conn.execute(rest.order_by(*order).limit(limit - len(ids)))).scalars())

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.problems import Conflict, NotFound, Unprocessable
 from api.social import activity, graph, text
-from api.social.media import MediaFiles, Probe
+from api.social.media import MediaFiles, Probe, discard
 from api.social.notifications import Kind, Notice, Notifications
 from api.social.vod import VodJobs
 from store.database import Database
@@ -50,13 +50,15 @@ class Category(StrEnum):
 def content_query(viewer_id: str | None) -> sa.Select[Any]:
     liked: sa.ColumnElement[bool] = (
         sa.exists().where(content_likes.c.content_id == contents.c.id, content_likes.c.user_id == viewer_id)
-        if viewer_id is not None else sa.false()
+        if viewer_id is not None
+        else sa.false()
     )
-    return (
-        sa.select(contents, users.c.username.label("creator_username"),
-                  users.c.display_name.label("creator_display_name"), liked.label("liked"))
-        .select_from(contents.join(users, users.c.id == contents.c.creator_id))
-    )
+    return sa.select(
+        contents,
+        users.c.username.label("creator_username"),
+        users.c.display_name.label("creator_display_name"),
+        liked.label("liked"),
+    ).select_from(contents.join(users, users.c.id == contents.c.creator_id))
 
 
 def _visible(viewer_id: str | None) -> sa.ColumnElement[bool]:
@@ -64,8 +66,15 @@ def _visible(viewer_id: str | None) -> sa.ColumnElement[bool]:
 
 
 class Contents:
-    def __init__(self, db: Database, files: MediaFiles, uploads: Path, jobs: VodJobs,
-                 notifications: Notifications, max_video_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        files: MediaFiles,
+        uploads: Path,
+        jobs: VodJobs,
+        notifications: Notifications,
+        max_video_s: float,
+    ) -> None:
         self._db = db
         self._files = files
         self._uploads = uploads
@@ -78,14 +87,25 @@ class Contents:
     def jobs(self) -> VodJobs:
         return self._jobs
 
-    async def publish(self, user_id: str, upload: Path, media: Probe, caption: str,
-                      category: Category | None, sound_id: str | None) -> Any:
+    async def publish(
+        self,
+        user_id: str,
+        upload: Path,
+        media: Probe,
+        caption: str,
+        category: Category | None,
+        sound_id: str | None,
+    ) -> Any:
         """Turn a probed upload into content; on any error nothing is left behind (row or file)."""
         if media.kind == "audio":
-            raise Unprocessable("content must be a video or an image; upload audio as a sound",
-                                slug="unsupported-content-type")
+            raise Unprocessable(
+                "content must be a video or an image; upload audio as a sound",
+                slug="unsupported-content-type",
+            )
         if media.kind == "video" and media.duration_s > self._max_video_s:
-            raise Unprocessable(f"videos may be at most {self._max_video_s:g} seconds long", slug="video-too-long")
+            raise Unprocessable(
+                f"videos may be at most {self._max_video_s:g} seconds long", slug="video-too-long"
+            )
         content_id = new_id()
         prefix = f"content/{content_id}"
         now = utcnow()
@@ -93,34 +113,49 @@ class Contents:
         image_key = f"{prefix}/original.{media.extension}" if media.kind == "image" else None
         try:
             async with self._db.write() as conn:
-                if sound_id is not None and (
-                    await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))
-                ).first() is None:
+                if (
+                    sound_id is not None
+                    and (await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))).first()
+                    is None
+                ):
                     raise NotFound("no such sound", slug="sound-not-found")
-                await conn.execute(contents.insert().values(
-                    id=content_id, creator_id=user_id, kind=media.kind, caption=caption,
-                    category=category.value if category else None, sound_id=sound_id,
-                    status="ready" if image_key else "pending", media_prefix=prefix,
-                    source_key=source.name if not image_key else None, image_key=image_key,
-                    poster_key=image_key, width=media.width, height=media.height,
-                    duration_s=media.duration_s if media.kind == "video" else None,
-                    trend=activity.decayed_log(1.0, now), created_at=now,
-                ))
+                await conn.execute(
+                    contents.insert().values(
+                        id=content_id,
+                        creator_id=user_id,
+                        kind=media.kind,
+                        caption=caption,
+                        category=category.value if category else None,
+                        sound_id=sound_id,
+                        status="ready" if image_key else "pending",
+                        media_prefix=prefix,
+                        source_key=source.name if not image_key else None,
+                        image_key=image_key,
+                        poster_key=image_key,
+                        width=media.width,
+                        height=media.height,
+                        duration_s=media.duration_s if media.kind == "video" else None,
+                        trend=activity.decayed_log(1.0, now),
+                        created_at=now,
+                    )
+                )
                 for tag in text.hashtags(caption):
                     await conn.execute(content_hashtags.insert().values(content_id=content_id, tag=tag))
                 if sound_id is not None:
-                    await conn.execute(sounds.update().where(sounds.c.id == sound_id)
-                                       .values(use_count=sounds.c.use_count + 1))
+                    await conn.execute(
+                        sounds.update()
+                        .where(sounds.c.id == sound_id)
+                        .values(use_count=sounds.c.use_count + 1)
+                    )
                 await graph.bump(conn, user_id, content_count=1)
                 notices = await self._mentions(conn, user_id, content_id, caption)
                 # Move the file last: if it fails, the transaction rolls back and no row remains.
                 if image_key:
                     self._files.put_file(upload, image_key)
                 else:
-                    upload.replace(source)
+                    self._files.move(upload, source)
         except BaseException:
-            upload.unlink(missing_ok=True)
-            source.unlink(missing_ok=True)
+            discard(upload, source)
             self._files.delete_prefix(prefix)
             raise
         if not image_key:
@@ -128,15 +163,25 @@ class Contents:
         await self._notifications.deliver(notices)
         return await self.get(content_id, user_id)
 
-    async def _mentions(self, conn: AsyncConnection, user_id: str, content_id: str, caption: str) -> list[Notice | None]:
+    async def _mentions(
+        self, conn: AsyncConnection, user_id: str, content_id: str, caption: str
+    ) -> list[Notice | None]:
         found = await graph.user_ids_by_name(conn, text.mentions(caption))
         name = await graph.username(conn, user_id)
         notices = []
         for mentioned in found.values():
             await conn.execute(content_mentions.insert().values(content_id=content_id, user_id=mentioned))
-            notices.append(await self._notifications.add(
-                conn, Kind.MENTION, mentioned, actor_id=user_id, subject_id=content_id,
-                text=f"@{name} mentioned you in a post", data={"content_id": content_id}))
+            notices.append(
+                await self._notifications.add(
+                    conn,
+                    Kind.MENTION,
+                    mentioned,
+                    actor_id=user_id,
+                    subject_id=content_id,
+                    text=f"@{name} mentioned you in a post",
+                    data={"content_id": content_id},
+                )
+            )
         return notices
 
     async def get(self, content_id: str, viewer_id: str | None) -> Any:
@@ -147,13 +192,20 @@ class Contents:
             if row is None:
                 raise NotFound("no such content")
             own = row.creator_id == viewer_id
-            if not own and (row.status != "ready" or not await graph.visible(conn, row.creator_id, viewer_id)):
+            if not own and (
+                row.status != "ready" or not await graph.visible(conn, row.creator_id, viewer_id)
+            ):
                 raise NotFound("no such content")
             return row
 
     async def _visible_for_write(self, conn: AsyncConnection, content_id: str, user_id: str) -> Any:
-        row = (await conn.execute(sa.select(contents.c.id, contents.c.creator_id).where(
-            contents.c.id == content_id, _visible(user_id)))).first()
+        row = (
+            await conn.execute(
+                sa.select(contents.c.id, contents.c.creator_id).where(
+                    contents.c.id == content_id, _visible(user_id)
+                )
+            )
+        ).first()
         if row is None:
             raise NotFound("no such content")
         return row
@@ -163,74 +215,127 @@ class Contents:
         hour = int(utcnow().timestamp() // 3600)
         async with self._db.write() as conn:
             row = await self._visible_for_write(conn, content_id, user_id)
-            if not await graph.insert_ignore(conn, content_views,
-                                             {"content_id": content_id, "user_id": user_id, "hour": hour}):
+            if not await graph.insert_ignore(
+                conn, content_views, {"content_id": content_id, "user_id": user_id, "hour": hour}
+            ):
                 return False
-            await conn.execute(contents.update().where(contents.c.id == content_id)
-                               .values(view_count=contents.c.view_count + 1))
-            await activity.record(conn, user_id, activity.Verb.VIEW, content_id=content_id,
-                                  creator_id=row.creator_id)
+            await conn.execute(
+                contents.update()
+                .where(contents.c.id == content_id)
+                .values(view_count=contents.c.view_count + 1)
+            )
+            await activity.record(
+                conn, user_id, activity.Verb.VIEW, content_id=content_id, creator_id=row.creator_id
+            )
             return True
 
     async def like(self, content_id: str, user_id: str) -> int:
         async with self._db.write() as conn:
             row = await self._visible_for_write(conn, content_id, user_id)
-            if not await graph.insert_ignore(conn, content_likes, {"content_id": content_id, "user_id": user_id,
-                                                                    "created_at": utcnow()}):
+            if not await graph.insert_ignore(
+                conn, content_likes, {"content_id": content_id, "user_id": user_id, "created_at": utcnow()}
+            ):
                 raise Conflict("you already like this", slug="already-liked")
-            await conn.execute(contents.update().where(contents.c.id == content_id)
-                               .values(like_count=contents.c.like_count + 1))
+            await conn.execute(
+                contents.update()
+                .where(contents.c.id == content_id)
+                .values(like_count=contents.c.like_count + 1)
+            )
             await graph.bump(conn, row.creator_id, like_count=1)
-            await activity.record(conn, user_id, activity.Verb.LIKE, content_id=content_id,
-                                  creator_id=row.creator_id)
+            await activity.record(
+                conn, user_id, activity.Verb.LIKE, content_id=content_id, creator_id=row.creator_id
+            )
             name = await graph.username(conn, user_id)
-            notice = await self._notifications.add(conn, Kind.LIKE, row.creator_id, actor_id=user_id,
-                                                   subject_id=content_id, text=f"@{name} liked your post",
-                                                   data={"content_id": content_id})
-            count = (await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))).scalar()
+            notice = await self._notifications.add(
+                conn,
+                Kind.LIKE,
+                row.creator_id,
+                actor_id=user_id,
+                subject_id=content_id,
+                text=f"@{name} liked your post",
+                data={"content_id": content_id},
+            )
+            count = (
+                await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))
+            ).scalar()
         await self._notifications.deliver([notice])
         return int(count or 0)
 
     async def unlike(self, content_id: str, user_id: str) -> int:
         async with self._db.write() as conn:
             row = await self._visible_for_write(conn, content_id, user_id)
-            gone = await conn.execute(content_likes.delete().where(content_likes.c.content_id == content_id,
-                                                                   content_likes.c.user_id == user_id))
+            gone = await conn.execute(
+                content_likes.delete().where(
+                    content_likes.c.content_id == content_id, content_likes.c.user_id == user_id
+                )
+            )
             if not gone.rowcount:
                 raise NotFound("you do not like this", slug="not-liked")
-            await conn.execute(contents.update().where(contents.c.id == content_id)
-                               .values(like_count=contents.c.like_count - 1))
+            await conn.execute(
+                contents.update()
+                .where(contents.c.id == content_id)
+                .values(like_count=contents.c.like_count - 1)
+            )
             await graph.bump(conn, row.creator_id, like_count=-1)
-            count = (await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))).scalar()
+            count = (
+                await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))
+            ).scalar()
             return int(count or 0)
 
     async def comment(self, content_id: str, user_id: str, body: str) -> Any:
         comment_id = new_id()
         async with self._db.write() as conn:
             row = await self._visible_for_write(conn, content_id, user_id)
-            await conn.execute(comments.insert().values(id=comment_id, content_id=content_id, user_id=user_id,
-                                                        body=body, created_at=utcnow()))
-            await conn.execute(contents.update().where(contents.c.id == content_id)
-                               .values(comment_count=contents.c.comment_count + 1))
-            await activity.record(conn, user_id, activity.Verb.COMMENT, content_id=content_id,
-                                  creator_id=row.creator_id)
+            await conn.execute(
+                comments.insert().values(
+                    id=comment_id, content_id=content_id, user_id=user_id, body=body, created_at=utcnow()
+                )
+            )
+            await conn.execute(
+                contents.update()
+                .where(contents.c.id == content_id)
+                .values(comment_count=contents.c.comment_count + 1)
+            )
+            await activity.record(
+                conn, user_id, activity.Verb.COMMENT, content_id=content_id, creator_id=row.creator_id
+            )
             name = await graph.username(conn, user_id)
-            notices = [await self._notifications.add(conn, Kind.COMMENT, row.creator_id, actor_id=user_id,
-                                                     subject_id=content_id, text=f"@{name} commented: {body[:80]}",
-                                                     data={"content_id": content_id, "comment_id": comment_id})]
+            notices = [
+                await self._notifications.add(
+                    conn,
+                    Kind.COMMENT,
+                    row.creator_id,
+                    actor_id=user_id,
+                    subject_id=content_id,
+                    text=f"@{name} commented: {body[:80]}",
+                    data={"content_id": content_id, "comment_id": comment_id},
+                )
+            ]
             for mentioned in (await graph.user_ids_by_name(conn, text.mentions(body))).values():
-                notices.append(await self._notifications.add(
-                    conn, Kind.MENTION, mentioned, actor_id=user_id, subject_id=content_id,
-                    text=f"@{name} mentioned you in a comment", data={"content_id": content_id}))
+                notices.append(
+                    await self._notifications.add(
+                        conn,
+                        Kind.MENTION,
+                        mentioned,
+                        actor_id=user_id,
+                        subject_id=content_id,
+                        text=f"@{name} mentioned you in a comment",
+                        data={"content_id": content_id},
+                    )
+                )
             created = (await conn.execute(self._comment_query().where(comments.c.id == comment_id))).one()
         await self._notifications.deliver(notices)
         return created
 
     @staticmethod
     def _comment_query() -> sa.Select[Any]:
-        return sa.select(comments, users.c.username).select_from(comments.join(users, users.c.id == comments.c.user_id))
+        return sa.select(comments, users.c.username).select_from(
+            comments.join(users, users.c.id == comments.c.user_id)
+        )
 
-    async def comments(self, content_id: str, viewer_id: str | None, limit: int, after: str | None) -> list[Any]:
+    async def comments(
+        self, content_id: str, viewer_id: str | None, limit: int, after: str | None
+    ) -> list[Any]:
         await self.get(content_id, viewer_id)
         query = self._comment_query().where(comments.c.content_id == content_id)
         if viewer_id is not None:
@@ -244,20 +349,29 @@ class Contents:
         if not ids:
             return []
         async with self._db.read() as conn:
-            rows = {r.id: r for r in await conn.execute(content_query(viewer_id).where(contents.c.id.in_(ids),
-                                                                                       _visible(viewer_id)))}
+            rows = {
+                r.id: r
+                for r in await conn.execute(
+                    content_query(viewer_id).where(contents.c.id.in_(ids), _visible(viewer_id))
+                )
+            }
         return [rows[i] for i in ids if i in rows]
 
-    async def of_creator(self, creator_id: str, viewer_id: str | None, limit: int,
-                         after: tuple[datetime, str] | None) -> list[Any]:
+    async def of_creator(
+        self, creator_id: str, viewer_id: str | None, limit: int, after: tuple[datetime, str] | None
+    ) -> list[Any]:
         query = content_query(viewer_id).where(contents.c.creator_id == creator_id)
         query = query.where(contents.c.status == "ready") if creator_id != viewer_id else query
         async with self._db.read() as conn:
             if not await graph.visible(conn, creator_id, viewer_id):
                 return []
             if after is not None:
-                query = query.where(sa.or_(contents.c.created_at < after[0],
-                                           sa.and_(contents.c.created_at == after[0], contents.c.id < after[1])))
+                query = query.where(
+                    sa.or_(
+                        contents.c.created_at < after[0],
+                        sa.and_(contents.c.created_at == after[0], contents.c.id < after[1]),
+                    )
+                )
             query = query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(limit + 1)
             return list(await conn.execute(query))
 
@@ -269,7 +383,9 @@ class Feed:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def page(self, viewer_id: str | None, limit: int, cursor: list[Any] | None) -> tuple[list[Any], list[Any] | None]:
+    async def page(
+        self, viewer_id: str | None, limit: int, cursor: list[Any] | None
+    ) -> tuple[list[Any], list[Any] | None]:
         rows: list[Any] = []
         phase = cursor[0] if cursor else ("f" if viewer_id else "t")
         if phase not in ("f", "t"):
@@ -277,11 +393,17 @@ class Feed:
         async with self._db.read() as conn:
             if phase == "f" and viewer_id is not None:
                 followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == viewer_id)
-                query = content_query(viewer_id).where(contents.c.creator_id.in_(followed), _visible(viewer_id))
+                query = content_query(viewer_id).where(
+                    contents.c.creator_id.in_(followed), _visible(viewer_id)
+                )
                 if cursor:
                     at = datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC)
-                    query = query.where(sa.or_(contents.c.created_at < at,
-                                               sa.and_(contents.c.created_at == at, contents.c.id < cursor[2])))
+                    query = query.where(
+                        sa.or_(
+                            contents.c.created_at < at,
+                            sa.and_(contents.c.created_at == at, contents.c.id < cursor[2]),
+                        )
+                    )
                 query = query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(limit + 1)
                 rows = list(await conn.execute(query))
                 if len(rows) > limit:
@@ -291,14 +413,22 @@ class Feed:
             query = content_query(viewer_id).where(_visible(viewer_id))
             if viewer_id is not None:
                 followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == viewer_id)
-                query = query.where(contents.c.creator_id.not_in(followed), contents.c.creator_id != viewer_id)
+                query = query.where(
+                    contents.c.creator_id.not_in(followed), contents.c.creator_id != viewer_id
+                )
             if cursor and cursor[0] == "t" and cursor[1] != "":
                 trend, last_id = float(cursor[1]), str(cursor[2])
-                query = query.where(sa.or_(contents.c.trend < trend,
-                                           sa.and_(contents.c.trend == trend, contents.c.id < last_id)))
+                query = query.where(
+                    sa.or_(
+                        contents.c.trend < trend, sa.and_(contents.c.trend == trend, contents.c.id < last_id)
+                    )
+                )
             need = limit - len(rows)
-            more = list(await conn.execute(query.order_by(contents.c.trend.desc(), contents.c.id.desc())
-                                           .limit(need + 1)))
+            more = list(
+                await conn.execute(
+                    query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(need + 1)
+                )
+            )
         rows += more[:need]
         if len(more) > need:
             if need == 0:  # the page ended exactly at the end of the followed phase

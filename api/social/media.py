@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import av
 from aiohttp import BodyPartReader
@@ -49,24 +49,42 @@ def probe(path: Path) -> Probe:
                 duration = duration or _seconds(video.duration, video.time_base)
                 frame = next(container.decode(video), None)
                 if frame is None:
-                    raise UnsupportedMediaType("the file has a video stream but no decodable picture",
-                                               slug="corrupt-media")
+                    raise UnsupportedMediaType(
+                        "the file has a video stream but no decodable picture", slug="corrupt-media"
+                    )
                 if fmt in _IMAGE_FORMATS:
                     ext = _IMAGE_FORMATS[fmt]
-                    return Probe("image", ext, f"image/{'jpeg' if ext == 'jpg' else ext}", 0.0,
-                                 frame.width, frame.height, False)
-                return Probe("video", "mp4" if "mp4" in fmt else fmt.split(",")[0], "video/mp4", duration,
-                             frame.width, frame.height, audio is not None)
+                    return Probe(
+                        "image",
+                        ext,
+                        f"image/{'jpeg' if ext == 'jpg' else ext}",
+                        0.0,
+                        frame.width,
+                        frame.height,
+                        False,
+                    )
+                return Probe(
+                    "video",
+                    "mp4" if "mp4" in fmt else fmt.split(",")[0],
+                    "video/mp4",
+                    duration,
+                    frame.width,
+                    frame.height,
+                    audio is not None,
+                )
             if audio is not None:
                 duration = duration or _seconds(audio.duration, audio.time_base)
                 if next(container.decode(audio), None) is None:
                     raise UnsupportedMediaType("the audio stream cannot be decoded", slug="corrupt-media")
                 name = fmt.split(",")[0]
                 ext = _AUDIO_EXTENSIONS.get(name, name)
-                return Probe("audio", ext, f"audio/{'mpeg' if ext == 'mp3' else ext}", duration, None, None, True)
+                return Probe(
+                    "audio", ext, f"audio/{'mpeg' if ext == 'mp3' else ext}", duration, None, None, True
+                )
     except (av.FFmpegError, StopIteration, IndexError, ValueError, OSError) as exc:
-        raise UnsupportedMediaType(f"the file is not media this service can read ({type(exc).__name__})",
-                                   slug="unsupported-media") from None
+        raise UnsupportedMediaType(
+            f"the file is not media this service can read ({type(exc).__name__})", slug="unsupported-media"
+        ) from None
     raise UnsupportedMediaType("the file has neither pictures nor sound", slug="unsupported-media")
 
 
@@ -74,23 +92,36 @@ async def probe_async(path: Path) -> Probe:
     return await asyncio.to_thread(probe, path)
 
 
+def discard(*paths: Path) -> None:
+    """Remove files if they exist (uploads that will not be kept)."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _create(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
+
+
 async def receive(part: BodyPartReader, dest: Path, limit: int) -> int:
     """Stream one multipart part to ``dest``; 413 (and no file left) once it passes ``limit`` bytes."""
     size = 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with dest.open("wb") as out:
+        with _create(dest) as out:
             while chunk := await part.read_chunk(256 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(f"the file is larger than the {limit} byte upload limit",
-                                          slug="upload-too-large", limit=limit)
+                    raise PayloadTooLarge(
+                        f"the file is larger than the {limit} byte upload limit",
+                        slug="upload-too-large",
+                        limit=limit,
+                    )
                 out.write(chunk)
     except BaseException:
-        dest.unlink(missing_ok=True)
+        discard(dest)
         raise
     if size == 0:
-        dest.unlink(missing_ok=True)
+        discard(dest)
         raise UnsupportedMediaType("the file is empty", slug="empty-upload")
     return size
 
@@ -112,6 +143,15 @@ class MediaFiles:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(source), target)
+
+    @staticmethod
+    def move(source: Path, target: Path) -> None:
+        """Move a file within the local disk (an upload into the packaging queue)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self.path(prefix), ignore_errors=True)

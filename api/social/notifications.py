@@ -47,9 +47,16 @@ class Kind(StrEnum):
 
 # Which settings toggle silences each kind.
 _TOGGLE = {
-    Kind.FOLLOW: "follows", Kind.LIKE: "likes", Kind.COMMENT: "comments", Kind.MENTION: "mentions",
-    Kind.MESSAGE: "messages", Kind.GIFT: "gifts", Kind.ORDER: "orders", Kind.PK_INVITE: "pk_invites",
-    Kind.LIVE: "live", Kind.STORY_REACTION: "likes",
+    Kind.FOLLOW: "follows",
+    Kind.LIKE: "likes",
+    Kind.COMMENT: "comments",
+    Kind.MENTION: "mentions",
+    Kind.MESSAGE: "messages",
+    Kind.GIFT: "gifts",
+    Kind.ORDER: "orders",
+    Kind.PK_INVITE: "pk_invites",
+    Kind.LIVE: "live",
+    Kind.STORY_REACTION: "likes",
 }
 
 
@@ -67,8 +74,15 @@ class Notifications:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def add(
-        self, conn: AsyncConnection, kind: Kind, user_id: str, *, actor_id: str | None = None,
-        subject_id: str | None = None, text: str, data: dict[str, Any] | None = None,
+        self,
+        conn: AsyncConnection,
+        kind: Kind,
+        user_id: str,
+        *,
+        actor_id: str | None = None,
+        subject_id: str | None = None,
+        text: str,
+        data: dict[str, Any] | None = None,
     ) -> Notice | None:
         if actor_id is not None and (actor_id == user_id or await is_blocked(conn, actor_id, user_id)):
             return None
@@ -76,9 +90,15 @@ class Notifications:
         if not getattr(toggles, _TOGGLE[kind]):
             return None
         row = {
-            "id": new_id(), "user_id": user_id, "kind": kind.value, "actor_id": actor_id,
-            "subject_id": subject_id, "text": text[:300], "data": json.dumps(data or {}),
-            "created_at": utcnow(), "read_at": None,
+            "id": new_id(),
+            "user_id": user_id,
+            "kind": kind.value,
+            "actor_id": actor_id,
+            "subject_id": subject_id,
+            "text": text[:300],
+            "data": json.dumps(data or {}),
+            "created_at": utcnow(),
+            "read_at": None,
         }
         await conn.execute(notifications.insert().values(**row))
         return Notice(row, toggles.push)
@@ -98,9 +118,12 @@ class Notifications:
 
     async def _push_to_devices(self, row: dict[str, Any]) -> None:
         async with self._db.read() as conn:
-            tokens = list(
-                (await conn.execute(sa.select(push_devices.c.token).where(push_devices.c.user_id == row["user_id"])))
-                .scalars()
+            tokens: list[str] = list(
+                (
+                    await conn.execute(
+                        sa.select(push_devices.c.token).where(push_devices.c.user_id == row["user_id"])
+                    )
+                ).scalars()
             )
         for token in tokens:
             message = PushMessage(token, "Mixillo", row["text"], {"kind": row["kind"], "id": row["id"]})
@@ -121,46 +144,74 @@ class Notifications:
     # Entry points for other domains ---------------------------------------------------------------------
 
     async def notify(
-        self, kind: Kind, user_id: str, *, actor_id: str | None = None, subject_id: str | None = None,
-        text: str, data: dict[str, Any] | None = None,
+        self,
+        kind: Kind,
+        user_id: str,
+        *,
+        actor_id: str | None = None,
+        subject_id: str | None = None,
+        text: str,
+        data: dict[str, Any] | None = None,
     ) -> None:
         async with self._db.write() as conn:
-            notice = await self.add(conn, kind, user_id, actor_id=actor_id, subject_id=subject_id,
-                                    text=text, data=data)
+            notice = await self.add(
+                conn, kind, user_id, actor_id=actor_id, subject_id=subject_id, text=text, data=data
+            )
         await self.deliver([notice])
 
     async def gift_received(self, user_id: str, sender_id: str, gift_name: str, room_id: str | None) -> None:
         async with self._db.read() as conn:
             name = await username(conn, sender_id)
-        await self.notify(Kind.GIFT, user_id, actor_id=sender_id, subject_id=room_id,
-                          text=f"@{name} sent you {gift_name}", data={"gift": gift_name})
+        await self.notify(
+            Kind.GIFT,
+            user_id,
+            actor_id=sender_id,
+            subject_id=room_id,
+            text=f"@{name} sent you {gift_name}",
+            data={"gift": gift_name},
+        )
 
     async def order_status(self, user_id: str, order_id: str, status: str) -> None:
-        await self.notify(Kind.ORDER, user_id, subject_id=order_id, text=f"Your order is {status}",
-                          data={"status": status})
+        await self.notify(
+            Kind.ORDER, user_id, subject_id=order_id, text=f"Your order is {status}", data={"status": status}
+        )
 
     async def pk_invite(self, user_id: str, inviter_id: str, battle_id: str) -> None:
         async with self._db.read() as conn:
             name = await username(conn, inviter_id)
-        await self.notify(Kind.PK_INVITE, user_id, actor_id=inviter_id, subject_id=battle_id,
-                          text=f"@{name} invited you to a PK battle")
+        await self.notify(
+            Kind.PK_INVITE,
+            user_id,
+            actor_id=inviter_id,
+            subject_id=battle_id,
+            text=f"@{name} invited you to a PK battle",
+        )
 
     async def went_live(self, creator_id: str, room_id: str, title: str) -> int:
         """Tell every follower of ``creator_id`` that a live room started; returns how many were told."""
         async with self._db.write() as conn:
             name = await username(conn, creator_id)
-            fans = (await conn.execute(sa.select(follows.c.follower_id).where(follows.c.followee_id == creator_id)))
+            fans = await conn.execute(
+                sa.select(follows.c.follower_id).where(follows.c.followee_id == creator_id)
+            )
             notices = [
-                await self.add(conn, Kind.LIVE, fan, actor_id=creator_id, subject_id=room_id,
-                               text=f"@{name} is live: {title}", data={"room_id": room_id})
-                for fan in fans.scalars().all()
+                await self.add(
+                    conn,
+                    Kind.LIVE,
+                    fan,
+                    actor_id=creator_id,
+                    subject_id=room_id,
+                    text=f"@{name} is live: {title}",
+                    data={"room_id": room_id},
+                )
+                for fan in list[str](fans.scalars().all())
             ]
         await self.deliver(notices)
         return sum(1 for n in notices if n is not None)
 
     # The recipient's own list ---------------------------------------------------------------------------
 
-    async def list(self, user_id: str, limit: int, before: str | None, unread_only: bool) -> list[Any]:
+    async def page(self, user_id: str, limit: int, before: str | None, unread_only: bool) -> list[Any]:
         query = sa.select(notifications).where(notifications.c.user_id == user_id)
         if before is not None:
             query = query.where(notifications.c.id < before)
@@ -172,8 +223,9 @@ class Notifications:
     async def unread_count(self, user_id: str) -> int:
         async with self._db.read() as conn:
             count = await conn.execute(
-                sa.select(sa.func.count()).where(notifications.c.user_id == user_id,
-                                                 notifications.c.read_at.is_(None))
+                sa.select(sa.func.count()).where(
+                    notifications.c.user_id == user_id, notifications.c.read_at.is_(None)
+                )
             )
             return int(count.scalar() or 0)
 
@@ -199,8 +251,9 @@ class Notifications:
     async def delete(self, user_id: str, notification_id: str) -> None:
         async with self._db.write() as conn:
             gone = await conn.execute(
-                notifications.delete().where(notifications.c.id == notification_id,
-                                             notifications.c.user_id == user_id)
+                notifications.delete().where(
+                    notifications.c.id == notification_id, notifications.c.user_id == user_id
+                )
             )
             if not gone.rowcount:
                 raise NotFound("no such notification")
@@ -208,10 +261,14 @@ class Notifications:
     async def register_device(self, user_id: str, token: str, platform: str) -> None:
         async with self._db.write() as conn:
             await conn.execute(push_devices.delete().where(push_devices.c.token == token))
-            await conn.execute(push_devices.insert().values(token=token, user_id=user_id, platform=platform,
-                                                            created_at=utcnow()))
+            await conn.execute(
+                push_devices.insert().values(
+                    token=token, user_id=user_id, platform=platform, created_at=utcnow()
+                )
+            )
 
     async def unregister_device(self, user_id: str, token: str) -> None:
         async with self._db.write() as conn:
-            await conn.execute(push_devices.delete().where(push_devices.c.token == token,
-                                                           push_devices.c.user_id == user_id))
+            await conn.execute(
+                push_devices.delete().where(push_devices.c.token == token, push_devices.c.user_id == user_id)
+            )

@@ -16,8 +16,14 @@ from store.schema.social import blocks, follows, profiles
 from store.types import utcnow
 
 _PROFILE_COLUMNS = (
-    users.c.id, users.c.username, users.c.display_name, users.c.role, users.c.created_at,
-    sa.func.coalesce(profiles.c.bio, "").label("bio"), profiles.c.avatar_url, profiles.c.website,
+    users.c.id,
+    users.c.username,
+    users.c.display_name,
+    users.c.role,
+    users.c.created_at,
+    sa.func.coalesce(profiles.c.bio, "").label("bio"),
+    profiles.c.avatar_url,
+    profiles.c.website,
     sa.func.coalesce(profiles.c.is_private, False).label("is_private"),
     sa.func.coalesce(profiles.c.follower_count, 0).label("follower_count"),
     sa.func.coalesce(profiles.c.following_count, 0).label("following_count"),
@@ -27,7 +33,9 @@ _PROFILE_COLUMNS = (
 
 
 def profile_query() -> sa.Select[Any]:
-    return sa.select(*_PROFILE_COLUMNS).select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+    return sa.select(*_PROFILE_COLUMNS).select_from(
+        users.outerjoin(profiles, profiles.c.user_id == users.c.id)
+    )
 
 
 class Profiles:
@@ -50,10 +58,14 @@ class Profiles:
         async with self._db.write() as conn:
             await graph.ensure_profile(conn, user_id)
             if "display_name" in changes:
-                await conn.execute(users.update().where(users.c.id == user_id)
-                                   .values(display_name=changes.pop("display_name"), updated_at=now))
-            await conn.execute(profiles.update().where(profiles.c.user_id == user_id).values(**changes,
-                                                                                             updated_at=now))
+                await conn.execute(
+                    users.update()
+                    .where(users.c.id == user_id)
+                    .values(display_name=changes.pop("display_name"), updated_at=now)
+                )
+            await conn.execute(
+                profiles.update().where(profiles.c.user_id == user_id).values(**changes, updated_at=now)
+            )
             return (await conn.execute(profile_query().where(users.c.id == user_id))).one()
 
     async def follow(self, follower_id: str, followee_id: str) -> None:
@@ -64,21 +76,33 @@ class Profiles:
                 raise NotFound("no such user")
             if await graph.is_blocked(conn, follower_id, followee_id):
                 raise Forbidden("you cannot follow this user", slug="blocked")
-            if not await graph.insert_ignore(conn, follows, {"follower_id": follower_id,
-                                                              "followee_id": followee_id, "created_at": utcnow()}):
+            if not await graph.insert_ignore(
+                conn,
+                follows,
+                {"follower_id": follower_id, "followee_id": followee_id, "created_at": utcnow()},
+            ):
                 raise Conflict("you already follow this user", slug="already-following")
             await graph.bump(conn, follower_id, following_count=1)
             await graph.bump(conn, followee_id, follower_count=1)
             await activity.record(conn, follower_id, activity.Verb.FOLLOW, creator_id=followee_id)
             name = await graph.username(conn, follower_id)
-            notice = await self._notifications.add(conn, Kind.FOLLOW, followee_id, actor_id=follower_id,
-                                                   subject_id=follower_id, text=f"@{name} started following you")
+            notice = await self._notifications.add(
+                conn,
+                Kind.FOLLOW,
+                followee_id,
+                actor_id=follower_id,
+                subject_id=follower_id,
+                text=f"@{name} started following you",
+            )
         await self._notifications.deliver([notice])
 
     async def unfollow(self, follower_id: str, followee_id: str) -> None:
         async with self._db.write() as conn:
-            gone = await conn.execute(follows.delete().where(follows.c.follower_id == follower_id,
-                                                             follows.c.followee_id == followee_id))
+            gone = await conn.execute(
+                follows.delete().where(
+                    follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
+                )
+            )
             if not gone.rowcount:
                 raise NotFound("you do not follow this user", slug="not-following")
             await graph.bump(conn, follower_id, following_count=-1)
@@ -90,30 +114,41 @@ class Profiles:
         async with self._db.write() as conn:
             if not await graph.user_exists(conn, blocked_id):
                 raise NotFound("no such user")
-            if not await graph.insert_ignore(conn, blocks, {"blocker_id": blocker_id, "blocked_id": blocked_id,
-                                                             "created_at": utcnow()}):
+            if not await graph.insert_ignore(
+                conn, blocks, {"blocker_id": blocker_id, "blocked_id": blocked_id, "created_at": utcnow()}
+            ):
                 raise Conflict("you already blocked this user", slug="already-blocked")
             # A block ends the follow in both directions.
             for a, b in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
-                gone = await conn.execute(follows.delete().where(follows.c.follower_id == a,
-                                                                 follows.c.followee_id == b))
+                gone = await conn.execute(
+                    follows.delete().where(follows.c.follower_id == a, follows.c.followee_id == b)
+                )
                 if gone.rowcount:
                     await graph.bump(conn, a, following_count=-1)
                     await graph.bump(conn, b, follower_count=-1)
 
     async def unblock(self, blocker_id: str, blocked_id: str) -> None:
         async with self._db.write() as conn:
-            gone = await conn.execute(blocks.delete().where(blocks.c.blocker_id == blocker_id,
-                                                            blocks.c.blocked_id == blocked_id))
+            gone = await conn.execute(
+                blocks.delete().where(blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id)
+            )
             if not gone.rowcount:
                 raise NotFound("you have not blocked this user", slug="not-blocked")
 
     async def connections(
-        self, user_id: str, viewer_id: str | None, direction: str, limit: int, after: tuple[datetime, str] | None
+        self,
+        user_id: str,
+        viewer_id: str | None,
+        direction: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
     ) -> list[Any]:
         """Followers (``direction="followers"``) or followed accounts of ``user_id``, newest first."""
-        mine, other = ((follows.c.followee_id, follows.c.follower_id) if direction == "followers"
-                       else (follows.c.follower_id, follows.c.followee_id))
+        mine, other = (
+            (follows.c.followee_id, follows.c.follower_id)
+            if direction == "followers"
+            else (follows.c.follower_id, follows.c.followee_id)
+        )
         async with self._db.read() as conn:
             if not await graph.user_exists(conn, user_id):
                 raise NotFound("no such user")
@@ -121,15 +156,19 @@ class Profiles:
                 raise Forbidden("this account is private", slug="private-account")
             query = (
                 sa.select(follows.c.created_at.label("followed_at"), *_PROFILE_COLUMNS)
-                .select_from(follows.join(users, users.c.id == other)
-                             .outerjoin(profiles, profiles.c.user_id == users.c.id))
+                .select_from(
+                    follows.join(users, users.c.id == other).outerjoin(
+                        profiles, profiles.c.user_id == users.c.id
+                    )
+                )
                 .where(mine == user_id)
             )
             if viewer_id is not None:
                 query = query.where(~graph.blocked_between(other, viewer_id))
             if after is not None:
                 at, last = after
-                query = query.where(sa.or_(follows.c.created_at < at,
-                                           sa.and_(follows.c.created_at == at, other > last)))
+                query = query.where(
+                    sa.or_(follows.c.created_at < at, sa.and_(follows.c.created_at == at, other > last))
+                )
             query = query.order_by(follows.c.created_at.desc(), other).limit(limit + 1)
             return list(await conn.execute(query))

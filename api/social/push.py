@@ -99,23 +99,36 @@ class ServiceAccount:
     def from_file(cls, path: Path) -> ServiceAccount:
         raw = json.loads(path.read_text())
         try:
-            return cls(raw["project_id"], raw["client_email"], raw["private_key"],
-                       raw.get("token_uri", "https://oauth2.googleapis.com/token"))
+            return cls(
+                raw["project_id"],
+                raw["client_email"],
+                raw["private_key"],
+                raw.get("token_uri", "https://oauth2.googleapis.com/token"),
+            )
         except KeyError as exc:
             raise ValueError(f"{path}: service account file lacks {exc.args[0]!r}") from None
 
 
 def grant_assertion(account: ServiceAccount, now: int) -> str:
     """The signed JWT of the bearer grant (claims per Google's server-to-server OAuth 2.0 guide)."""
-    claims = {"iss": account.client_email, "scope": FCM_SCOPE, "aud": account.token_uri,
-              "iat": now, "exp": now + 3600}
+    claims = {
+        "iss": account.client_email,
+        "scope": FCM_SCOPE,
+        "aud": account.token_uri,
+        "iat": now,
+        "exp": now + 3600,
+    }
     return jwt.encode(claims, account.private_key, algorithm="RS256")
 
 
 def fcm_body(message: PushMessage) -> bytes:
-    payload = {"message": {"token": message.device_token,
-                           "notification": {"title": message.title, "body": message.body},
-                           "data": message.data}}
+    payload = {
+        "message": {
+            "token": message.device_token,
+            "notification": {"title": message.title, "body": message.body},
+            "data": message.data,
+        }
+    }
     return json.dumps(payload).encode()
 
 
@@ -159,8 +172,10 @@ class FcmPush:
         if status == 401:  # the cached token was revoked early: fetch a new one next time
             self._token = None
         # FCM answers 404 UNREGISTERED for an app instance that is gone (v1 error codes reference).
-        raise PushError(f"FCM send failed with HTTP {status}: {error.get('status')}",
-                        unregistered=status == 404 or "UNREGISTERED" in codes)
+        raise PushError(
+            f"FCM send failed with HTTP {status}: {error.get('status')}",
+            unregistered=status == 404 or "UNREGISTERED" in codes,
+        )
 
     async def close(self) -> None:
         await self._transport.close()

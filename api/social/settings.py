@@ -7,7 +7,7 @@ listing filters on it in SQL; the document stays the source of truth for the cli
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,7 +88,9 @@ class UserSettings:
         now = utcnow()
         raw = document.model_dump_json()
         updated = await conn.execute(
-            user_settings.update().where(user_settings.c.user_id == user_id).values(document=raw, updated_at=now)
+            user_settings.update()
+            .where(user_settings.c.user_id == user_id)
+            .values(document=raw, updated_at=now)
         )
         if not updated.rowcount:
             await conn.execute(user_settings.insert().values(user_id=user_id, document=raw, updated_at=now))

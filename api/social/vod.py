@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import sqlalchemy as sa
-
-from api.social.media import MediaFiles, probe_async
+from api.social.media import MediaFiles, discard, probe_async
 from store.database import Database
 from store.schema.social import contents
 
@@ -45,8 +43,9 @@ class PackagingError(Exception):
 
 
 class FfmpegPackager:
-    def __init__(self, files: MediaFiles, *, max_height: int = 720, segment_s: int = 4,
-                 ffmpeg: str = "ffmpeg") -> None:
+    def __init__(
+        self, files: MediaFiles, *, max_height: int = 720, segment_s: int = 4, ffmpeg: str = "ffmpeg"
+    ) -> None:
         self._files = files
         self._max_height = max_height
         self._segment_s = segment_s
@@ -54,8 +53,15 @@ class FfmpegPackager:
 
     async def _run(self, *args: str) -> None:
         process = await asyncio.create_subprocess_exec(
-            self._ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            self._ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            *args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             _, stderr = await process.communicate()
@@ -64,7 +70,9 @@ class FfmpegPackager:
             await process.wait()
             raise
         if process.returncode != 0:
-            raise PackagingError(stderr.decode(errors="replace").strip()[-300:] or f"ffmpeg exit {process.returncode}")
+            raise PackagingError(
+                stderr.decode(errors="replace").strip()[-300:] or f"ffmpeg exit {process.returncode}"
+            )
 
     async def package(self, source: Path, prefix: str) -> PackagedVod:
         info = await probe_async(source)
@@ -72,19 +80,57 @@ class FfmpegPackager:
         out.mkdir(parents=True, exist_ok=True)
         audio = ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"] if info.has_audio else []
         await self._run(
-            "-i", str(source), "-map", "0:v:0", *audio,
-            "-vf", f"scale=-2:'min({self._max_height},ih)':flags=bicubic,format=yuv420p",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high",
-            "-g", "48", "-keyint_min", "48", "-sc_threshold", "0",
-            "-f", "hls", "-hls_time", str(self._segment_s), "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-            "-hls_segment_filename", str(out / "seg_%04d.m4s"),
-            "-master_pl_name", "master.m3u8",
+            "-i",
+            str(source),
+            "-map",
+            "0:v:0",
+            *audio,
+            "-vf",
+            f"scale=-2:'min({self._max_height},ih)':flags=bicubic,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-profile:v",
+            "high",
+            "-g",
+            "48",
+            "-keyint_min",
+            "48",
+            "-sc_threshold",
+            "0",
+            "-f",
+            "hls",
+            "-hls_time",
+            str(self._segment_s),
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            str(out / "seg_%04d.m4s"),
+            "-master_pl_name",
+            "master.m3u8",
             str(out / "index.m3u8"),
         )
         at = min(1.0, info.duration_s / 2)
-        await self._run("-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1",
-                        "-vf", f"scale=-2:'min({self._max_height},ih)'", "-q:v", "3", str(out / "poster.jpg"))
+        await self._run(
+            "-ss",
+            f"{at:.3f}",
+            "-i",
+            str(source),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale=-2:'min({self._max_height},ih)'",
+            "-q:v",
+            "3",
+            str(out / "poster.jpg"),
+        )
         scale = min(1.0, self._max_height / (info.height or self._max_height))
         height = round((info.height or 0) * scale)
         width = round((info.width or 0) * scale / 2) * 2
@@ -94,7 +140,9 @@ class FfmpegPackager:
 class VodJobs:
     """Owns the packaging tasks; closing cancels them (their content is then marked failed)."""
 
-    def __init__(self, db: Database, packager: VodPackager, files: MediaFiles, *, concurrency: int = 1) -> None:
+    def __init__(
+        self, db: Database, packager: VodPackager, files: MediaFiles, *, concurrency: int = 1
+    ) -> None:
         self._db = db
         self._packager = packager
         self._files = files
@@ -120,9 +168,16 @@ class VodJobs:
             async with self._slots:
                 await self._set(content_id, status="processing")
                 result = await self._packager.package(source, prefix)
-                await self._set(content_id, status="ready", playlist_key=result.playlist_key,
-                                poster_key=result.poster_key, duration_s=result.duration_s,
-                                width=result.width, height=result.height, source_key=None)
+                await self._set(
+                    content_id,
+                    status="ready",
+                    playlist_key=result.playlist_key,
+                    poster_key=result.poster_key,
+                    duration_s=result.duration_s,
+                    width=result.width,
+                    height=result.height,
+                    source_key=None,
+                )
         except asyncio.CancelledError:
             self._files.delete_prefix(prefix)
             await asyncio.shield(self._set(content_id, status="failed", error="interrupted by shutdown"))
@@ -132,7 +187,7 @@ class VodJobs:
             self._files.delete_prefix(prefix)
             await self._set(content_id, status="failed", error=str(exc)[:255] or type(exc).__name__)
         finally:
-            source.unlink(missing_ok=True)
+            discard(source)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())
@@ -144,6 +199,7 @@ class VodJobs:
         """At start-up: content left pending or processing by a previous process is failed honestly."""
         async with self._db.write() as conn:
             await conn.execute(
-                contents.update().where(contents.c.status.in_(("pending", "processing")))
+                contents.update()
+                .where(contents.c.status.in_(("pending", "processing")))
                 .values(status="failed", error="the server restarted before packaging finished")
             )

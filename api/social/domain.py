@@ -1,0 +1,81 @@
+"""The social domains wired together: built once by the composition root, closed with the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.config import Settings
+from api.events import EventPublisher
+from api.social.activity import Activity
+from api.social.content import Contents, Feed
+from api.social.media import MediaFiles
+from api.social.messaging import Messaging
+from api.social.notifications import Notifications
+from api.social.profiles import Profiles
+from api.social.push import FcmPush, PushProvider, RecordingPush, ServiceAccount
+from api.social.search import Search
+from api.social.settings import UserSettings
+from api.social.sounds import Sounds
+from api.social.stories import Stories
+from api.social.trending import Trending
+from api.social.vod import FfmpegPackager, VodJobs, VodPackager
+from store.database import Database
+
+
+@dataclass
+class Social:
+    files: MediaFiles
+    uploads: Path
+    settings: UserSettings
+    notifications: Notifications
+    profiles: Profiles
+    contents: Contents
+    feed: Feed
+    messaging: Messaging
+    stories: Stories
+    sounds: Sounds
+    activity: Activity
+    trending: Trending
+    search: Search
+
+    @classmethod
+    def create(
+        cls,
+        db: Database,
+        config: Settings,
+        events: EventPublisher,
+        *,
+        packager: VodPackager | None = None,
+        push: PushProvider | None = None,
+    ) -> Social:
+        files = MediaFiles(config.media_dir)
+        uploads = config.data_dir / "uploads"
+        if push is None:
+            account = config.fcm_service_account
+            push = FcmPush(ServiceAccount.from_file(account)) if account else RecordingPush()
+        notifications = Notifications(db, events, push)
+        jobs = VodJobs(db, packager or FfmpegPackager(files), files)
+        messaging = Messaging(db, events, notifications)
+        return cls(
+            files=files,
+            uploads=uploads,
+            settings=UserSettings(db),
+            notifications=notifications,
+            profiles=Profiles(db, notifications),
+            contents=Contents(db, files, uploads, jobs, notifications, config.content_max_video_s),
+            feed=Feed(db),
+            messaging=messaging,
+            stories=Stories(db, notifications, messaging, events),
+            sounds=Sounds(db, files, config.sound_max_duration_s),
+            activity=Activity(db),
+            trending=Trending(db),
+            search=Search(db),
+        )
+
+    async def start(self) -> None:
+        await self.contents.jobs.recover()
+
+    async def close(self) -> None:
+        await self.contents.jobs.close()
+        await self.notifications.close()

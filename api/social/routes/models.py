@@ -1,0 +1,219 @@
+"""Response models shared by the social routes, and the functions that build them from rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from api.models import ResponseModel
+from api.pagination import decode_cursor
+from api.social.media import MediaFiles
+from api.social.text import hashtags
+from api.state import SETTINGS
+
+
+def media_base(request: web.Request) -> str:
+    """Where ``/media/`` is reached: the configured public URL, else the origin the client used."""
+    public = request.app[SETTINGS].public_url
+    return public.rstrip("/") if public else str(request.url.origin())
+
+
+def millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """Decode a ``[milliseconds, id]`` cursor."""
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return None
+    return datetime.fromtimestamp(int(key[0]) / 1000, tz=UTC), str(key[1])
+
+
+def score_cursor(cursor: str | None) -> tuple[float, str] | None:
+    key = decode_cursor(cursor, 2)
+    return None if key is None else (float(key[0]), str(key[1]))
+
+
+def id_cursor(cursor: str | None) -> str | None:
+    key = decode_cursor(cursor, 1)
+    return None if key is None else str(key[0])
+
+
+class UserSummary(ResponseModel):
+    id: str
+    username: str
+    display_name: str | None = None
+
+
+class Profile(ResponseModel):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    bio: str
+    avatar_url: str | None
+    website: str | None
+    is_private: bool
+    follower_count: int
+    following_count: int
+    content_count: int
+    like_count: int
+    created_at: datetime
+
+
+class PublicProfile(Profile):
+    is_following: bool = Field(description="The caller follows this account.")
+    can_see_content: bool = Field(description="False for a private account the caller does not follow.")
+
+
+class Connection(Profile):
+    followed_at: datetime
+
+
+class Playback(ResponseModel):
+    hls_url: str | None = Field(None, description="HLS multivariant playlist (videos, once ready).")
+    poster_url: str | None = None
+    image_url: str | None = Field(None, description="The picture (images).")
+
+
+class Content(ResponseModel):
+    id: str
+    creator: UserSummary
+    kind: str
+    caption: str
+    hashtags: list[str]
+    category: str | None
+    sound_id: str | None
+    status: str = Field(description="pending, processing, ready or failed.")
+    error: str | None
+    playback: Playback
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    view_count: int
+    like_count: int
+    comment_count: int
+    liked: bool
+    created_at: datetime
+
+
+def content_model(row: Any, base: str) -> Content:
+    return Content(
+        id=row.id,
+        creator=UserSummary(
+            id=row.creator_id, username=row.creator_username, display_name=row.creator_display_name
+        ),
+        kind=row.kind,
+        caption=row.caption,
+        hashtags=hashtags(row.caption),
+        category=row.category,
+        sound_id=row.sound_id,
+        status=row.status,
+        error=row.error,
+        playback=Playback(
+            hls_url=MediaFiles.url(base, row.playlist_key),
+            poster_url=MediaFiles.url(base, row.poster_key),
+            image_url=MediaFiles.url(base, row.image_key),
+        ),
+        duration_s=row.duration_s,
+        width=row.width,
+        height=row.height,
+        view_count=row.view_count,
+        like_count=row.like_count,
+        comment_count=row.comment_count,
+        liked=bool(row.liked),
+        created_at=row.created_at,
+    )
+
+
+class Sound(ResponseModel):
+    id: str
+    title: str
+    artist: str
+    duration_s: float
+    media_type: str
+    creator: UserSummary | None
+    use_count: int
+    favorite_count: int
+    favorite: bool
+    file_url: str
+    download_url: str
+    created_at: datetime
+
+
+def sound_model(row: Any, base: str) -> Sound:
+    creator = (
+        UserSummary(id=row.creator_id, username=row.creator_username)
+        if row.creator_id and row.creator_username
+        else None
+    )
+    return Sound(
+        id=row.id,
+        title=row.title,
+        artist=row.artist,
+        duration_s=row.duration_s,
+        media_type=row.media_type,
+        creator=creator,
+        use_count=row.use_count,
+        favorite_count=row.favorite_count,
+        favorite=bool(row.favorite),
+        file_url=f"{base}/media/{row.file_key}",
+        download_url=f"{base}/api/sounds/{row.id}/download",
+        created_at=row.created_at,
+    )
+
+
+class Message(ResponseModel):
+    id: str
+    conversation_id: str
+    sender_id: str
+    text: str | None
+    content_id: str | None
+    story_id: str | None
+    media_url: str | None
+    created_at: datetime
+    deleted: bool
+
+
+def message_model(row: Any) -> Message:
+    deleted = row.deleted_at is not None
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        sender_id=row.sender_id,
+        text=None if deleted else row.text,
+        content_id=None if deleted else row.content_id,
+        story_id=None if deleted else row.story_id,
+        media_url=None if deleted else row.media_url,
+        created_at=row.created_at,
+        deleted=deleted,
+    )
+
+
+class Notification(ResponseModel):
+    id: str
+    kind: str
+    actor_id: str | None
+    subject_id: str | None
+    text: str
+    data: dict[str, Any]
+    created_at: datetime
+    read: bool
+
+
+def notification_model(row: Any) -> Notification:
+    return Notification(
+        id=row.id,
+        kind=row.kind,
+        actor_id=row.actor_id,
+        subject_id=row.subject_id,
+        text=row.text,
+        data=json.loads(row.data),
+        created_at=row.created_at,
+        read=row.read_at is not None,
+    )
