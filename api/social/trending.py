@@ -142,9 +142,7 @@ class Trending:
                         .where(visible, contents.c.category.is_not(None))
                         .group_by(contents.c.category)
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             result = []
             for category in Category:
