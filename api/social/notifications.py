@@ -230,14 +230,13 @@ class Notifications:
             return int(count.scalar() or 0)
 
     async def mark_read(self, user_id: str, notification_id: str) -> None:
+        mine = sa.and_(notifications.c.id == notification_id, notifications.c.user_id == user_id)
         async with self._db.write() as conn:
-            found = await conn.execute(
-                notifications.update()
-                .where(notifications.c.id == notification_id, notifications.c.user_id == user_id)
-                .values(read_at=sa.func.coalesce(notifications.c.read_at, utcnow()))
-            )
-            if not found.rowcount:
+            if (await conn.execute(sa.select(notifications.c.id).where(mine))).first() is None:
                 raise NotFound("no such notification")
+            await conn.execute(
+                notifications.update().where(mine, notifications.c.read_at.is_(None)).values(read_at=utcnow())
+            )
 
     async def mark_all_read(self, user_id: str) -> int:
         async with self._db.write() as conn:
