@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from tests.api.helpers import Client, bearer, register
+
+AppFactory = Callable[..., Awaitable[Client]]
 
 
 def _write_image(path: Path) -> None:
@@ -52,8 +54,11 @@ def _encode_tone(out: Any, audio: Any, seconds: float) -> None:
     fmt = audio.codec_context.format.name if audio.codec_context.format else "fltp"
     for start in range(0, samples, 1024):
         chunk = tone[start : start + 1024].reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(chunk if fmt in ("fltp", "flt") else (chunk * 32767).astype(np.int16),
-                                           format=fmt if fmt in ("fltp", "s16p", "s16") else "fltp", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            chunk if fmt in ("fltp", "flt") else (chunk * 32767).astype(np.int16),
+            format=fmt if fmt in ("fltp", "s16p", "s16") else "fltp",
+            layout="mono",
+        )
         frame.sample_rate = rate
         frame.pts = start
         frame.time_base = Fraction(1, rate)
@@ -87,8 +92,20 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     return Media(tmp_path_factory.mktemp("media"))
 
 
-def form(path: Path | None = None, *, filename: str = "upload.bin", data: bytes | None = None,
-         **fields: str) -> aiohttp.FormData:
+def form(
+    path: Path | None = None, *, filename: str = "upload.bin", data: bytes | None = None, **fields: str
+) -> aiohttp.FormData:
+    """A multipart form with ``fields`` and, from ``path`` or ``data``, a ``file`` part."""
+    return fields_form(fields, path, filename=filename, data=data)
+
+
+def fields_form(
+    fields: dict[str, str],
+    path: Path | None = None,
+    *,
+    filename: str = "upload.bin",
+    data: bytes | None = None,
+) -> aiohttp.FormData:
     body = aiohttp.FormData(default_to_multipart=True)
     for name, value in fields.items():
         body.add_field(name, value)
@@ -110,9 +127,12 @@ async def user(client: Client, name: str | None = None, **extra: Any) -> User:
     return User(await register(client, name, **extra))
 
 
-async def post_image(client: Client, who: User, media: Media, caption: str = "", **fields: str) -> dict[str, Any]:
-    response = await client.post("/api/content", data=form(media.image, caption=caption, **fields),
-                                 headers=who.headers)
+async def post_image(
+    client: Client, who: User, media: Media, caption: str = "", **fields: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/content", data=fields_form({"caption": caption, **fields}, media.image), headers=who.headers
+    )
     assert response.status == 202, await response.text()
     body: dict[str, Any] = await response.json()
     return body

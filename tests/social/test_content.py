@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from api.state import DATABASE, SETTINGS, SOCIAL
 from store.schema.social import content_hashtags, content_mentions, contents
 from tests.api.helpers import Client, problem
-from tests.social.conftest import Media, form, ids, ok, post_image, user
+from tests.social.conftest import AppFactory, Media, form, ids, ok, post_image, user
 
 
 async def _count(client: Client, table: sa.Table) -> int:
@@ -28,27 +28,33 @@ def _leftovers(client: Client) -> list[Path]:
 async def test_image_upload_is_ready_with_hashtags_and_mentions(client: Client, media: Media) -> None:
     bob = await user(client)
     alice = await user(client)
-    body = await post_image(client, alice, media, caption=f"Sunny #Beach day with @{bob.username} #beach #fun",
-                            category="travel")
+    body = await post_image(
+        client, alice, media, caption=f"Sunny #Beach day with @{bob.username} #beach #fun", category="travel"
+    )
     assert body["kind"] == "image" and body["status"] == "ready"
     assert body["hashtags"] == ["beach", "fun"] and body["category"] == "travel"
     assert (body["width"], body["height"]) == (64, 48)
     image = await client.get(body["playback"]["image_url"].removeprefix(str(client.make_url(""))))
     assert image.status == 200 and (await image.read()).startswith(b"\x89PNG")
     async with client.app[DATABASE].read() as conn:
-        tags = set((await conn.execute(sa.select(content_hashtags.c.tag))).scalars())
-        mentioned = list((await conn.execute(sa.select(content_mentions.c.user_id))).scalars())
+        tags: set[str] = set((await conn.execute(sa.select(content_hashtags.c.tag))).scalars())
+        mentioned: list[str] = list((await conn.execute(sa.select(content_mentions.c.user_id))).scalars())
     assert tags == {"beach", "fun"} and mentioned == [bob.id]
     notes = await ok(await client.get("/api/notifications", headers=bob.headers))
     assert [n["kind"] for n in notes["items"]] == ["mention"]
 
 
-async def test_video_upload_becomes_a_playable_hls_vod(make_client: object, media: Media) -> None:
-    client: Client = await make_client()  # type: ignore[operator]
+async def test_video_upload_becomes_a_playable_hls_vod(
+    make_client: AppFactory, db_url: str, media: Media
+) -> None:
+    client = await make_client(database_url=db_url)
     alice = await user(client)
     # The file name lies; the type comes from probing the bytes.
-    response = await client.post("/api/content", data=form(media.video, filename="notes.txt", caption="first #clip"),
-                                 headers=alice.headers)
+    response = await client.post(
+        "/api/content",
+        data=form(media.video, filename="notes.txt", caption="first #clip"),
+        headers=alice.headers,
+    )
     body = await ok(response, 202)
     assert body["kind"] == "video" and body["status"] in ("pending", "processing")
     await client.app[SOCIAL].contents.jobs.wait(body["id"])
@@ -61,8 +67,16 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: object, medi
     assert playlist.status == 200 and (await playlist.text()).startswith("#EXTM3U")
     # ffprobe fetches the playlists and segments from the running app over HTTP.
     probe = await asyncio.create_subprocess_exec(
-        "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "json", master,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "ffprobe",
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_name,width,height",
+        "-of",
+        "json",
+        master,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(probe.communicate(), 60)
     assert probe.returncode == 0, err
@@ -72,17 +86,20 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: object, medi
     assert not [p for p in (client.app[SETTINGS].data_dir / "uploads").iterdir() if p.is_file()]
 
 
-async def test_bad_uploads_leave_nothing_behind(make_client: object, media: Media) -> None:
-    client: Client = await make_client(upload_limit_bytes=4096)  # type: ignore[operator]
+async def test_bad_uploads_leave_nothing_behind(make_client: AppFactory, db_url: str, media: Media) -> None:
+    client = await make_client(database_url=db_url, upload_limit_bytes=4096)
     alice = await user(client)
     h = alice.headers
     await problem(await client.post("/api/content", data=form(data=b"not media at all" * 10), headers=h), 415)
     truncated = media.video.read_bytes()[:2000]
-    await problem(await client.post("/api/content", data=form(data=truncated, filename="x.mp4"), headers=h), 415)
+    await problem(
+        await client.post("/api/content", data=form(data=truncated, filename="x.mp4"), headers=h), 415
+    )
     big = await problem(await client.post("/api/content", data=form(media.audio), headers=h), 413)
     assert big["limit"] == 4096
     bad_caption = await problem(
-        await client.post("/api/content", data=form(media.image, caption="hi\x07there"), headers=h), 422)
+        await client.post("/api/content", data=form(media.image, caption="hi\x07there"), headers=h), 422
+    )
     assert bad_caption["errors"][0]["pointer"] == "#/caption"
     await problem(await client.post("/api/content", data=form(media.image, category="nope"), headers=h), 422)
     await problem(await client.post("/api/content", data=form(caption="no file"), headers=h), 422)
@@ -96,8 +113,10 @@ async def test_audio_is_not_content_and_sound_must_exist(client: Client, media: 
     alice = await user(client)
     await problem(await client.post("/api/content", data=form(media.audio), headers=alice.headers), 422)
     missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-    await problem(await client.post("/api/content", data=form(media.image, sound_id=missing), headers=alice.headers),
-                  404)
+    await problem(
+        await client.post("/api/content", data=form(media.image, sound_id=missing), headers=alice.headers),
+        404,
+    )
     assert await _count(client, contents) == 0
 
 
@@ -119,7 +138,9 @@ async def test_views_likes_and_comments_are_counted_once(client: Client, media: 
     assert [c["text"] for c in listed["items"]] == ["nice!"]
     assert (await ok(await client.delete(f"{url}/unlike", headers=bob.headers)))["like_count"] == 0
     await problem(await client.delete(f"{url}/unlike", headers=bob.headers), 404)
-    kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]]
+    kinds = [
+        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]
+    ]
     assert kinds == ["comment", "like"]
     await problem(await client.post("/api/content/01ARZ3NDEKTSV4RRFFQ69G5FAV/like", headers=bob.headers), 404)
 
@@ -149,8 +170,10 @@ async def test_feed_puts_followed_creators_first_and_never_repeats(client: Clien
     await problem(await client.get("/api/feed", params={"cursor": "garbage!"}), 400)
 
 
-async def test_processing_content_is_visible_only_to_its_creator(make_client: object, media: Media) -> None:
-    client: Client = await make_client()  # type: ignore[operator]
+async def test_processing_content_is_visible_only_to_its_creator(
+    make_client: AppFactory, db_url: str, media: Media
+) -> None:
+    client = await make_client(database_url=db_url)
     alice, bob = await user(client), await user(client)
     body = await ok(await client.post("/api/content", data=form(media.video), headers=alice.headers), 202)
     seen_by_bob = await client.get(f"/api/content/{body['id']}", headers=bob.headers)
@@ -159,4 +182,6 @@ async def test_processing_content_is_visible_only_to_its_creator(make_client: ob
         await problem(seen_by_bob, 404)
     await client.app[SOCIAL].contents.jobs.wait(body["id"])
     await asyncio.sleep(0)
-    assert (await ok(await client.get(f"/api/content/{body['id']}", headers=bob.headers)))["status"] == "ready"
+    assert (await ok(await client.get(f"/api/content/{body['id']}", headers=bob.headers)))[
+        "status"
+    ] == "ready"

@@ -10,9 +10,15 @@ async def test_settings_document(client: Client) -> None:
     alice = await user(client)
     h = alice.headers
     defaults = await ok(await client.get("/api/settings", headers=h))
-    assert defaults["privacy"] == {"private_account": False, "who_can_message": "everyone", "show_activity": True}
+    assert defaults["privacy"] == {
+        "private_account": False,
+        "who_can_message": "everyone",
+        "show_activity": True,
+    }
     assert all(defaults["notifications"].values())
-    privacy = await ok(await client.put("/api/settings/privacy", json={"who_can_message": "followers"}, headers=h))
+    privacy = await ok(
+        await client.put("/api/settings/privacy", json={"who_can_message": "followers"}, headers=h)
+    )
     assert privacy == {"private_account": False, "who_can_message": "followers", "show_activity": True}
     toggles = await ok(await client.put("/api/settings/notifications", json={"likes": False}, headers=h))
     assert toggles["likes"] is False and toggles["comments"] is True
@@ -20,7 +26,9 @@ async def test_settings_document(client: Client) -> None:
     assert full["privacy"]["who_can_message"] == "followers" and full["notifications"]["likes"] is False
     replaced = await ok(await client.put("/api/settings", json={"language": "pt-BR"}, headers=h))
     assert replaced["language"] == "pt-BR" and replaced["privacy"]["who_can_message"] == "everyone"
-    await problem(await client.put("/api/settings/privacy", json={"who_can_message": "aliens"}, headers=h), 422)
+    await problem(
+        await client.put("/api/settings/privacy", json={"who_can_message": "aliens"}, headers=h), 422
+    )
     await problem(await client.put("/api/settings/privacy", json={"private_account": "yes"}, headers=h), 422)
     await problem(await client.put("/api/settings", json={"language": "english!"}, headers=h), 422)
     await problem(await client.put("/api/settings", json={"colour": "red"}, headers=h), 422)
@@ -34,16 +42,31 @@ async def test_activity_and_recommendations(client: Client, media: Media) -> Non
     dog = (await post_image(client, carol, media, caption="dog #dogs"))["id"]
     other = (await post_image(client, carol, media, caption="#cats too"))["id"]
     await ok(await client.post(f"/api/content/{cats[0]}/like", headers=bob.headers))
-    assert (await client.post("/api/activity/track", json={"verb": "share", "content_id": cats[1]},
-                              headers=bob.headers)).status == 204
-    assert (await client.post("/api/activity/track", json={"verb": "profile_visit", "creator_id": carol.id},
-                              headers=bob.headers)).status == 204
+    assert (
+        await client.post(
+            "/api/activity/track", json={"verb": "share", "content_id": cats[1]}, headers=bob.headers
+        )
+    ).status == 204
+    assert (
+        await client.post(
+            "/api/activity/track", json={"verb": "profile_visit", "creator_id": carol.id}, headers=bob.headers
+        )
+    ).status == 204
     await problem(await client.post("/api/activity/track", json={"verb": "share"}, headers=bob.headers), 422)
-    await problem(await client.post("/api/activity/track", json={"verb": "like", "content_id": cats[0]},
-                                    headers=bob.headers), 422)
-    await problem(await client.post("/api/activity/track", json={"verb": "share",
-                                                                  "content_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
-                                    headers=bob.headers), 404)
+    await problem(
+        await client.post(
+            "/api/activity/track", json={"verb": "like", "content_id": cats[0]}, headers=bob.headers
+        ),
+        422,
+    )
+    await problem(
+        await client.post(
+            "/api/activity/track",
+            json={"verb": "share", "content_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+            headers=bob.headers,
+        ),
+        404,
+    )
     mine = await ok(await client.get("/api/activity/my-activity", headers=bob.headers))
     assert [a["verb"] for a in mine["items"]] == ["profile_visit", "share", "like"]
     recommended = ids(await ok(await client.get("/api/activity/recommendations", headers=bob.headers)))
@@ -76,8 +99,9 @@ async def test_trending_and_explorer(client: Client, media: Media) -> None:
     assert music["content_count"] == 2 and [c["id"] for c in music["top"]] == [hot, warm]
     page = await ok(await client.get("/api/explorer", params={"category": "music", "limit": "1"}))
     assert ids(page["page"]) == [hot] and page["page"]["next_cursor"]
-    rest = await ok(await client.get("/api/explorer", params={"category": "music",
-                                                              "cursor": page["page"]["next_cursor"]}))
+    rest = await ok(
+        await client.get("/api/explorer", params={"category": "music", "cursor": page["page"]["next_cursor"]})
+    )
     assert ids(rest["page"]) == [warm] and rest["page"]["next_cursor"] is None
 
 
@@ -85,8 +109,12 @@ async def test_trending_sounds(client: Client, media: Media) -> None:
     from tests.social.conftest import form
 
     alice, bob = await user(client), await user(client)
-    quiet = await ok(await client.post("/api/sounds", data=form(media.audio, title="Quiet"), headers=alice.headers), 201)
-    loud = await ok(await client.post("/api/sounds", data=form(media.audio, title="Loud"), headers=alice.headers), 201)
+    quiet = await ok(
+        await client.post("/api/sounds", data=form(media.audio, title="Quiet"), headers=alice.headers), 201
+    )
+    loud = await ok(
+        await client.post("/api/sounds", data=form(media.audio, title="Loud"), headers=alice.headers), 201
+    )
     await ok(await client.post(f"/api/sounds/{loud['id']}/use", headers=bob.headers))
     post = await post_image(client, bob, media, sound_id=quiet["id"])
     assert post["sound_id"] == quiet["id"]
@@ -110,7 +138,9 @@ async def test_search(client: Client, media: Media) -> None:
     assert ids(await ok(await client.get("/api/search/users", params={"q": "Anna Dances"}))) == [anna.id]
     found = await ok(await client.get("/api/search/content", params={"q": "dancing", "limit": "1"}))
     assert ids(found) == [tango] and found["next_cursor"]
-    more = await ok(await client.get("/api/search/content", params={"q": "dancing", "cursor": found["next_cursor"]}))
+    more = await ok(
+        await client.get("/api/search/content", params={"q": "dancing", "cursor": found["next_cursor"]})
+    )
     assert ids(more) == [salsa] and more["next_cursor"] is None
     assert ids(await ok(await client.get("/api/search/content", params={"q": "salsa tut"}))) == [salsa]
     assert (await ok(await client.get("/api/search/content", params={"q": "zzzz"})))["items"] == []

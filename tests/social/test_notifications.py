@@ -29,7 +29,9 @@ async def test_list_read_and_delete(client: Client, media: Media) -> None:
     assert (await ok(await client.get("/api/notifications/unread-count", headers=h)))["count"] == 3
     page = await ok(await client.get("/api/notifications", params={"limit": "2"}, headers=h))
     assert len(page["items"]) == 2 and page["next_cursor"]
-    assert page["items"][0]["actor_id"] == fans[2].id and page["items"][0]["text"].endswith("started following you")
+    assert page["items"][0]["actor_id"] == fans[2].id and page["items"][0]["text"].endswith(
+        "started following you"
+    )
     rest = await ok(await client.get("/api/notifications", params={"cursor": page["next_cursor"]}, headers=h))
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     first = page["items"][0]["id"]
@@ -53,8 +55,12 @@ async def test_toggles_stop_notifications(client: Client, media: Media) -> None:
     await ok(await client.put("/api/settings/notifications", json={"likes": False}, headers=alice.headers))
     post = await post_image(client, alice, media)
     await ok(await client.post(f"/api/content/{post['id']}/like", headers=bob.headers))
-    await ok(await client.post(f"/api/content/{post['id']}/comment", json={"text": "hi"}, headers=bob.headers), 201)
-    kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]]
+    await ok(
+        await client.post(f"/api/content/{post['id']}/comment", json={"text": "hi"}, headers=bob.headers), 201
+    )
+    kinds = [
+        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]
+    ]
     assert kinds == ["comment"]
 
 
@@ -63,18 +69,27 @@ async def test_other_domains_notify_and_push(client: Client) -> None:
     for who in (fan, quiet):
         assert (await client.post(f"/api/users/{creator.id}/follow", headers=who.headers)).status == 204
     await ok(await client.put("/api/settings/notifications", json={"live": False}, headers=quiet.headers))
-    assert (await client.post("/api/notifications/devices", json={"token": "device-token-1", "platform": "android"},
-                              headers=fan.headers)).status == 204
+    assert (
+        await client.post(
+            "/api/notifications/devices",
+            json={"token": "device-token-1", "platform": "android"},
+            headers=fan.headers,
+        )
+    ).status == 204
     social = client.app[SOCIAL]
     assert await social.notifications.went_live(creator.id, "room-1", "Friday stream") == 1
     await social.notifications.gift_received(creator.id, fan.id, "Rose", "room-1")
     await social.notifications.order_status(fan.id, "order-9", "shipped")
     await social.notifications.pk_invite(fan.id, creator.id, "battle-3")
-    fan_kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=fan.headers)))["items"]]
+    fan_kinds = [
+        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=fan.headers)))["items"]
+    ]
     assert fan_kinds == ["pk_invite", "order", "live"]
     assert (await ok(await client.get("/api/notifications", headers=quiet.headers)))["items"] == []
-    creator_kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications",
-                                                                   headers=creator.headers)))["items"]]
+    creator_kinds = [
+        n["kind"]
+        for n in (await ok(await client.get("/api/notifications", headers=creator.headers)))["items"]
+    ]
     assert creator_kinds[0] == "gift"
     push = social.notifications._push
     assert isinstance(push, RecordingPush)
@@ -107,12 +122,21 @@ class FakeTransport:
 @pytest.fixture(scope="module")
 def service_account(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     path = tmp_path_factory.mktemp("fcm") / "service-account.json"
-    path.write_text(json.dumps({"type": "service_account", "project_id": "demo", "private_key": pem,
-                                "client_email": "push@demo.iam.gserviceaccount.com",
-                                "token_uri": "https://oauth2.googleapis.com/token"}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "demo",
+                "private_key": pem,
+                "client_email": "push@demo.iam.gserviceaccount.com",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
     return path, key.public_key()
 
 
@@ -126,19 +150,32 @@ async def test_fcm_adapter_signs_a_grant_and_sends(service_account: tuple[Path, 
     assert len(token_calls) == 1  # the access token is cached
     form = urllib.parse.parse_qs(token_calls[0][2].decode())
     assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
-    claims = jwt.decode(form["assertion"][0], public_key, algorithms=["RS256"],
-                        audience="https://oauth2.googleapis.com/token")
+    claims = jwt.decode(
+        form["assertion"][0], public_key, algorithms=["RS256"], audience="https://oauth2.googleapis.com/token"
+    )
     assert claims["iss"] == "push@demo.iam.gserviceaccount.com" and claims["scope"] == FCM_SCOPE
     url, headers, body = transport.requests[1]
     assert url == "https://fcm.googleapis.com/v1/projects/demo/messages:send"
     assert headers["Authorization"] == "Bearer ya29.fake"
-    assert json.loads(body) == {"message": {"token": "tok-1", "notification": {"title": "Mixillo", "body": "hello"},
-                                            "data": {"kind": "like"}}}
+    assert json.loads(body) == {
+        "message": {
+            "token": "tok-1",
+            "notification": {"title": "Mixillo", "body": "hello"},
+            "data": {"kind": "like"},
+        }
+    }
 
 
 async def test_fcm_adapter_reports_dead_tokens(service_account: tuple[Path, Any]) -> None:
-    error = {"error": {"code": 404, "status": "NOT_FOUND", "details": [
-        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}
+    error = {
+        "error": {
+            "code": 404,
+            "status": "NOT_FOUND",
+            "details": [
+                {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}
+            ],
+        }
+    }
     push = FcmPush(ServiceAccount.from_file(service_account[0]), FakeTransport(404, error))
     with pytest.raises(PushError) as caught:
         await push.send(PushMessage("gone", "t", "b"))

@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-from tests.api.helpers import Client, problem
-from tests.social.conftest import Media, form, ids, ok, user
+from tests.api.helpers import problem
+from tests.social.conftest import AppFactory, Media, form, ids, ok, user
 
 
-async def test_sound_library(make_client: object, media: Media) -> None:
-    client: Client = await make_client(sound_max_duration_s=5)  # type: ignore[operator]
+async def test_sound_library(make_client: AppFactory, db_url: str, media: Media) -> None:
+    client = await make_client(database_url=db_url, sound_max_duration_s=5)
     alice, bob = await user(client, account_type="creator"), await user(client)
-    sound = await ok(await client.post("/api/sounds", data=form(media.audio, filename="x.jpg", title="Sine Song"),
-                                       headers=alice.headers), 201)
+    sound = await ok(
+        await client.post(
+            "/api/sounds", data=form(media.audio, filename="x.jpg", title="Sine Song"), headers=alice.headers
+        ),
+        201,
+    )
     assert sound["media_type"] == "audio/wav" and 1.9 < sound["duration_s"] < 2.1
     assert sound["artist"] == alice.username and sound["creator"]["id"] == alice.id
-    long = await problem(await client.post("/api/sounds", data=form(media.long_audio, title="Too long"),
-                                           headers=alice.headers), 422)
+    long = await problem(
+        await client.post(
+            "/api/sounds", data=form(media.long_audio, title="Too long"), headers=alice.headers
+        ),
+        422,
+    )
     assert long["type"].endswith("sound-duration")
-    await problem(await client.post("/api/sounds", data=form(media.image, title="Picture"), headers=alice.headers),
-                  422)
+    await problem(
+        await client.post("/api/sounds", data=form(media.image, title="Picture"), headers=alice.headers), 422
+    )
     await problem(await client.post("/api/sounds", data=form(media.audio), headers=alice.headers), 422)
-    await problem(await client.post("/api/sounds", data=form(data=b"\x00" * 64, title="junk"), headers=alice.headers),
-                  415)
+    await problem(
+        await client.post("/api/sounds", data=form(data=b"\x00" * 64, title="junk"), headers=alice.headers),
+        415,
+    )
 
-    second = await ok(await client.post("/api/sounds", data=form(media.audio, title="Second", artist="Band"),
-                                        headers=alice.headers), 201)
+    second = await ok(
+        await client.post(
+            "/api/sounds", data=form(media.audio, title="Second", artist="Band"), headers=alice.headers
+        ),
+        201,
+    )
     assert ids(await ok(await client.get("/api/sounds"))) == [second["id"], sound["id"]]
     url = f"/api/sounds/{sound['id']}"
     assert (await ok(await client.post(f"{url}/use", headers=bob.headers)))["use_count"] == 1

@@ -17,21 +17,31 @@ async def test_story_lifecycle(client: Client, media: Media) -> None:
     alice, bob, carol = await user(client), await user(client), await user(client)
     assert (await client.post(f"/api/users/{alice.id}/follow", headers=bob.headers)).status == 204
     post = await post_image(client, alice, media)
-    story = await ok(await client.post("/api/stories", json={"text": f"hey @{carol.username}", "content_id": post["id"],
-                                                             "background": "#ff0080"}, headers=alice.headers), 201)
+    story = await ok(
+        await client.post(
+            "/api/stories",
+            json={"text": f"hey @{carol.username}", "content_id": post["id"], "background": "#ff0080"},
+            headers=alice.headers,
+        ),
+        201,
+    )
     assert story["content_id"] == post["id"]
-    assert [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=carol.headers)))["items"]] == [
-        "mention"]
+    assert [
+        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=carol.headers)))["items"]
+    ] == ["mention"]
     assert ids(await ok(await client.get("/api/stories", headers=bob.headers))) == [story["id"]]
     assert ids(await ok(await client.get("/api/stories", headers=carol.headers))) == []
-    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=carol.headers))) == [
-        story["id"]]
+    assert ids(
+        await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=carol.headers))
+    ) == [story["id"]]
 
     url = f"/api/stories/{story['id']}"
     assert (await ok(await client.post(f"{url}/view", headers=bob.headers)))["counted"] is True
     assert (await ok(await client.post(f"{url}/view", headers=bob.headers)))["counted"] is False
     assert (await client.post(f"{url}/reactions", json={"emoji": "🔥"}, headers=bob.headers)).status == 204
-    twice = await problem(await client.post(f"{url}/reactions", json={"emoji": "😂"}, headers=bob.headers), 409)
+    twice = await problem(
+        await client.post(f"{url}/reactions", json={"emoji": "😂"}, headers=bob.headers), 409
+    )
     assert twice["type"].endswith("already-reacted")
     await problem(await client.post(f"{url}/reactions", json={"emoji": "👍"}, headers=carol.headers), 422)
     await problem(await client.post(f"{url}/reactions", json={"emoji": "🔥"}, headers=alice.headers), 400)
@@ -43,7 +53,9 @@ async def test_story_lifecycle(client: Client, media: Media) -> None:
     reply = await ok(await client.post(f"{url}/reply", json={"text": "love it"}, headers=carol.headers), 201)
     assert reply["story_id"] == story["id"]
     inbox = await ok(await client.get("/api/messaging/conversations", headers=alice.headers))
-    assert inbox["items"][0]["peer"]["id"] == carol.id and inbox["items"][0]["last_message"]["text"] == "love it"
+    assert (
+        inbox["items"][0]["peer"]["id"] == carol.id and inbox["items"][0]["last_message"]["text"] == "love it"
+    )
 
     await problem(await client.delete(url, headers=bob.headers), 403)
     assert (await client.delete(url, headers=alice.headers)).status == 204
@@ -53,14 +65,19 @@ async def test_story_lifecycle(client: Client, media: Media) -> None:
 async def test_stories_expire_and_need_something_to_show(client: Client) -> None:
     alice, bob = await user(client), await user(client)
     await problem(await client.post("/api/stories", json={}, headers=alice.headers), 400)
-    await problem(await client.post("/api/stories", json={"text": "x", "background": "red"}, headers=alice.headers),
-                  422)
+    await problem(
+        await client.post("/api/stories", json={"text": "x", "background": "red"}, headers=alice.headers), 422
+    )
     story = await ok(await client.post("/api/stories", json={"text": "old news"}, headers=alice.headers), 201)
-    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))) == [
-        story["id"]]
+    assert ids(
+        await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))
+    ) == [story["id"]]
     async with client.app[DATABASE].write() as conn:  # 24 hours pass
         await conn.execute(stories.update().values(expires_at=utcnow() - timedelta(seconds=1)))
-    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))) == []
+    assert (
+        ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers)))
+        == []
+    )
     await problem(await client.post(f"/api/stories/{story['id']}/view", headers=bob.headers), 404)
     async with client.app[DATABASE].read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(stories))).scalar() == 1
