@@ -69,7 +69,10 @@ async def record(
     content_id: str | None = None,
     creator_id: str | None = None,
     sound_id: str | None = None,
-) -> None:
+    counters: dict[str, int] | None = None,
+) -> int | None:
+    """Log the activity; for content, also raise its trend and add ``counters`` (e.g. ``like_count=1``) in the
+    same UPDATE, and return the first counter's new value."""
     now = utcnow()
     weight = WEIGHTS[verb]
     await conn.execute(
@@ -84,14 +87,22 @@ async def record(
             created_at=now,
         )
     )
-    if content_id is not None:
-        query = sa.select(contents.c.trend).where(contents.c.id == content_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        old = (await conn.execute(query)).scalar()
-        if old is not None:
-            new = add_log2(float(old), decayed_log(weight, now))
-            await conn.execute(contents.update().where(contents.c.id == content_id).values(trend=new))
+    if content_id is None:
+        return None
+    query = sa.select(contents.c.trend).where(contents.c.id == content_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    old = (await conn.execute(query)).scalar()
+    if old is None:
+        return None
+    values: dict[str, Any] = {name: contents.c[name] + delta for name, delta in (counters or {}).items()}
+    values["trend"] = add_log2(float(old), decayed_log(weight, now))
+    update = contents.update().where(contents.c.id == content_id).values(**values)
+    if not counters:
+        await conn.execute(update)
+        return None
+    first = next(iter(counters))
+    return int((await conn.execute(update.returning(contents.c[first]))).scalar_one())
 
 
 class Activity:

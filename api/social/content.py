@@ -219,13 +219,13 @@ class Contents:
                 conn, content_views, {"content_id": content_id, "user_id": user_id, "hour": hour}
             ):
                 return False
-            await conn.execute(
-                contents.update()
-                .where(contents.c.id == content_id)
-                .values(view_count=contents.c.view_count + 1)
-            )
             await activity.record(
-                conn, user_id, activity.Verb.VIEW, content_id=content_id, creator_id=row.creator_id
+                conn,
+                user_id,
+                activity.Verb.VIEW,
+                content_id=content_id,
+                creator_id=row.creator_id,
+                counters={"view_count": 1},
             )
             return True
 
@@ -236,14 +236,14 @@ class Contents:
                 conn, content_likes, {"content_id": content_id, "user_id": user_id, "created_at": utcnow()}
             ):
                 raise Conflict("you already like this", slug="already-liked")
-            await conn.execute(
-                contents.update()
-                .where(contents.c.id == content_id)
-                .values(like_count=contents.c.like_count + 1)
-            )
             await graph.bump(conn, row.creator_id, like_count=1)
-            await activity.record(
-                conn, user_id, activity.Verb.LIKE, content_id=content_id, creator_id=row.creator_id
+            count = await activity.record(
+                conn,
+                user_id,
+                activity.Verb.LIKE,
+                content_id=content_id,
+                creator_id=row.creator_id,
+                counters={"like_count": 1},
             )
             name = await graph.username(conn, user_id)
             notice = await self._notifications.add(
@@ -255,9 +255,6 @@ class Contents:
                 text=f"@{name} liked your post",
                 data={"content_id": content_id},
             )
-            count = (
-                await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))
-            ).scalar()
         await self._notifications.deliver([notice])
         return int(count or 0)
 
@@ -291,13 +288,13 @@ class Contents:
                     id=comment_id, content_id=content_id, user_id=user_id, body=body, created_at=utcnow()
                 )
             )
-            await conn.execute(
-                contents.update()
-                .where(contents.c.id == content_id)
-                .values(comment_count=contents.c.comment_count + 1)
-            )
             await activity.record(
-                conn, user_id, activity.Verb.COMMENT, content_id=content_id, creator_id=row.creator_id
+                conn,
+                user_id,
+                activity.Verb.COMMENT,
+                content_id=content_id,
+                creator_id=row.creator_id,
+                counters={"comment_count": 1},
             )
             name = await graph.username(conn, user_id)
             notices = [
@@ -393,8 +390,9 @@ class Feed:
         async with self._db.read() as conn:
             if phase == "f" and viewer_id is not None:
                 followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == viewer_id)
+                # Following implies visible: private accounts show to followers, and a block ends follows.
                 query = content_query(viewer_id).where(
-                    contents.c.creator_id.in_(followed), _visible(viewer_id)
+                    contents.c.creator_id.in_(followed), contents.c.status == "ready"
                 )
                 if cursor:
                     at = datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC)

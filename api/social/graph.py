@@ -33,9 +33,11 @@ async def ensure_profile(conn: AsyncConnection, user_id: str) -> None:
 
 async def bump(conn: AsyncConnection, user_id: str, **deltas: int) -> None:
     """Add to a profile's counters."""
-    await ensure_profile(conn, user_id)
     values = {name: getattr(profiles.c, name) + delta for name, delta in deltas.items()}
-    await conn.execute(profiles.update().where(profiles.c.user_id == user_id).values(**values))
+    update = profiles.update().where(profiles.c.user_id == user_id).values(**values)
+    if not (await conn.execute(update)).rowcount:
+        await ensure_profile(conn, user_id)
+        await conn.execute(update)
 
 
 def blocked_between(a: Any, b: Any) -> sa.ColumnElement[bool]:

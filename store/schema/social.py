@@ -122,7 +122,6 @@ contents = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_contents_creator_created", "creator_id", "created_at", "id"),
     Index("ix_contents_trend", "trend", "id"),
-    Index("ix_contents_status", "status"),
 )
 
 content_hashtags = Table(

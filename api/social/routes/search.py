@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -80,9 +81,9 @@ async def search_all(request: web.Request, query: OverviewQuery) -> Overview:
     search = request.app[SOCIAL].search
     viewer = _viewer(request)
     base = media_base(request)
-    users = await search.search("users", query.q, viewer, query.limit, None)
-    content = await search.search("content", query.q, viewer, query.limit, None)
-    sounds = await search.search("sounds", query.q, viewer, query.limit, None)
+    users, content, sounds = await asyncio.gather(
+        *(search.search(kind, query.q, viewer, query.limit, None) for kind in ("users", "content", "sounds"))
+    )
     return Overview(
         users=[Profile.model_validate(r) for r in users[: query.limit]],
         content=[content_model(r, base) for r in content[: query.limit]],

@@ -177,7 +177,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_contents_creator_created", "contents", ["creator_id", "created_at", "id"], unique=False
     )
-    op.create_index("ix_contents_status", "contents", ["status"], unique=False)
     op.create_index("ix_contents_trend", "contents", ["trend", "id"], unique=False)
     op.create_table(
         "conversation_members",
