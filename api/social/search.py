@@ -26,6 +26,10 @@ from store.database import Database
 from store.schema.accounts import users
 from store.schema.social import content_hashtags, contents, profiles, sounds
 
+# Results come from this many most relevant matches of a kind; popularity and visibility reorder and filter
+# within them. Pages deeper than that do not help a person searching, and ranking every match is not free.
+CANDIDATES = 300
+
 
 @dataclass(frozen=True)
 class SearchSource:
@@ -40,30 +44,39 @@ class SearchSource:
 
 
 class SearchIndex(Protocol):
-    def matches(self, source: SearchSource, terms: list[str]) -> sa.Select[Any]:
-        """Rows ``(ref_id, relevance)`` matching every term, the last one as a prefix; higher is better."""
+    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
+        """The ``cap`` most relevant rows ``(ref_id, relevance)`` matching every term, the last one as a
+        prefix; higher relevance is better."""
         ...
 
 
 class Fts5Index:
-    def matches(self, source: SearchSource, terms: list[str]) -> sa.Select[Any]:
+    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
         fts = sa.table(source.fts_table, sa.column("ref_id"))
         table: sa.ColumnElement[Any] = sa.literal_column(source.fts_table)
         # Each term is a quoted FTS5 string (terms hold only word characters); the last is a prefix query.
         expression = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        return sa.select(fts.c.ref_id.label("ref_id"), (-sa.func.bm25(table)).label("relevance")).where(
-            table.op("MATCH")(expression.strip())
+        # ORDER BY rank LIMIT lets FTS5 keep only the best rows instead of handing back every match.
+        return (
+            sa.select(fts.c.ref_id.label("ref_id"), (-sa.func.bm25(table)).label("relevance"))
+            .where(table.op("MATCH")(expression.strip()))
+            .order_by(sa.literal_column("rank"))
+            .limit(cap)
         )
 
 
 class TsvectorIndex:
-    def matches(self, source: SearchSource, terms: list[str]) -> sa.Select[Any]:
+    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
         vector: sa.ColumnElement[Any] = sa.literal_column(source.pg_vector)
         text = " & ".join([*terms[:-1], f"{terms[-1]}:*"])
         query = sa.func.to_tsquery(sa.literal_column("'simple'"), text)
-        return sa.select(
-            source.id_column.label("ref_id"), sa.func.ts_rank(vector, query).label("relevance")
-        ).where(vector.op("@@")(query))
+        relevance = sa.func.ts_rank(vector, query)
+        return (
+            sa.select(source.id_column.label("ref_id"), relevance.label("relevance"))
+            .where(vector.op("@@")(query))
+            .order_by(relevance.desc())
+            .limit(cap)
+        )
 
 
 def _user_visible(viewer: str | None) -> sa.ColumnElement[bool]:
@@ -112,7 +125,7 @@ class Search:
         self._index: SearchIndex = Fts5Index() if db.is_sqlite else TsvectorIndex()
 
     def _ranked(self, source: SearchSource, terms: list[str], viewer: str | None) -> sa.Select[Any]:
-        hits = self._index.matches(source, terms).subquery("hits")
+        hits = self._index.matches(source, terms, CANDIDATES).subquery("hits")
         popularity = source.popularity()
         score = hits.c.relevance * (1.0 + popularity / (popularity + 10.0))
         return (
