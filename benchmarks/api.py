@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import av
@@ -99,7 +98,7 @@ async def seed(url: str, media: Path, users_n: int, posts_n: int) -> list[str]:
             for packet in [*stream.encode(frame), *stream.encode(None)]:
                 out.mux(packet)
         post_rows, tag_rows = [], []
-        for i in range(posts_n):
+        for _ in range(posts_n):
             at = now - timedelta(seconds=rng.randint(0, 7 * 86400))
             words = rng.sample(WORDS, 3)
             content_id = new_id()
@@ -201,7 +200,7 @@ async def open_loop(
     return int(total / (loop.time() - start)), latencies, errors
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 2 else float("nan")
 
 
@@ -214,13 +213,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--database-url", help="PostgreSQL URL instead of a fresh SQLite file")
     args = parser.parse_args()
-    asyncio.run(run(args))
-
-
-async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mixillo-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'mixillo.db'}"
-    ids = await seed(url, workdir / "media", args.users, args.posts)
+    ids = asyncio.run(seed(url, workdir / "media", args.users, args.posts))
     port = free_port()
     env = {
         **os.environ,
@@ -231,12 +226,11 @@ async def run(args: argparse.Namespace) -> None:
         "MIXILLO_RATE_WRITE_PER_USER": "1000000",
         "MIXILLO_RATE_WRITE_PER_IP": "1000000",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-    )
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port, 30, server)
-        await measure(args, f"http://127.0.0.1:{port}", ids, url)
+        asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url))
     finally:
         server.terminate()
         server.wait(10)
