@@ -294,7 +294,8 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str)
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(
         f"\nREST API on one process ({backend}; {len(ids)} users, {len(posts)} posts; "
-        f"closed loop: {args.concurrency} in flight, {args.seconds:g}s; open loop: {args.rate:g} req/s or 80% of the maximum)"
+        f"closed loop: {args.concurrency} in flight, {args.seconds:g}s; "
+        f"open loop: {args.rate:g} req/s or 80% of the maximum)"
     )
     header = (
         f"{'endpoint':<28} {'max req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'at req/s':>8} {'p50 ms':>7} "
@@ -308,8 +309,9 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str)
         )
     baseline, feed_row = rows[0], rows[1]
     print(
-        f"\nfeed: {feed_row[1] / 2000:.2f}x the 2,000 reads/s aim, {feed_row[1] / max(1, baseline[1]):.2f}x the "
-        f"no-op endpoint on this machine; p99 {feed_row[6]:.1f} ms at {feed_row[4]} req/s (aim: under 50 ms at 500)"
+        f"\nfeed: {feed_row[1] / 2000:.2f}x the 2,000 reads/s aim, "
+        f"{feed_row[1] / max(1, baseline[1]):.2f}x the no-op endpoint on this machine; "
+        f"p99 {feed_row[6]:.1f} ms at {feed_row[4]} req/s (aim: under 50 ms at 500)"
     )
 
 
