@@ -144,7 +144,7 @@ class VodJobs:
         self, db: Database, packager: VodPackager, files: MediaFiles, *, concurrency: int = 1
     ) -> None:
         self._db = db
-        self._packager = packager
+        self.packager = packager  # replaceable, e.g. by transcode's packager
         self._files = files
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -167,7 +167,7 @@ class VodJobs:
         try:
             async with self._slots:
                 await self._set(content_id, status="processing")
-                result = await self._packager.package(source, prefix)
+                result = await self.packager.package(source, prefix)
                 await self._set(
                     content_id,
                     status="ready",

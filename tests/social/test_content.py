@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from api.social.vod import FfmpegPackager
 from api.state import DATABASE, SETTINGS, SOCIAL
 from store.schema.social import content_hashtags, content_mentions, contents
 from tests.api.helpers import Client, problem
@@ -185,3 +186,17 @@ async def test_processing_content_is_visible_only_to_its_creator(
     assert (await ok(await client.get(f"/api/content/{body['id']}", headers=bob.headers)))[
         "status"
     ] == "ready"
+
+
+async def test_a_failed_packaging_job_is_visible_and_leaves_no_files(
+    make_client: AppFactory, media: Media
+) -> None:
+    client = await make_client()
+    social = client.app[SOCIAL]
+    social.contents.jobs.packager = FfmpegPackager(social.files, ffmpeg="false")  # exits 1, writes nothing
+    alice = await user(client)
+    body = await ok(await client.post("/api/content", data=form(media.video), headers=alice.headers), 202)
+    await social.contents.jobs.wait(body["id"])
+    failed = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
+    assert failed["status"] == "failed" and failed["error"] and failed["playback"]["hls_url"] is None
+    assert _leftovers(client) == []

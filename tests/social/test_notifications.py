@@ -99,6 +99,11 @@ async def test_other_domains_notify_and_push(client: Client) -> None:
         await asyncio.sleep(0.02)
     assert [m.device_token for m in push.sent] == ["device-token-1"] * 3
     assert push.sent[0].title == "Mixillo" and "live" in push.sent[0].body
+    gone = await client.delete("/api/notifications/devices/device-token-1", headers=fan.headers)
+    assert gone.status == 204
+    await social.notifications.pk_invite(fan.id, creator.id, "battle-4")
+    await asyncio.sleep(0.05)
+    assert len(push.sent) == 3
 
 
 class FakeTransport:

@@ -40,6 +40,7 @@ async def test_sound_library(make_client: AppFactory, db_url: str, media: Media)
         201,
     )
     assert ids(await ok(await client.get("/api/sounds"))) == [second["id"], sound["id"]]
+    assert ids(await ok(await client.get("/api/search/sounds", params={"q": "band"}))) == [second["id"]]
     url = f"/api/sounds/{sound['id']}"
     assert (await ok(await client.post(f"{url}/use", headers=bob.headers)))["use_count"] == 1
     assert (await ok(await client.post(f"{url}/use", headers=bob.headers)))["use_count"] == 2
