@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +49,11 @@ class Social:
         *,
         packager: VodPackager | None = None,
         push: PushProvider | None = None,
+        locate: Callable[[str], str] | None = None,
     ) -> Social:
-        files = MediaFiles(config.media_dir)
+        """``packager`` turns uploaded videos into HLS (default: :class:`FfmpegPackager`); ``locate`` maps a
+        media key to its URL (default: ``/media/<key>``, served from the data dir's media directory)."""
+        files = MediaFiles(config.media_dir, locate)
         uploads = config.data_dir / "uploads"
         if push is None:
             account = config.fcm_service_account

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -129,8 +130,9 @@ async def receive(part: BodyPartReader, dest: Path, limit: int) -> int:
 class MediaFiles:
     """Files under one directory, addressed by keys such as ``content/<id>/master.m3u8``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, locate: Callable[[str], str] | None = None) -> None:
         self.root = root
+        self._locate = locate or (lambda key: f"/media/{key}")
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
@@ -159,6 +161,8 @@ class MediaFiles:
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    @staticmethod
-    def url(base: str, key: str | None) -> str | None:
-        return f"{base}/media/{key}" if key else None
+    def url(self, base: str, key: str) -> str:
+        """Where a client fetches ``key``: ``locate(key)`` (default ``/media/<key>``, served by the app),
+        prefixed with ``base`` unless it is already absolute (a CDN or S3 URL)."""
+        where = self._locate(key)
+        return where if "://" in where else f"{base}{where}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from api.social.media import MediaFiles, discard, probe_async
 from store.database import Database
@@ -40,6 +41,32 @@ class VodPackager(Protocol):
 
 class PackagingError(Exception):
     pass
+
+
+class VodResultShape(Protocol):
+    """The fields of ``transcode.vod.VodResult`` this domain reads."""
+
+    master_key: str
+    poster_key: str
+    duration: float
+    width: int
+    height: int
+
+
+class PackageVod(Protocol):
+    def __call__(self, source_path: Path, storage: Any, prefix: str) -> Awaitable[VodResultShape]: ...
+
+
+class TranscodePackager:
+    """Adapts ``transcode.vod.package_vod(source_path, storage, prefix)`` to :class:`VodPackager`."""
+
+    def __init__(self, package_vod: PackageVod, storage: Any) -> None:
+        self._package_vod = package_vod
+        self._storage = storage
+
+    async def package(self, source: Path, prefix: str) -> PackagedVod:
+        result = await self._package_vod(source, self._storage, prefix)
+        return PackagedVod(result.master_key, result.poster_key, result.duration, result.width, result.height)
 
 
 class FfmpegPackager:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +14,27 @@ from api.models import ResponseModel
 from api.pagination import decode_cursor
 from api.social.media import MediaFiles
 from api.social.text import hashtags
-from api.state import SETTINGS
+from api.state import SETTINGS, SOCIAL
 
 
-def media_base(request: web.Request) -> str:
-    """Where ``/media/`` is reached: the configured public URL, else the origin the client used."""
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Absolute URLs for one response: the configured public URL, else the origin the client used."""
+
+    base: str
+    files: MediaFiles
+
+    def media(self, key: str | None) -> str | None:
+        return self.files.url(self.base, key) if key else None
+
+    def api(self, path: str) -> str:
+        return self.base + path
+
+
+def media_base(request: web.Request) -> Links:
     public = request.app[SETTINGS].public_url
-    return public.rstrip("/") if public else str(request.url.origin())
+    base = public.rstrip("/") if public else str(request.url.origin())
+    return Links(base, request.app[SOCIAL].files)
 
 
 def millis(at: datetime) -> int:
@@ -102,7 +117,7 @@ class Content(ResponseModel):
     created_at: datetime
 
 
-def content_model(row: Any, base: str) -> Content:
+def content_model(row: Any, links: Links) -> Content:
     return Content(
         id=row.id,
         creator=UserSummary(
@@ -116,9 +131,9 @@ def content_model(row: Any, base: str) -> Content:
         status=row.status,
         error=row.error,
         playback=Playback(
-            hls_url=MediaFiles.url(base, row.playlist_key),
-            poster_url=MediaFiles.url(base, row.poster_key),
-            image_url=MediaFiles.url(base, row.image_key),
+            hls_url=links.media(row.playlist_key),
+            poster_url=links.media(row.poster_key),
+            image_url=links.media(row.image_key),
         ),
         duration_s=row.duration_s,
         width=row.width,
@@ -146,7 +161,7 @@ class Sound(ResponseModel):
     created_at: datetime
 
 
-def sound_model(row: Any, base: str) -> Sound:
+def sound_model(row: Any, links: Links) -> Sound:
     creator = (
         UserSummary(id=row.creator_id, username=row.creator_username)
         if row.creator_id and row.creator_username
@@ -162,8 +177,8 @@ def sound_model(row: Any, base: str) -> Sound:
         use_count=row.use_count,
         favorite_count=row.favorite_count,
         favorite=bool(row.favorite),
-        file_url=f"{base}/media/{row.file_key}",
-        download_url=f"{base}/api/sounds/{row.id}/download",
+        file_url=links.files.url(links.base, row.file_key),
+        download_url=links.api(f"/api/sounds/{row.id}/download"),
         created_at=row.created_at,
     )
 
