@@ -108,7 +108,7 @@ async def test_trending_and_explorer(client: Client, media: Media) -> None:
 async def test_trending_sounds(client: Client, media: Media) -> None:
     from tests.social.conftest import form
 
-    alice, bob = await user(client), await user(client)
+    alice, bob = await user(client, account_type="creator"), await user(client)
     quiet = await ok(
         await client.post("/api/sounds", data=form(media.audio, title="Quiet"), headers=alice.headers), 201
     )

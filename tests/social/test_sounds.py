@@ -17,6 +17,10 @@ async def test_sound_library(make_client: AppFactory, db_url: str, media: Media)
     )
     assert sound["media_type"] == "audio/wav" and 1.9 < sound["duration_s"] < 2.1
     assert sound["artist"] == alice.username and sound["creator"]["id"] == alice.id
+    refused = await problem(
+        await client.post("/api/sounds", data=form(media.audio, title="Mine"), headers=bob.headers), 403
+    )
+    assert refused["detail"] == "this endpoint is for creator accounts"
     long = await problem(
         await client.post(
             "/api/sounds", data=form(media.long_audio, title="Too long"), headers=alice.headers

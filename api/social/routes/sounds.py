@@ -88,11 +88,12 @@ async def popular_sounds(request: web.Request, query: PageQuery) -> Page[Sound]:
     response=Sound,
     status=201,
     request_content=UPLOAD_SCHEMA,
+    access=Access.CREATOR,
     tags=TAGS,
-    errors=(413, 415, 422),
+    errors=(403, 413, 415, 422),
 )
 async def upload_sound(request: web.Request) -> Sound:
-    """Upload an audio file (probed; at most the configured duration)."""
+    """Upload an audio file (creator accounts; probed; at most the configured duration)."""
     me = principal(request).user_id
     temp, values = await read_upload(request, {"title", "artist"})
     try:
