@@ -230,14 +230,20 @@ def main() -> None:
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port, 30, server)
-        asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url))
+        asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
     finally:
         server.terminate()
         server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux ``/proc/<pid>/stat``, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str, pid: int) -> None:
     tokens = AccessTokens(SECRET, 3600)
     headers = [{"Authorization": f"Bearer {tokens.issue(u, Role.CREATOR, new_id())}"} for u in ids]
     db = Database(url)
@@ -275,7 +281,10 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str)
         for name, make, expect in cases:
             requests = make()
             await closed_loop(session, base, requests, 4, 0.5, expect)  # warm up
+            cpu_before = cpu_seconds(pid)
             rps, lat, err = await closed_loop(session, base, requests, args.concurrency, args.seconds, expect)
+            # Server CPU per request does not depend on what else the machine runs, unlike the rates.
+            cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(lat))
             # Past its maximum an open loop only measures its own queue: offer at most 80% of the maximum.
             offered = min(args.rate, 0.8 * rps)
             rate, open_lat, open_err = await open_loop(session, base, requests, offered, args.seconds, expect)
@@ -289,6 +298,7 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str)
                     pct(open_lat, 50),
                     pct(open_lat, 99),
                     err + open_err,
+                    cpu_ms,
                 )
             )
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
@@ -299,19 +309,22 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str)
     )
     header = (
         f"{'endpoint':<28} {'max req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'at req/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'errors':>6}"
+        f"{'p99 ms':>7} {'errors':>6} | {'CPU ms/req':>10} {'req/s per core':>14}"
     )
     print(header)
     print("-" * len(header))
-    for name, rps, p50, p99, rate, op50, op99, errors in rows:
+    for name, rps, p50, p99, rate, op50, op99, errors, cpu_ms in rows:
         print(
-            f"{name:<28} {rps:>9} {p50:>7.1f} {p99:>7.1f} | {rate:>8} {op50:>7.1f} {op99:>7.1f} {errors:>6}"
+            f"{name:<28} {rps:>9} {p50:>7.1f} {p99:>7.1f} | {rate:>8} {op50:>7.1f} {op99:>7.1f} "
+            f"{errors:>6} | "
+            f"{cpu_ms:>10.2f} {1000 / cpu_ms if cpu_ms else float('nan'):>14.0f}"
         )
     baseline, feed_row = rows[0], rows[1]
     print(
         f"\nfeed: {feed_row[1] / 2000:.2f}x the 2,000 reads/s aim, "
         f"{feed_row[1] / max(1, baseline[1]):.2f}x the no-op endpoint on this machine; "
-        f"p99 {feed_row[6]:.1f} ms at {feed_row[4]} req/s (aim: under 50 ms at 500)"
+        f"p99 {feed_row[6]:.1f} ms at {feed_row[4]} req/s (aim: under 50 ms at 500); "
+        f"{1000 / feed_row[8]:.0f} req/s per core of server CPU; load average {os.getloadavg()[0]:.1f}"
     )
 
 

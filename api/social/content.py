@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,7 +31,7 @@ from store.schema.social import (
     follows,
     sounds,
 )
-from store.types import utcnow
+from store.types import UtcDateTime, utcnow
 
 
 class Category(StrEnum):
@@ -47,7 +48,7 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-def content_query(viewer_id: str | None) -> sa.Select[Any]:
+def content_query(viewer_id: graph.Viewer) -> sa.Select[Any]:
     liked: sa.ColumnElement[bool] = (
         sa.exists().where(content_likes.c.content_id == contents.c.id, content_likes.c.user_id == viewer_id)
         if viewer_id is not None
@@ -61,7 +62,7 @@ def content_query(viewer_id: str | None) -> sa.Select[Any]:
     ).select_from(contents.join(users, users.c.id == contents.c.creator_id))
 
 
-def _visible(viewer_id: str | None) -> sa.ColumnElement[bool]:
+def _visible(viewer_id: graph.Viewer) -> sa.ColumnElement[bool]:
     return sa.and_(contents.c.status == "ready", graph.can_see(contents.c.creator_id, viewer_id))
 
 
@@ -373,6 +374,41 @@ class Contents:
             return list(await conn.execute(query))
 
 
+# Feed statements are built once with bound parameters: building and hashing a statement of this size
+# costs more CPU than SQLite takes to run it.
+_VIEWER = sa.bindparam("viewer", type_=sa.String)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_AT = sa.bindparam("at", type_=UtcDateTime)
+_TREND = sa.bindparam("trend", type_=sa.Float)
+_LAST = sa.bindparam("last", type_=sa.String)
+
+
+@functools.cache
+def _followed_phase(after: bool) -> sa.Select[Any]:
+    followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == _VIEWER)
+    # Following implies visible: private accounts show to followers, and a block ends follows.
+    query = content_query(_VIEWER).where(contents.c.creator_id.in_(followed), contents.c.status == "ready")
+    if after:
+        query = query.where(
+            sa.or_(contents.c.created_at < _AT, sa.and_(contents.c.created_at == _AT, contents.c.id < _LAST))
+        )
+    return query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(_LIMIT)
+
+
+@functools.cache
+def _trending_phase(signed_in: bool, after: bool) -> sa.Select[Any]:
+    viewer = _VIEWER if signed_in else None
+    query = content_query(viewer).where(_visible(viewer))
+    if signed_in:
+        followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == _VIEWER)
+        query = query.where(contents.c.creator_id.not_in(followed), contents.c.creator_id != _VIEWER)
+    if after:
+        query = query.where(
+            sa.or_(contents.c.trend < _TREND, sa.and_(contents.c.trend == _TREND, contents.c.id < _LAST))
+        )
+    return query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(_LIMIT)
+
+
 class Feed:
     """Two keyset-paged phases that never overlap (their creator sets are disjoint): ``f`` is content of
     creators the viewer follows, newest first; ``t`` is all other visible content, by trend."""
@@ -389,44 +425,22 @@ class Feed:
             phase = "t"
         async with self._db.read() as conn:
             if phase == "f" and viewer_id is not None:
-                followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == viewer_id)
-                # Following implies visible: private accounts show to followers, and a block ends follows.
-                query = content_query(viewer_id).where(
-                    contents.c.creator_id.in_(followed), contents.c.status == "ready"
-                )
+                params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
                 if cursor:
-                    at = datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC)
-                    query = query.where(
-                        sa.or_(
-                            contents.c.created_at < at,
-                            sa.and_(contents.c.created_at == at, contents.c.id < cursor[2]),
-                        )
+                    params.update(
+                        at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2])
                     )
-                query = query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(limit + 1)
-                rows = list(await conn.execute(query))
+                rows = list(await conn.execute(_followed_phase(bool(cursor)), params))
                 if len(rows) > limit:
                     last = rows[limit - 1]
                     return rows[:limit], ["f", int(last.created_at.timestamp() * 1000), last.id]
                 cursor = None
-            query = content_query(viewer_id).where(_visible(viewer_id))
-            if viewer_id is not None:
-                followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == viewer_id)
-                query = query.where(
-                    contents.c.creator_id.not_in(followed), contents.c.creator_id != viewer_id
-                )
-            if cursor and cursor[0] == "t" and cursor[1] != "":
-                trend, last_id = float(cursor[1]), str(cursor[2])
-                query = query.where(
-                    sa.or_(
-                        contents.c.trend < trend, sa.and_(contents.c.trend == trend, contents.c.id < last_id)
-                    )
-                )
             need = limit - len(rows)
-            more = list(
-                await conn.execute(
-                    query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(need + 1)
-                )
-            )
+            after = bool(cursor and cursor[0] == "t" and cursor[1] != "")
+            params = {"viewer": viewer_id, "limit": need + 1}
+            if after and cursor:
+                params.update(trend=float(cursor[1]), last=str(cursor[2]))
+            more = list(await conn.execute(_trending_phase(viewer_id is not None, after), params))
         rows += more[:need]
         if len(more) > need:
             if need == 0:  # the page ended exactly at the end of the followed phase

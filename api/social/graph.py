@@ -17,6 +17,9 @@ from store.schema.accounts import users
 from store.schema.social import blocks, follows, profiles
 from store.types import utcnow
 
+# A viewer's user id, a bound parameter standing for one (prebuilt statements), or None (signed out).
+Viewer = str | sa.BindParameter[str] | None
+
 
 async def insert_ignore(conn: AsyncConnection, table: sa.Table, values: Mapping[str, Any]) -> bool:
     """Insert a row unless one with the same primary key exists; True if it was inserted."""
@@ -58,7 +61,7 @@ def is_private(user: Any) -> sa.ColumnElement[bool]:
     return sa.exists().where(profiles.c.user_id == user, profiles.c.is_private.is_(True))
 
 
-def can_see(owner: Any, viewer_id: str | None) -> sa.ColumnElement[bool]:
+def can_see(owner: Any, viewer_id: Viewer) -> sa.ColumnElement[bool]:
     """The viewer may see what ``owner`` posts: not blocked either way, and public or followed (or self)."""
     if viewer_id is None:
         return ~is_private(owner)
