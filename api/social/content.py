@@ -1,11 +1,9 @@
-"""Content: publishing uploads, reading, views, likes and comments (:class:`Contents`), and the feed
-(:class:`Feed`): followed creators first, newest first, then everything else by trend."""
+"""Content: publishing uploads, reading, views, likes and comments (:class:`Contents`)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -28,10 +26,9 @@ from store.schema.social import (
     content_mentions,
     content_views,
     contents,
-    follows,
     sounds,
 )
-from store.types import UtcDateTime, utcnow
+from store.types import utcnow
 
 
 class Category(StrEnum):
@@ -62,7 +59,7 @@ def content_query(viewer_id: graph.Viewer) -> sa.Select[Any]:
     ).select_from(contents.join(users, users.c.id == contents.c.creator_id))
 
 
-def _visible(viewer_id: graph.Viewer) -> sa.ColumnElement[bool]:
+def visible(viewer_id: graph.Viewer) -> sa.ColumnElement[bool]:
     return sa.and_(contents.c.status == "ready", graph.can_see(contents.c.creator_id, viewer_id))
 
 
@@ -203,7 +200,7 @@ class Contents:
         row = (
             await conn.execute(
                 sa.select(contents.c.id, contents.c.creator_id).where(
-                    contents.c.id == content_id, _visible(user_id)
+                    contents.c.id == content_id, visible(user_id)
                 )
             )
         ).first()
@@ -350,7 +347,7 @@ class Contents:
             rows = {
                 r.id: r
                 for r in await conn.execute(
-                    content_query(viewer_id).where(contents.c.id.in_(ids), _visible(viewer_id))
+                    content_query(viewer_id).where(contents.c.id.in_(ids), visible(viewer_id))
                 )
             }
         return [rows[i] for i in ids if i in rows]
@@ -372,79 +369,3 @@ class Contents:
                 )
             query = query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(limit + 1)
             return list(await conn.execute(query))
-
-
-# Feed statements are built once with bound parameters: building and hashing a statement of this size
-# costs more CPU than SQLite takes to run it.
-_VIEWER = sa.bindparam("viewer", type_=sa.String)
-_LIMIT = sa.bindparam("limit", type_=sa.Integer)
-_AT = sa.bindparam("at", type_=UtcDateTime)
-_TREND = sa.bindparam("trend", type_=sa.Float)
-_LAST = sa.bindparam("last", type_=sa.String)
-
-
-@functools.cache
-def _followed_phase(after: bool) -> sa.Select[Any]:
-    followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == _VIEWER)
-    # Following implies visible: private accounts show to followers, and a block ends follows.
-    query = content_query(_VIEWER).where(contents.c.creator_id.in_(followed), contents.c.status == "ready")
-    if after:
-        query = query.where(
-            sa.or_(contents.c.created_at < _AT, sa.and_(contents.c.created_at == _AT, contents.c.id < _LAST))
-        )
-    return query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(_LIMIT)
-
-
-@functools.cache
-def _trending_phase(signed_in: bool, after: bool) -> sa.Select[Any]:
-    viewer = _VIEWER if signed_in else None
-    query = content_query(viewer).where(_visible(viewer))
-    if signed_in:
-        followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == _VIEWER)
-        query = query.where(contents.c.creator_id.not_in(followed), contents.c.creator_id != _VIEWER)
-    if after:
-        query = query.where(
-            sa.or_(contents.c.trend < _TREND, sa.and_(contents.c.trend == _TREND, contents.c.id < _LAST))
-        )
-    return query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(_LIMIT)
-
-
-class Feed:
-    """Two keyset-paged phases that never overlap (their creator sets are disjoint): ``f`` is content of
-    creators the viewer follows, newest first; ``t`` is all other visible content, by trend."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def page(
-        self, viewer_id: str | None, limit: int, cursor: list[Any] | None
-    ) -> tuple[list[Any], list[Any] | None]:
-        rows: list[Any] = []
-        phase = cursor[0] if cursor else ("f" if viewer_id else "t")
-        if phase not in ("f", "t"):
-            phase = "t"
-        async with self._db.read() as conn:
-            if phase == "f" and viewer_id is not None:
-                params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
-                if cursor:
-                    params.update(
-                        at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2])
-                    )
-                rows = list(await conn.execute(_followed_phase(bool(cursor)), params))
-                if len(rows) > limit:
-                    last = rows[limit - 1]
-                    return rows[:limit], ["f", int(last.created_at.timestamp() * 1000), last.id]
-                cursor = None
-            need = limit - len(rows)
-            after = bool(cursor and cursor[0] == "t" and cursor[1] != "")
-            params = {"viewer": viewer_id, "limit": need + 1}
-            if after and cursor:
-                params.update(trend=float(cursor[1]), last=str(cursor[2]))
-            more = list(await conn.execute(_trending_phase(viewer_id is not None, after), params))
-        rows += more[:need]
-        if len(more) > need:
-            if need == 0:  # the page ended exactly at the end of the followed phase
-                return rows, ["t", "", ""]
-            last = rows[-1]
-            return rows, ["t", last.trend, last.id]
-        return rows, None

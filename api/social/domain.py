@@ -9,7 +9,8 @@ from pathlib import Path
 from api.config import Settings
 from api.events import EventPublisher
 from api.social.activity import Activity
-from api.social.content import Contents, Feed
+from api.social.content import Contents
+from api.social.feed import Feed
 from api.social.media import MediaFiles
 from api.social.messaging import Messaging
 from api.social.notifications import Notifications
