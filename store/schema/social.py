@@ -3,7 +3,7 @@ stories, sounds, messages, notifications, activity.
 
 Counters (followers, likes, views, uses) are kept on the rows they describe and changed in the same
 transaction as the row that causes them, so lists and profiles never count on every read.
-``contents.trend`` is a time-decayed score kept in log2 form (see ``api.social.trending``): ordering by it is
+``contents.trend`` is a time-decayed score kept in log2 form (see ``api.social.activity``): ordering by it is
 ordering by the decayed score at any moment, so a feed can page over it with a stable keyset.
 """
 
