@@ -91,7 +91,9 @@ async def record(
         return None
     query = sa.select(contents.c.trend).where(contents.c.id == content_id)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        # NO KEY UPDATE: inserts that reference this row (likes, views, activity) hold KEY SHARE locks on it,
+        # which a plain FOR UPDATE would wait on and deadlock with (PostgreSQL docs, "Row-Level Locks").
+        query = query.with_for_update(key_share=True)
     old = (await conn.execute(query)).scalar()
     if old is None:
         return None

@@ -119,18 +119,19 @@ class Messaging:
             raise NotFound("no such content", slug="content-not-found")
         now = utcnow()
         a, b = sorted((sender_id, recipient_id))
-        conversation_id = (
+        # Two first messages racing each other create one conversation: the pair is unique, the loser's
+        # insert does nothing, and both then read the winner's row.
+        created = await graph.insert_ignore(
+            conn,
+            conversations,
+            {"id": new_id(), "user_a": a, "user_b": b, "created_at": now, "last_message_at": now},
+        )
+        conversation_id: str = (
             await conn.execute(
                 sa.select(conversations.c.id).where(conversations.c.user_a == a, conversations.c.user_b == b)
             )
-        ).scalar()
-        if conversation_id is None:
-            conversation_id = new_id()
-            await conn.execute(
-                conversations.insert().values(
-                    id=conversation_id, user_a=a, user_b=b, created_at=now, last_message_at=now
-                )
-            )
+        ).scalar_one()
+        if created:
             for member in (a, b):
                 await conn.execute(
                     conversation_members.insert().values(

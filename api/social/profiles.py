@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.problems import BadRequest, Conflict, Forbidden, NotFound
 from api.social import activity, graph
@@ -36,6 +37,14 @@ def profile_query() -> sa.Select[Any]:
     return sa.select(*_PROFILE_COLUMNS).select_from(
         users.outerjoin(profiles, profiles.c.user_id == users.c.id)
     )
+
+
+async def _bump_pair(conn: AsyncConnection, follower_id: str, followee_id: str, delta: int) -> None:
+    """Change both counters of a follow, locking the two profile rows in id order so that two users
+    following each other at the same moment cannot deadlock."""
+    changes = {follower_id: {"following_count": delta}, followee_id: {"follower_count": delta}}
+    for user_id in sorted(changes):
+        await graph.bump(conn, user_id, **changes[user_id])
 
 
 class Profiles:
@@ -82,8 +91,7 @@ class Profiles:
                 {"follower_id": follower_id, "followee_id": followee_id, "created_at": utcnow()},
             ):
                 raise Conflict("you already follow this user", slug="already-following")
-            await graph.bump(conn, follower_id, following_count=1)
-            await graph.bump(conn, followee_id, follower_count=1)
+            await _bump_pair(conn, follower_id, followee_id, 1)
             await activity.record(conn, follower_id, activity.Verb.FOLLOW, creator_id=followee_id)
             name = await graph.username(conn, follower_id)
             notice = await self._notifications.add(
@@ -105,8 +113,7 @@ class Profiles:
             )
             if not gone.rowcount:
                 raise NotFound("you do not follow this user", slug="not-following")
-            await graph.bump(conn, follower_id, following_count=-1)
-            await graph.bump(conn, followee_id, follower_count=-1)
+            await _bump_pair(conn, follower_id, followee_id, -1)
 
     async def block(self, blocker_id: str, blocked_id: str) -> None:
         if blocker_id == blocked_id:
@@ -124,8 +131,7 @@ class Profiles:
                     follows.delete().where(follows.c.follower_id == a, follows.c.followee_id == b)
                 )
                 if gone.rowcount:
-                    await graph.bump(conn, a, following_count=-1)
-                    await graph.bump(conn, b, follower_count=-1)
+                    await _bump_pair(conn, a, b, -1)
 
     async def unblock(self, blocker_id: str, blocked_id: str) -> None:
         async with self._db.write() as conn:

@@ -232,3 +232,15 @@ async def test_transcode_shaped_packager_plugs_in(make_client: AppFactory, media
         f"content/{body['id']}/master.m3u8"
     )
     assert calls[0][1:] == ("the storage", f"content/{body['id']}")
+
+
+async def test_concurrent_likes_are_all_counted(client: Client, media: Media) -> None:
+    alice = await user(client)
+    fans = [await user(client) for _ in range(12)]
+    post = await post_image(client, alice, media)
+    url = f"/api/content/{post['id']}/like"
+    responses = await asyncio.gather(*(client.post(url, headers=fan.headers) for fan in fans))
+    assert [r.status for r in responses] == [200] * len(fans), [await r.text() for r in responses]
+    got = await ok(await client.get(f"/api/content/{post['id']}"))
+    assert got["like_count"] == len(fans)
+    assert (await ok(await client.get(f"/api/users/{alice.id}")))["like_count"] == len(fans)

@@ -195,3 +195,21 @@ async def test_socketio_refuses_a_bad_token(client: Client) -> None:
     else:
         await sio.disconnect()
         raise AssertionError("connected with a bad token")
+
+
+async def test_racing_first_messages_share_one_conversation(client: Client) -> None:
+    alice, bob = await user(client), await user(client)
+    sends = [
+        client.post("/api/messaging/send", json={"recipient_id": b.id, "text": f"hi {i}"}, headers=a.headers)
+        for i, (a, b) in enumerate([(alice, bob), (bob, alice)] * 4)
+    ]
+    replies = [await ok(r, 201) for r in await asyncio.gather(*sends)]
+    assert len({r["conversation_id"] for r in replies}) == 1
+    # Following each other at the same moment neither deadlocks nor loses a count.
+    follows = await asyncio.gather(
+        client.post(f"/api/users/{bob.id}/follow", headers=alice.headers),
+        client.post(f"/api/users/{alice.id}/follow", headers=bob.headers),
+    )
+    assert [r.status for r in follows] == [204, 204]
+    profile = await ok(await client.get(f"/api/users/{alice.id}"))
+    assert (profile["follower_count"], profile["following_count"]) == (1, 1)
