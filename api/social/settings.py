@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.social.graph import ensure_profile
+from api.social.graph import ensure_profile, insert_ignore
 from store.database import Database
 from store.schema.social import profiles, user_settings
 from store.types import utcnow
@@ -77,7 +77,15 @@ class UserSettings:
     async def update_section(self, user_id: str, section: str, changes: dict[str, Any]) -> SettingsDocument:
         """Change only the given fields of one section (``privacy`` or ``notifications``)."""
         async with self._db.write() as conn:
-            current = await self.load(conn, user_id)
+            # Lock the document so two section updates at once both apply (read, merge, write).
+            default = SettingsDocument().model_dump_json()
+            await insert_ignore(
+                conn, user_settings, {"user_id": user_id, "document": default, "updated_at": utcnow()}
+            )
+            query = sa.select(user_settings.c.document).where(user_settings.c.user_id == user_id)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            current = SettingsDocument.model_validate_json((await conn.execute(query)).scalar_one())
             merged = current.model_dump(mode="json")
             merged[section].update(changes)
             document = SettingsDocument.model_validate(merged, strict=False)
@@ -87,13 +95,14 @@ class UserSettings:
     async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> None:
         now = utcnow()
         raw = document.model_dump_json()
-        updated = await conn.execute(
-            user_settings.update()
-            .where(user_settings.c.user_id == user_id)
-            .values(document=raw, updated_at=now)
-        )
-        if not updated.rowcount:
-            await conn.execute(user_settings.insert().values(user_id=user_id, document=raw, updated_at=now))
+        if not await insert_ignore(
+            conn, user_settings, {"user_id": user_id, "document": raw, "updated_at": now}
+        ):
+            await conn.execute(
+                user_settings.update()
+                .where(user_settings.c.user_id == user_id)
+                .values(document=raw, updated_at=now)
+            )
         await ensure_profile(conn, user_id)
         await conn.execute(
             profiles.update()

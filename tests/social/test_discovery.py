@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.api.helpers import Client, problem
 from tests.social.conftest import Media, ids, ok, post_image, user
 
@@ -157,3 +159,19 @@ async def test_search(client: Client, media: Media) -> None:
     assert texts[0] == ("hashtag", "#dance") and ("users", "anna_dancer") in texts
     await problem(await client.get("/api/search/users", params={"q": ""}), 422)
     await problem(await client.get("/api/search/users"), 422)
+
+
+async def test_concurrent_settings_changes_all_apply(client: Client) -> None:
+    alice = await user(client)
+    changes = [
+        client.put("/api/settings/notifications", json={"likes": False}, headers=alice.headers),
+        client.put("/api/settings/notifications", json={"comments": False}, headers=alice.headers),
+        client.put("/api/settings/privacy", json={"who_can_message": "nobody"}, headers=alice.headers),
+        client.put("/api/settings/privacy", json={"show_activity": False}, headers=alice.headers),
+    ]
+    assert [r.status for r in await asyncio.gather(*changes)] == [200] * 4
+    document = await ok(await client.get("/api/settings", headers=alice.headers))
+    assert document["notifications"]["likes"] is False and document["notifications"]["comments"] is False
+    assert (
+        document["privacy"]["who_can_message"] == "nobody" and document["privacy"]["show_activity"] is False
+    )
