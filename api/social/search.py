@@ -11,7 +11,7 @@ match above a good one by more than a factor of two.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,48 +38,63 @@ class SearchSource:
     fts_table: str  # SQLite: the FTS5 table (ref_id, text columns...)
     pg_vector: str  # PostgreSQL: exactly the expression of the GIN index
     popularity: Callable[[], sa.ColumnElement[Any]]
-    rows: Callable[[str | None], sa.Select[Any]]
-    visible: Callable[[str | None], sa.ColumnElement[bool]]
+    rows: Callable[[graph.Viewer], sa.Select[Any]]
+    visible: Callable[[graph.Viewer], sa.ColumnElement[bool]]
     label: str  # the column whose text a suggestion shows
 
 
+_QUERY = sa.bindparam("query", type_=sa.String)
+_VIEWER = sa.bindparam("viewer", type_=sa.String)
+_SCORE = sa.bindparam("score", type_=sa.Float)
+_LAST = sa.bindparam("last", type_=sa.String)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+
+
 class SearchIndex(Protocol):
-    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
-        """The ``cap`` most relevant rows ``(ref_id, relevance)`` matching every term, the last one as a
-        prefix; higher relevance is better."""
+    def query_text(self, terms: list[str]) -> str:
+        """The engine's query for rows holding every term, the last one as a prefix."""
+        ...
+
+    def matches(self, source: SearchSource, query: sa.BindParameter[str], cap: int) -> sa.Select[Any]:
+        """The ``cap`` most relevant rows ``(ref_id, relevance)`` matching ``query`` (a ``query_text``);
+        higher relevance is better."""
         ...
 
 
 class Fts5Index:
-    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
+    def query_text(self, terms: list[str]) -> str:
+        # Each term is a quoted FTS5 string (terms hold only word characters); the last is a prefix query.
+        return " ".join([*(f'"{t}"' for t in terms[:-1]), f'"{terms[-1]}"*'])
+
+    def matches(self, source: SearchSource, query: sa.BindParameter[str], cap: int) -> sa.Select[Any]:
         fts = sa.table(source.fts_table, sa.column("ref_id"))
         table: sa.ColumnElement[Any] = sa.literal_column(source.fts_table)
-        # Each term is a quoted FTS5 string (terms hold only word characters); the last is a prefix query.
-        expression = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
         # ORDER BY rank LIMIT lets FTS5 keep only the best rows instead of handing back every match.
         return (
             sa.select(fts.c.ref_id.label("ref_id"), (-sa.func.bm25(table)).label("relevance"))
-            .where(table.op("MATCH")(expression.strip()))
+            .where(table.op("MATCH")(query))
             .order_by(sa.literal_column("rank"))
             .limit(cap)
         )
 
 
 class TsvectorIndex:
-    def matches(self, source: SearchSource, terms: list[str], cap: int) -> sa.Select[Any]:
+    def query_text(self, terms: list[str]) -> str:
+        return " & ".join([*terms[:-1], f"{terms[-1]}:*"])
+
+    def matches(self, source: SearchSource, query: sa.BindParameter[str], cap: int) -> sa.Select[Any]:
         vector: sa.ColumnElement[Any] = sa.literal_column(source.pg_vector)
-        text = " & ".join([*terms[:-1], f"{terms[-1]}:*"])
-        query = sa.func.to_tsquery(sa.literal_column("'simple'"), text)
-        relevance = sa.func.ts_rank(vector, query)
+        tsquery = sa.func.to_tsquery(sa.literal_column("'simple'"), query)
+        relevance = sa.func.ts_rank(vector, tsquery)
         return (
             sa.select(source.id_column.label("ref_id"), relevance.label("relevance"))
-            .where(vector.op("@@")(query))
+            .where(vector.op("@@")(tsquery))
             .order_by(relevance.desc())
             .limit(cap)
         )
 
 
-def _user_visible(viewer: str | None) -> sa.ColumnElement[bool]:
+def _user_visible(viewer: graph.Viewer) -> sa.ColumnElement[bool]:
     active = users.c.status == "active"
     return active if viewer is None else sa.and_(active, ~graph.blocked_between(users.c.id, viewer))
 
@@ -123,34 +138,68 @@ class Search:
         self._db = db
         self.sources = dict(sources or SOURCES)
         self._index: SearchIndex = Fts5Index() if db.is_sqlite else TsvectorIndex()
+        self._statements: dict[tuple[str, bool, bool], sa.Select[Any]] = {}
 
-    def _ranked(self, source: SearchSource, terms: list[str], viewer: str | None) -> sa.Select[Any]:
-        hits = self._index.matches(source, terms, CANDIDATES).subquery("hits")
+    def _ranked(self, source: SearchSource, signed_in: bool) -> sa.Subquery:
+        hits = self._index.matches(source, _QUERY, CANDIDATES).subquery("hits")
         popularity = source.popularity()
         score = hits.c.relevance * (1.0 + popularity / (popularity + 10.0))
+        viewer = _VIEWER if signed_in else None
         return (
             source.rows(viewer)
             .join(hits, hits.c.ref_id == source.id_column)
             .add_columns(score.label("score"))
             .where(source.visible(viewer))
+            .subquery("ranked")
         )
+
+    def _statement(self, kind: str, signed_in: bool, after: bool) -> sa.Select[Any]:
+        """Built once per shape and reused with new parameters: building a statement of this size costs
+        more CPU than the search itself."""
+        key = (kind, signed_in, after)
+        statement = self._statements.get(key)
+        if statement is None:
+            ranked = self._ranked(self.sources[kind], signed_in)
+            statement = sa.select(ranked)
+            if after:
+                statement = statement.where(
+                    sa.or_(ranked.c.score < _SCORE, sa.and_(ranked.c.score == _SCORE, ranked.c.id > _LAST))
+                )
+            statement = statement.order_by(ranked.c.score.desc(), ranked.c.id).limit(_LIMIT)
+            self._statements[key] = statement
+        return statement
 
     async def search(
         self, kind: str, query: str, viewer: str | None, limit: int, after: tuple[float, str] | None
     ) -> list[Any]:
+        return (await self.search_kinds((kind,), query, viewer, limit, after))[kind]
+
+    async def search_kinds(
+        self,
+        kinds: Sequence[str],
+        query: str,
+        viewer: str | None,
+        limit: int,
+        after: tuple[float, str] | None = None,
+    ) -> dict[str, list[Any]]:
+        """Rows of each kind, best first (``limit + 1`` of them, for paging), read in one transaction."""
         terms = search_terms(query)
         if not terms:
-            return []
-        source = self.sources[kind]
-        ranked = self._ranked(source, terms, viewer).subquery("ranked")
-        outer = sa.select(ranked)
+            return {kind: [] for kind in kinds}
+        params: dict[str, Any] = {
+            "query": self._index.query_text(terms),
+            "viewer": viewer,
+            "limit": limit + 1,
+        }
         if after is not None:
-            outer = outer.where(
-                sa.or_(ranked.c.score < after[0], sa.and_(ranked.c.score == after[0], ranked.c.id > after[1]))
-            )
-        outer = outer.order_by(ranked.c.score.desc(), ranked.c.id).limit(limit + 1)
+            params.update(score=after[0], last=after[1])
         async with self._db.read() as conn:
-            return list(await conn.execute(outer))
+            return {
+                kind: list(
+                    await conn.execute(self._statement(kind, viewer is not None, after is not None), params)
+                )
+                for kind in kinds
+            }
 
     async def suggestions(self, prefix: str, viewer: str | None, limit: int) -> list[tuple[str, str]]:
         """(kind, text) completions: hashtags by use, then usernames and sound titles by rank."""
@@ -168,11 +217,9 @@ class Search:
                     .limit(limit)
                 )
                 found += [("hashtag", f"#{tag}") for tag in list[str](tags.scalars())]
+            params = {"query": self._index.query_text(terms), "viewer": viewer, "limit": limit}
             for kind in ("users", "sounds"):
-                source = self.sources[kind]
-                ranked = self._ranked(source, terms, viewer).subquery()
-                labels = await conn.execute(
-                    sa.select(ranked.c[source.label]).order_by(ranked.c.score.desc()).limit(limit)
-                )
-                found += [(kind, str(label)) for label in list[Any](labels.scalars())]
+                column = self.sources[kind].label
+                rows = await conn.execute(self._statement(kind, viewer is not None, False), params)
+                found += [(kind, str(getattr(row, column))) for row in rows]
         return found[:limit]

@@ -18,7 +18,7 @@ from store.schema.social import sound_favorites, sounds
 from store.types import utcnow
 
 
-def sound_query(viewer_id: str | None) -> sa.Select[Any]:
+def sound_query(viewer_id: graph.Viewer) -> sa.Select[Any]:
     favorite: sa.ColumnElement[bool] = (
         sa.exists().where(sound_favorites.c.sound_id == sounds.c.id, sound_favorites.c.user_id == viewer_id)
         if viewer_id is not None

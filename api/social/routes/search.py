@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -81,9 +80,8 @@ async def search_all(request: web.Request, query: OverviewQuery) -> Overview:
     search = request.app[SOCIAL].search
     viewer = _viewer(request)
     base = media_base(request)
-    users, content, sounds = await asyncio.gather(
-        *(search.search(kind, query.q, viewer, query.limit, None) for kind in ("users", "content", "sounds"))
-    )
+    found = await search.search_kinds(("users", "content", "sounds"), query.q, viewer, query.limit)
+    users, content, sounds = found["users"], found["content"], found["sounds"]
     return Overview(
         users=[Profile.model_validate(r) for r in users[: query.limit]],
         content=[content_model(r, base) for r in content[: query.limit]],
