@@ -156,7 +156,8 @@ class Profiles:
             else (follows.c.follower_id, follows.c.followee_id)
         )
         async with self._db.read() as conn:
-            if not await graph.user_exists(conn, user_id):
+            blocked = viewer_id is not None and await graph.is_blocked(conn, user_id, viewer_id)
+            if blocked or not await graph.user_exists(conn, user_id):
                 raise NotFound("no such user")
             if not await graph.visible(conn, user_id, viewer_id):
                 raise Forbidden("this account is private", slug="private-account")

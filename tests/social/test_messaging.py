@@ -213,3 +213,19 @@ async def test_racing_first_messages_share_one_conversation(client: Client) -> N
     assert [r.status for r in follows] == [204, 204]
     profile = await ok(await client.get(f"/api/users/{alice.id}"))
     assert (profile["follower_count"], profile["following_count"]) == (1, 1)
+
+
+async def test_send_honours_idempotency_keys(client: Client) -> None:
+    alice, bob = await user(client), await user(client)
+    body = {"recipient_id": bob.id, "text": "exactly once"}
+    headers = {**alice.headers, "Idempotency-Key": "send-1"}
+    first = await ok(await client.post("/api/messaging/send", json=body, headers=headers), 201)
+    again = await client.post("/api/messaging/send", json=body, headers=headers)
+    assert again.status == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert (await again.json())["id"] == first["id"]
+    thread = await ok(
+        await client.get(
+            f"/api/messaging/conversations/{first['conversation_id']}/messages", headers=bob.headers
+        )
+    )
+    assert ids(thread) == [first["id"]]

@@ -77,6 +77,7 @@ async def test_blocking(client: Client, media: Media) -> None:
     send = {"recipient_id": alice.id, "text": "hi"}
     await problem(await client.post("/api/messaging/send", json=send, headers=mallory.headers), 403)
     await problem(await client.get(f"/api/users/{alice.id}", headers=mallory.headers), 404)
+    await problem(await client.get(f"/api/users/{alice.id}/followers", headers=mallory.headers), 404)
     await problem(await client.get(f"/api/content/{post['id']}", headers=mallory.headers), 404)
     await problem(await client.post(f"/api/content/{post['id']}/like", headers=mallory.headers), 404)
     feed = await ok(await client.get("/api/feed", headers=mallory.headers))
