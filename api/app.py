@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
             await redis_client.aclose()
 
     events = LocalEvents()
-    sockets = SocketServer(tokens, events)
+    sockets = SocketServer(tokens, events, redis_url=settings.redis_url)
     app[SOCKETS] = sockets
     social = Social.create(db, settings, events)
     app[SOCIAL] = social

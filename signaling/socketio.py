@@ -8,6 +8,7 @@ live rooms) are added to the same server by their own modules.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -31,10 +32,13 @@ class SocketServer:
         tokens: AccessTokens,
         events: EventPublisher,
         *,
-        client_manager: socketio.AsyncManager | None = None,
+        redis_url: str | None = None,
         cors_allowed_origins: Any = "*",
     ) -> None:
         self._tokens = tokens
+        # With Redis, an emit reaches the room's sockets on every node (python-socketio's pub/sub manager).
+        client_manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        self._manager = client_manager
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=client_manager,
@@ -74,3 +78,7 @@ class SocketServer:
 
     async def close(self) -> None:
         await self.sio.shutdown()
+        listener = getattr(self._manager, "thread", None)  # the pub/sub listener task, once started
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import socketio
 
 from tests.api.helpers import Client, problem
-from tests.social.conftest import Media, User, ids, ok, post_image, user
+from tests.services import redis_server
+from tests.social.conftest import AppFactory, Media, User, ids, ok, post_image, user
 
 
 async def _socket(client: Client, who: User) -> tuple[socketio.AsyncClient, asyncio.Queue[tuple[str, Any]]]:
@@ -229,3 +231,27 @@ async def test_send_honours_idempotency_keys(client: Client) -> None:
         )
     )
     assert ids(thread) == [first["id"]]
+
+
+async def test_delivery_crosses_nodes_through_redis(make_client: AppFactory, tmp_path: Path) -> None:
+    """Two app processes' worth of state (two apps, one database, one redis-server): a message sent through
+    node A reaches the recipient's socket on node B."""
+    with redis_server() as redis_url:
+        shared = {"database_url": f"sqlite:///{tmp_path / 'shared.db'}", "redis_url": redis_url}
+        node_a = await make_client(**shared)
+        node_b = await make_client(**shared)
+        alice, bob = await user(node_a), await user(node_a)
+        bob_socket, bob_events = await _socket(node_b, bob)
+        try:
+            sent = await ok(
+                await node_a.post(
+                    "/api/messaging/send",
+                    json={"recipient_id": bob.id, "text": "across"},
+                    headers=alice.headers,
+                ),
+                201,
+            )
+            received = await _next(bob_events, "message:new")
+            assert received["id"] == sent["id"]
+        finally:
+            await bob_socket.disconnect()
