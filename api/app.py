@@ -19,12 +19,24 @@ from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.config import Settings
+from api.economy import gift_routes, money_routes
+from api.economy.economy import Economy
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
-from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from api.state import (
+    ACCESS_TOKENS,
+    ACCOUNTS,
+    DATABASE,
+    ECONOMY,
+    IDEMPOTENCY,
+    METRICS,
+    PASSWORDS,
+    RATE_LIMITER,
+    SETTINGS,
+)
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -32,7 +44,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, money_routes.routes, gift_routes.routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -56,6 +68,8 @@ def create_app(
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
     app[IDEMPOTENCY] = IdempotencyKeys(db)
+    economy = Economy.build(db, settings)
+    app[ECONOMY] = economy
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -74,7 +88,12 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
-    app.cleanup_ctx.extend([database, redis])
+    async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
+        await economy.start()
+        yield
+        await economy.close()  # before the database closes: queued transfers still commit
+
+    app.cleanup_ctx.extend([database, redis, economy_ctx])
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from store import migrate
 from store.database import Database
 from store.ids import new_id
-from store.ledger import Account, Currency, Leg, Ledger, System, TransferRequest
-from store.schema.ledger import ledger_accounts, ledger_entries, ledger_transfers
+from store.ledger import Account, Currency, Ledger, Leg, System, TransferRequest
 from store.schema.accounts import users
+from store.schema.ledger import ledger_accounts, ledger_entries, ledger_transfers
 from store.types import utcnow
 
 
@@ -58,3 +58,54 @@ async def snapshot(db: Database) -> dict[str, Any]:
         transfers = await conn.scalar(sa.select(sa.func.count()).select_from(ledger_transfers))
         entries = await conn.scalar(sa.select(sa.func.count()).select_from(ledger_entries))
     return {"balances": balances, "transfers": transfers, "entries": entries}
+
+
+# Over HTTP ---------------------------------------------------------------------------------------------
+
+from aiohttp import web  # noqa: E402
+from aiohttp.test_utils import TestClient  # noqa: E402
+
+from api.economy.catalog import seed_catalog  # noqa: E402
+from api.state import DATABASE  # noqa: E402
+from tests.api.helpers import bearer, register  # noqa: E402
+from tests.conftest import AppFactory  # noqa: E402
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def econ(make_client: AppFactory, db_url: str) -> Client:
+    """The app on SQLite (and PostgreSQL), with the demo catalog, and a low withdrawal minimum."""
+    client = await make_client(database_url=db_url, min_withdraw_diamonds=10)
+    async with client.app[DATABASE].write() as conn:
+        await seed_catalog(conn)
+    return client
+
+
+async def top_up(client: Client, session: dict[str, Any], coins: int) -> dict[str, Any]:
+    response = await client.post("/api/wallets/top-up", json={"coins": coins, "payment_token": "tok_visa"},
+                                 headers=bearer(session))
+    assert response.status == 201, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def wallet(client: Client, session: dict[str, Any]) -> dict[str, Any]:
+    response = await client.get("/api/wallets", headers=bearer(session))
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def app_snapshot(client: Client) -> dict[str, Any]:
+    return await snapshot(client.app[DATABASE])
+
+
+async def app_audit_ok(client: Client) -> None:
+    from store.ledger_audit import audit
+
+    report = await audit(client.app[DATABASE])
+    assert report.ok, report.lines()
+
+
+__all__ = ["Client", "app_audit_ok", "app_snapshot", "bearer", "register", "top_up", "wallet"]

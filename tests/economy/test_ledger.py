@@ -15,8 +15,8 @@ from store.ledger import (
     IdempotencyKeyReused,
     InsufficientFunds,
     InvalidTransfer,
-    Leg,
     Ledger,
+    Leg,
     System,
     TransferRequest,
 )
