@@ -67,7 +67,7 @@ def create_app(
     passwords = Passwords()
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
-    app[IDEMPOTENCY] = IdempotencyKeys(db)
+    app[IDEMPOTENCY] = IdempotencyKeys(db, lease_s=settings.idempotency_lease_s)
     economy = Economy.build(db, settings)
     app[ECONOMY] = economy
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None

@@ -46,6 +46,8 @@ class Settings(BaseModel):
     rate_write_per_user: int = Field(600, ge=1, **_env("MIXILLO_RATE_WRITE_PER_USER"))
     rate_write_per_ip: int = Field(1200, ge=1, **_env("MIXILLO_RATE_WRITE_PER_IP"))
     trust_forwarded_for: bool = Field(False, **_env("MIXILLO_TRUST_FORWARDED_FOR"))
+    # Seconds after which an Idempotency-Key still "running" is deemed abandoned by a crashed process.
+    idempotency_lease_s: float = Field(60.0, gt=0, **_env("MIXILLO_IDEMPOTENCY_LEASE"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
