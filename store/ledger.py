@@ -171,7 +171,9 @@ class TransferRequest:
             "memo": dict(self.memo),
             "reverses": self.reverses,
         }
-        return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
 
     def validate(self) -> None:
         if not 1 <= len(self.key) <= 255:
@@ -279,14 +281,23 @@ class Ledger:
         # The transfer may commit even if our caller goes away; shielding keeps the outcome retrievable.
         return await asyncio.shield(future)
 
-    async def reverse(self, transfer_id: str, *, key: str, kind: str = "reversal",
-                      memo: Mapping[str, Any] | None = None, records: tuple[Record, ...] = ()) -> Posted:
+    async def reverse(
+        self,
+        transfer_id: str,
+        *,
+        key: str,
+        kind: str = "reversal",
+        memo: Mapping[str, Any] | None = None,
+        records: tuple[Record, ...] = (),
+    ) -> Posted:
         """Post a new transfer that undoes ``transfer_id`` leg by leg (at most once per transfer)."""
         original = await self.transfer(transfer_id)
         if original is None:
             raise UnknownTransfer(f"no transfer {transfer_id}")
         legs = tuple(Leg(leg.credit, leg.debit, leg.amount) for leg in original.legs)
-        return await self.post(TransferRequest(key, kind, legs, memo or {}, reverses=transfer_id, records=records))
+        return await self.post(
+            TransferRequest(key, kind, legs, memo or {}, reverses=transfer_id, records=records)
+        )
 
     async def _write_loop(self) -> None:
         while True:
@@ -368,13 +379,22 @@ class Ledger:
             )
             reversed_ids = {row.reverses_id for row in rows}
 
-        touched = sorted({a.id for r in requests if r.key not in existing for leg in r.legs
-                          for a in (leg.debit, leg.credit)})
+        touched = sorted(
+            {
+                a.id
+                for r in requests
+                if r.key not in existing
+                for leg in r.legs
+                for a in (leg.debit, leg.credit)
+            }
+        )
         created.extend(await self._ensure_accounts(conn, touched, now))
         balances: dict[str, int] = {}
         kinds: dict[str, str] = {}
         if touched:
-            query = sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind).where(accounts.c.id.in_(touched))
+            query = sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind).where(
+                accounts.c.id.in_(touched)
+            )
             if not self._db.is_sqlite:
                 query = query.order_by(accounts.c.id).with_for_update()
             for row in await conn.execute(query):
@@ -417,17 +437,31 @@ class Ledger:
                 balances[leg.credit.id] += leg.amount
                 for account, counter, side in ((leg.debit, leg.credit, "D"), (leg.credit, leg.debit, "C")):
                     after[account.id] = balances[account.id]
-                    new_entries.append({
-                        "transfer_id": transfer_id, "leg": index, "account_id": account.id,
-                        "counter_account_id": counter.id, "currency": account.currency.value, "side": side,
-                        "amount": leg.amount, "balance_after": balances[account.id], "created_at": now,
-                    })
+                    new_entries.append(
+                        {
+                            "transfer_id": transfer_id,
+                            "leg": index,
+                            "account_id": account.id,
+                            "counter_account_id": counter.id,
+                            "currency": account.currency.value,
+                            "side": side,
+                            "amount": leg.amount,
+                            "balance_after": balances[account.id],
+                            "created_at": now,
+                        }
+                    )
             changed.update(after)
-            new_transfers.append({
-                "id": transfer_id, "idempotency_key": request.key, "fingerprint": fingerprint,
-                "kind": request.kind, "reverses_id": request.reverses,
-                "memo": json.dumps(dict(request.memo), sort_keys=True), "created_at": now,
-            })
+            new_transfers.append(
+                {
+                    "id": transfer_id,
+                    "idempotency_key": request.key,
+                    "fingerprint": fingerprint,
+                    "kind": request.kind,
+                    "reverses_id": request.reverses,
+                    "memo": json.dumps(dict(request.memo), sort_keys=True),
+                    "created_at": now,
+                }
+            )
             for record in request.records:
                 values = {k: _fill(v, transfer_id, now) for k, v in record.values.items()}
                 records.setdefault(record.table, []).append(values)
@@ -441,7 +475,8 @@ class Ledger:
             await conn.execute(transfers.insert(), new_transfers)
             await conn.execute(entries.insert(), new_entries)
             await conn.execute(
-                accounts.update().where(accounts.c.id == sa.bindparam("account"))
+                accounts.update()
+                .where(accounts.c.id == sa.bindparam("account"))
                 .values(balance=sa.bindparam("new_balance")),
                 [{"account": a, "new_balance": balances[a]} for a in sorted(changed)],
             )
@@ -457,11 +492,17 @@ class Ledger:
         rows = []
         for account_id in missing:
             account = Account.parse(account_id)
-            rows.append({
-                "id": account_id, "owner": account.owner, "user_id": account.user_id,
-                "currency": account.currency.value, "kind": "system" if account.is_system else "user",
-                "balance": 0, "created_at": now,
-            })
+            rows.append(
+                {
+                    "id": account_id,
+                    "owner": account.owner,
+                    "user_id": account.user_id,
+                    "currency": account.currency.value,
+                    "kind": "system" if account.is_system else "user",
+                    "balance": 0,
+                    "created_at": now,
+                }
+            )
         dialect = postgresql if not self._db.is_sqlite else sqlite
         await conn.execute(dialect.insert(accounts).on_conflict_do_nothing(index_elements=["id"]), rows)
         return missing
@@ -470,12 +511,12 @@ class Ledger:
         if not rows:
             return {}
         by_transfer: dict[str, list[Any]] = {}
-        query = sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
+        query = (
+            sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
+        )
         for entry in await conn.execute(query):
             by_transfer.setdefault(entry.transfer_id, []).append(entry)
-        return {
-            row.id: _posted_from(row, by_transfer.get(row.id, []), replayed=True) for row in rows
-        }
+        return {row.id: _posted_from(row, by_transfer.get(row.id, []), replayed=True) for row in rows}
 
     # Reading -------------------------------------------------------------------------------------------
 
@@ -501,7 +542,9 @@ class Ledger:
                 result[Currency(row.currency)] = int(row.balance)
         return result
 
-    async def history(self, accounts_of: Iterable[Account], *, before: int | None, limit: int) -> list[EntryView]:
+    async def history(
+        self, accounts_of: Iterable[Account], *, before: int | None, limit: int
+    ) -> list[EntryView]:
         """Entries of the given accounts, newest first (keyset on the entry id)."""
         ids = [a.id for a in accounts_of]
         query = (
@@ -517,16 +560,26 @@ class Ledger:
             rows = (await conn.execute(query)).all()
         return [
             EntryView(
-                id=r.id, transfer_id=r.transfer_id, kind=r.kind, account_id=r.account_id,
-                counter_account_id=r.counter_account_id, currency=Currency(r.currency), side=r.side,
-                amount=r.amount, balance_after=r.balance_after, memo=json.loads(r.memo),
-                created_at=r.created_at, reverses_id=r.reverses_id,
+                id=r.id,
+                transfer_id=r.transfer_id,
+                kind=r.kind,
+                account_id=r.account_id,
+                counter_account_id=r.counter_account_id,
+                currency=Currency(r.currency),
+                side=r.side,
+                amount=r.amount,
+                balance_after=r.balance_after,
+                memo=json.loads(r.memo),
+                created_at=r.created_at,
+                reverses_id=r.reverses_id,
             )
             for r in rows
         ]
 
 
-def _check_funds(legs: Sequence[Leg], balances: Mapping[str, int], kinds: Mapping[str, str]) -> LedgerError | None:
+def _check_funds(
+    legs: Sequence[Leg], balances: Mapping[str, int], kinds: Mapping[str, str]
+) -> LedgerError | None:
     net: dict[str, int] = {}
     for leg in legs:
         net[leg.debit.id] = net.get(leg.debit.id, 0) - leg.amount
@@ -546,8 +599,15 @@ def _fill(value: Any, transfer_id: str, created_at: datetime) -> Any:
 
 
 def _replayed(posted: Posted) -> Posted:
-    return Posted(posted.transfer_id, posted.key, posted.kind, posted.created_at, posted.legs, posted.balances,
-                  replayed=True)
+    return Posted(
+        posted.transfer_id,
+        posted.key,
+        posted.kind,
+        posted.created_at,
+        posted.legs,
+        posted.balances,
+        replayed=True,
+    )
 
 
 def _posted_from(row: Any, rows: Sequence[Any], *, replayed: bool) -> Posted:

@@ -39,7 +39,9 @@ class AuditReport:
             mark = "ok" if debits == credits else "MISMATCH"
             out.append(f"  {currency}: debits {debits} credits {credits} {mark}")
         out.extend(f"  PROBLEM: {p}" for p in self.problems)
-        out.append("ledger-check: OK" if self.ok else f"ledger-check: FAILED ({len(self.problems)} problem(s))")
+        out.append(
+            "ledger-check: OK" if self.ok else f"ledger-check: FAILED ({len(self.problems)} problem(s))"
+        )
         return out
 
 
@@ -52,7 +54,9 @@ async def audit(db: Database) -> AuditReport:
         report.entries = int(await conn.scalar(sa.select(sa.func.count()).select_from(entries)) or 0)
         report.accounts = int(await conn.scalar(sa.select(sa.func.count()).select_from(accounts)) or 0)
 
-        totals = sa.select(entries.c.currency, sa.func.sum(debit), sa.func.sum(credit)).group_by(entries.c.currency)
+        totals = sa.select(entries.c.currency, sa.func.sum(debit), sa.func.sum(credit)).group_by(
+            entries.c.currency
+        )
         for currency, debits, credits in await conn.execute(totals):
             report.totals[currency] = (int(debits or 0), int(credits or 0))
             if debits != credits:
@@ -61,22 +65,23 @@ async def audit(db: Database) -> AuditReport:
         legs = (
             sa.select(entries.c.transfer_id, entries.c.leg)
             .group_by(entries.c.transfer_id, entries.c.leg)
-            .having(sa.or_(
-                sa.func.count() != 2,
-                sa.func.sum(debit) != sa.func.sum(credit),
-                sa.func.count(sa.distinct(entries.c.currency)) != 1,
-                sa.func.sum(sa.case((entries.c.side == "D", 1), else_=0)) != 1,
-            ))
+            .having(
+                sa.or_(
+                    sa.func.count() != 2,
+                    sa.func.sum(debit) != sa.func.sum(credit),
+                    sa.func.count(sa.distinct(entries.c.currency)) != 1,
+                    sa.func.sum(sa.case((entries.c.side == "D", 1), else_=0)) != 1,
+                )
+            )
         )
         bad_legs = (await conn.execute(legs)).all()
         for row in bad_legs[:_SHOWN]:
-            report.problems.append(f"transfer {row.transfer_id} leg {row.leg} is not one balanced debit/credit")
+            report.problems.append(
+                f"transfer {row.transfer_id} leg {row.leg} is not one balanced debit/credit"
+            )
         _more(report, len(bad_legs), "unbalanced legs")
 
-        empty = (
-            sa.select(transfers.c.id)
-            .where(~sa.exists().where(entries.c.transfer_id == transfers.c.id))
-        )
+        empty = sa.select(transfers.c.id).where(~sa.exists().where(entries.c.transfer_id == transfers.c.id))
         no_entries = (await conn.execute(empty)).all()
         for row in no_entries[:_SHOWN]:
             report.problems.append(f"transfer {row.id} has no entries")
@@ -92,11 +97,17 @@ async def audit(db: Database) -> AuditReport:
             .subquery()
         )
         last = entries.alias("last_entry")
-        balances = (
-            sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind, accounts.c.currency,
-                      sums.c.net, last.c.balance_after)
-            .select_from(accounts.outerjoin(sums, sums.c.account_id == accounts.c.id)
-                         .outerjoin(last, last.c.id == sums.c.last_id))
+        balances = sa.select(
+            accounts.c.id,
+            accounts.c.balance,
+            accounts.c.kind,
+            accounts.c.currency,
+            sums.c.net,
+            last.c.balance_after,
+        ).select_from(
+            accounts.outerjoin(sums, sums.c.account_id == accounts.c.id).outerjoin(
+                last, last.c.id == sums.c.last_id
+            )
         )
         wrong = 0
         for row in await conn.execute(balances):

@@ -50,21 +50,56 @@ async def seed_catalog(conn: AsyncConnection) -> list[str]:
     """Insert the rows that are missing (by id); existing rows, possibly edited, are left alone."""
     report = []
     rows: list[tuple[sa.Table, sa.Column[Any], list[dict[str, Any]]]] = [
-        (coin_packages, coin_packages.c.id, [
-            {"id": i, "name": n, "coins": c, "bonus_coins": b, "price_cents": p, "price_currency": "USD",
-             "active": True, "position": pos}
-            for pos, (i, n, c, b, p) in enumerate(PACKAGES)
-        ]),
-        (gifts, gifts.c.id, [
-            {"id": i, "name": n, "category": cat, "coin_price": price, "diamond_value": value,
-             "animation_url": f"{ASSETS}/{i}.json", "streakable": streak, "active_from": None,
-             "active_until": None, "position": pos}
-            for pos, (i, n, cat, price, value, streak) in enumerate(GIFTS)
-        ]),
-        (levels, levels.c.level, [
-            {"level": lv, "name": n, "min_xp": xp, "badge": badge, "badge_icon_url": f"/static/badges/{badge}.svg"}
-            for lv, n, xp, badge in LEVELS
-        ]),
+        (
+            coin_packages,
+            coin_packages.c.id,
+            [
+                {
+                    "id": i,
+                    "name": n,
+                    "coins": c,
+                    "bonus_coins": b,
+                    "price_cents": p,
+                    "price_currency": "USD",
+                    "active": True,
+                    "position": pos,
+                }
+                for pos, (i, n, c, b, p) in enumerate(PACKAGES)
+            ],
+        ),
+        (
+            gifts,
+            gifts.c.id,
+            [
+                {
+                    "id": i,
+                    "name": n,
+                    "category": cat,
+                    "coin_price": price,
+                    "diamond_value": value,
+                    "animation_url": f"{ASSETS}/{i}.json",
+                    "streakable": streak,
+                    "active_from": None,
+                    "active_until": None,
+                    "position": pos,
+                }
+                for pos, (i, n, cat, price, value, streak) in enumerate(GIFTS)
+            ],
+        ),
+        (
+            levels,
+            levels.c.level,
+            [
+                {
+                    "level": lv,
+                    "name": n,
+                    "min_xp": xp,
+                    "badge": badge,
+                    "badge_icon_url": f"/static/badges/{badge}.svg",
+                }
+                for lv, n, xp, badge in LEVELS
+            ],
+        ),
     ]
     for table, key, values in rows:
         present = set((await conn.execute(sa.select(key))).scalars())

@@ -44,8 +44,13 @@ class Economy:
         directory = UserDirectory(db)
         return cls(
             ledger=ledger,
-            coins=CoinShop(db, ledger, payment_provider(settings), directory,
-                           topup_cents_per_100_coins=settings.topup_cents_per_100_coins),
+            coins=CoinShop(
+                db,
+                ledger,
+                payment_provider(settings),
+                directory,
+                topup_cents_per_100_coins=settings.topup_cents_per_100_coins,
+            ),
             wallets=Wallets(ledger, directory),
             payouts=Payouts(db, ledger, minimum=settings.min_withdraw_diamonds),
             gifting=Gifting(db, ledger, directory, creator_share_percent=settings.creator_share_percent),

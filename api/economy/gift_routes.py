@@ -40,8 +40,9 @@ async def gift_catalog(request: web.Request) -> web.Response:
     return _models(await request.app[ECONOMY].gifting.catalog(request.query.get("category")))
 
 
-@routes.get("/api/gifts/popular", query=PeriodQuery, response=list[PopularGift], access=Access.PUBLIC,
-            tags=GIFTS)
+@routes.get(
+    "/api/gifts/popular", query=PeriodQuery, response=list[PopularGift], access=Access.PUBLIC, tags=GIFTS
+)
 async def popular_gifts(request: web.Request, query: PeriodQuery) -> web.Response:
     """Gifts ranked by coins spent on them in the period."""
     return _models(await request.app[ECONOMY].gifting.popular(since(query.period), 20))
@@ -53,27 +54,46 @@ async def gift(request: web.Request) -> Gift:
     return await request.app[ECONOMY].gifting.get(request.match_info["gift_id"])
 
 
-@routes.post("/api/gifts/send", body=GiftSendRequest, response=GiftReceipt, status=201, tags=GIFTS,
-             idempotent=True, errors=(402, 404, 409))
+@routes.post(
+    "/api/gifts/send",
+    body=GiftSendRequest,
+    response=GiftReceipt,
+    status=201,
+    tags=GIFTS,
+    idempotent=True,
+    errors=(402, 404, 409),
+)
 async def send_gift(request: web.Request, body: GiftSendRequest) -> GiftReceipt:
     """Send a gift: the sender pays its coins, the receiver earns its diamonds, in one transfer."""
     who = principal(request)
     key = ledger_key("gift", who.user_id, request.headers.get(idempotency.HEADER))
     return await request.app[ECONOMY].gifting.send(
-        who.user_id, body.receiver_id, body.gift_id, quantity=body.quantity, key=key,
-        livestream_id=body.livestream_id, combo_id=body.combo_id,
+        who.user_id,
+        body.receiver_id,
+        body.gift_id,
+        quantity=body.quantity,
+        key=key,
+        livestream_id=body.livestream_id,
+        combo_id=body.combo_id,
     )
 
 
-@routes.get("/api/supporters/top", query=RankingQuery, response=list[Supporter], access=Access.PUBLIC,
-            tags=SUPPORTERS)
+@routes.get(
+    "/api/supporters/top", query=RankingQuery, response=list[Supporter], access=Access.PUBLIC, tags=SUPPORTERS
+)
 async def top_supporters(request: web.Request, query: RankingQuery) -> web.Response:
     """The biggest gifters across all creators in the period."""
     return _models(await request.app[ECONOMY].supporters.top(query.period, query.limit))
 
 
-@routes.get("/api/supporters/{user_id}", query=RankingQuery, response=list[Supporter], access=Access.PUBLIC,
-            tags=SUPPORTERS, errors=(404,))
+@routes.get(
+    "/api/supporters/{user_id}",
+    query=RankingQuery,
+    response=list[Supporter],
+    access=Access.PUBLIC,
+    tags=SUPPORTERS,
+    errors=(404,),
+)
 async def creator_supporters(request: web.Request, query: RankingQuery) -> web.Response:
     """A creator's supporters ranked by coins gifted in the period (day, week or all)."""
     user_id = request.match_info["user_id"]

@@ -39,7 +39,9 @@ CATALOG_TTL_S = 30.0  # catalog edits show up within this long on every node
 
 
 class Gifting:
-    def __init__(self, db: Database, ledger: Ledger, directory: UserDirectory, *, creator_share_percent: int) -> None:
+    def __init__(
+        self, db: Database, ledger: Ledger, directory: UserDirectory, *, creator_share_percent: int
+    ) -> None:
         self._db = db
         self._ledger = ledger
         self._directory = directory
@@ -60,14 +62,24 @@ class Gifting:
         return int(each) * quantity
 
     def _gift(self, row: Any) -> Gift:
-        return Gift(id=row.id, name=row.name, category=row.category, coin_price=row.coin_price,
-                    diamond_value=self.diamonds_for(row, 1), animation_url=row.animation_url,
-                    streakable=row.streakable, active_from=row.active_from, active_until=row.active_until)
+        return Gift(
+            id=row.id,
+            name=row.name,
+            category=row.category,
+            coin_price=row.coin_price,
+            diamond_value=self.diamonds_for(row, 1),
+            animation_url=row.animation_url,
+            streakable=row.streakable,
+            active_from=row.active_from,
+            active_until=row.active_until,
+        )
 
     async def catalog(self, category: str | None = None) -> list[Gift]:
         now = utcnow()
         rows = (await self._rows()).values()
-        return [self._gift(r) for r in rows if _active(r, now) and (category is None or r.category == category)]
+        return [
+            self._gift(r) for r in rows if _active(r, now) and (category is None or r.category == category)
+        ]
 
     async def get(self, gift_id: str) -> Gift:
         rows = await self._rows()
@@ -77,8 +89,17 @@ class Gifting:
             raise NotFound(f"no gift {gift_id!r}", slug="unknown-gift")
         return self._gift(rows[gift_id])
 
-    async def send(self, sender_id: str, receiver_id: str, gift_id: str, *, quantity: int = 1, key: str,
-                   livestream_id: str | None = None, combo_id: str | None = None) -> GiftReceipt:
+    async def send(
+        self,
+        sender_id: str,
+        receiver_id: str,
+        gift_id: str,
+        *,
+        quantity: int = 1,
+        key: str,
+        livestream_id: str | None = None,
+        combo_id: str | None = None,
+    ) -> GiftReceipt:
         if sender_id == receiver_id:
             raise BadRequest("a gift cannot be sent to yourself", slug="gift-to-self")
         rows = await self._rows()
@@ -88,7 +109,9 @@ class Gifting:
         if not _active(row, utcnow()):
             raise Conflict(f"the gift {gift_id!r} is not available now", slug="gift-unavailable")
         if combo_id is not None and not row.streakable:
-            raise Unprocessable(f"the gift {gift_id!r} cannot be sent as a streak", slug="gift-not-streakable")
+            raise Unprocessable(
+                f"the gift {gift_id!r} cannot be sent as a streak", slug="gift-not-streakable"
+            )
         await self._directory.require(receiver_id, what="receiver")
 
         coins = int(row.coin_price) * quantity
@@ -96,36 +119,72 @@ class Gifting:
         payer = Account.user(sender_id, Currency.COINS)
         legs = [Leg(payer, Account.system(System.REVENUE, Currency.COINS), coins)]
         if diamonds > 0:  # a share can round down to nothing on the cheapest gifts
-            legs.append(Leg(Account.system(System.EARNINGS, Currency.DIAMONDS),
-                            Account.user(receiver_id, Currency.DIAMONDS), diamonds))
-        memo = {"gift_id": gift_id, "receiver_id": receiver_id, "quantity": quantity,
-                "livestream_id": livestream_id, "combo_id": combo_id}
-        record = Record(gift_sends, {
-            "transfer_id": TRANSFER_ID, "gift_id": gift_id, "sender_id": sender_id, "receiver_id": receiver_id,
-            "livestream_id": livestream_id, "combo_id": combo_id, "quantity": quantity, "coins": coins,
-            "diamonds": diamonds, "created_at": CREATED_AT,
-        })
+            legs.append(
+                Leg(
+                    Account.system(System.EARNINGS, Currency.DIAMONDS),
+                    Account.user(receiver_id, Currency.DIAMONDS),
+                    diamonds,
+                )
+            )
+        memo = {
+            "gift_id": gift_id,
+            "receiver_id": receiver_id,
+            "quantity": quantity,
+            "livestream_id": livestream_id,
+            "combo_id": combo_id,
+        }
+        record = Record(
+            gift_sends,
+            {
+                "transfer_id": TRANSFER_ID,
+                "gift_id": gift_id,
+                "sender_id": sender_id,
+                "receiver_id": receiver_id,
+                "livestream_id": livestream_id,
+                "combo_id": combo_id,
+                "quantity": quantity,
+                "coins": coins,
+                "diamonds": diamonds,
+                "created_at": CREATED_AT,
+            },
+        )
         try:
-            posted = await self._ledger.post(TransferRequest(key, "gift", tuple(legs), memo, records=(record,)))
+            posted = await self._ledger.post(
+                TransferRequest(key, "gift", tuple(legs), memo, records=(record,))
+            )
         except LedgerError as exc:
             raise refused(exc) from None
         combo_count = await self._combo_count(sender_id, combo_id) if combo_id is not None else None
         return GiftReceipt(
-            transfer_id=posted.transfer_id, gift_id=gift_id, sender_id=sender_id, receiver_id=receiver_id,
-            quantity=quantity, coins=coins, diamonds=diamonds, balance=posted.balance(payer),
-            livestream_id=livestream_id, combo_id=combo_id, combo_count=combo_count, created_at=posted.created_at,
+            transfer_id=posted.transfer_id,
+            gift_id=gift_id,
+            sender_id=sender_id,
+            receiver_id=receiver_id,
+            quantity=quantity,
+            coins=coins,
+            diamonds=diamonds,
+            balance=posted.balance(payer),
+            livestream_id=livestream_id,
+            combo_id=combo_id,
+            combo_count=combo_count,
+            created_at=posted.created_at,
         )
 
     async def _combo_count(self, sender_id: str, combo_id: str) -> int:
         query = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.quantity), 0)).where(
-            gift_sends.c.sender_id == sender_id, gift_sends.c.combo_id == combo_id)
+            gift_sends.c.sender_id == sender_id, gift_sends.c.combo_id == combo_id
+        )
         async with self._db.read() as conn:
             return int(await conn.scalar(query) or 0)
 
     async def popular(self, since: datetime | None, limit: int) -> list[PopularGift]:
         spent = sa.func.sum(gift_sends.c.coins).label("spent")
-        query = (sa.select(gift_sends.c.gift_id, spent, sa.func.count().label("sends"))
-                 .group_by(gift_sends.c.gift_id).order_by(spent.desc(), gift_sends.c.gift_id).limit(limit))
+        query = (
+            sa.select(gift_sends.c.gift_id, spent, sa.func.count().label("sends"))
+            .group_by(gift_sends.c.gift_id)
+            .order_by(spent.desc(), gift_sends.c.gift_id)
+            .limit(limit)
+        )
         if since is not None:
             query = query.where(gift_sends.c.created_at >= since)
         async with self._db.read() as conn:
@@ -133,9 +192,14 @@ class Gifting:
         rows = await self._rows()
         if any(r.gift_id not in rows for r in ranked):
             rows = await self._rows(fresh=True)
-        return [PopularGift(gift=self._gift(rows[r.gift_id]), coins_spent=int(r.spent), sends=int(r.sends))
-                for r in ranked if r.gift_id in rows]
+        return [
+            PopularGift(gift=self._gift(rows[r.gift_id]), coins_spent=int(r.spent), sends=int(r.sends))
+            for r in ranked
+            if r.gift_id in rows
+        ]
 
 
 def _active(row: Any, now: datetime) -> bool:
-    return (row.active_from is None or row.active_from <= now) and (row.active_until is None or now < row.active_until)
+    return (row.active_from is None or row.active_from <= now) and (
+        row.active_until is None or now < row.active_until
+    )

@@ -29,11 +29,14 @@ def refused(exc: LedgerError) -> ApiError:
         currency = exc.account_id.rsplit(":", 1)[-1]
         return PaymentRequired(
             f"not enough {currency}: the balance is {exc.balance}, this needs {exc.needed}",
-            balance=exc.balance, needed=exc.needed, currency=currency,
+            balance=exc.balance,
+            needed=exc.needed,
+            currency=currency,
         )
     if isinstance(exc, IdempotencyKeyReused):
-        return Unprocessable("this Idempotency-Key was already used with a different request",
-                             slug="idempotency-key-reused")
+        return Unprocessable(
+            "this Idempotency-Key was already used with a different request", slug="idempotency-key-reused"
+        )
     if isinstance(exc, AlreadyReversed):
         return Conflict(str(exc), slug="already-reversed")
     if isinstance(exc, InvalidTransfer):

@@ -38,16 +38,22 @@ class Levels:
         return _level(row)
 
     async def xp(self, user_id: str) -> XpBreakdown:
-        spent = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(gift_sends.c.sender_id == user_id)
+        spent = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(
+            gift_sends.c.sender_id == user_id
+        )
         received = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(
-            gift_sends.c.receiver_id == user_id)
+            gift_sends.c.receiver_id == user_id
+        )
         millis = sa.type_coerce(entries.c.created_at, sa.BigInteger)
         days = sa.select(sa.func.count(sa.distinct(millis - millis % DAY_MS))).where(
-            entries.c.account_id.in_([Account.user(user_id, c).id for c in Currency]))
+            entries.c.account_id.in_([Account.user(user_id, c).id for c in Currency])
+        )
         async with self._db.read() as conn:
-            return XpBreakdown(coins_spent=int(await conn.scalar(spent) or 0),
-                               coins_received=int(await conn.scalar(received) or 0),
-                               activity=int(await conn.scalar(days) or 0) * ACTIVITY_XP_PER_DAY)
+            return XpBreakdown(
+                coins_spent=int(await conn.scalar(spent) or 0),
+                coins_received=int(await conn.scalar(received) or 0),
+                activity=int(await conn.scalar(days) or 0) * ACTIVITY_XP_PER_DAY,
+            )
 
     async def mine(self, user_id: str) -> MyLevel:
         breakdown = await self.xp(user_id)
@@ -61,10 +67,19 @@ class Levels:
             progress, to_next = 1.0, None
         else:
             progress, to_next = (xp - floor) / (upcoming.min_xp - floor), upcoming.min_xp - xp
-        return MyLevel(user_id=user_id, xp=xp, level=current, next_level=upcoming, xp_to_next=to_next,
-                       progress=round(progress, 4), breakdown=breakdown, badges=reached)
+        return MyLevel(
+            user_id=user_id,
+            xp=xp,
+            level=current,
+            next_level=upcoming,
+            xp_to_next=to_next,
+            progress=round(progress, 4),
+            breakdown=breakdown,
+            badges=reached,
+        )
 
 
 def _level(row: Any) -> Level:
-    return Level(level=row.level, name=row.name, min_xp=row.min_xp, badge=row.badge,
-                 badge_icon_url=row.badge_icon_url)
+    return Level(
+        level=row.level, name=row.name, min_xp=row.min_xp, badge=row.badge, badge_icon_url=row.badge_icon_url
+    )

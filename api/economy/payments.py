@@ -88,8 +88,10 @@ class SandboxProvider:
         if order.token in _DECLINING:
             code, message = _DECLINING[order.token]
             raise PaymentDeclined(code, message, reference)
-        raise InvalidPaymentToken(f"unknown payment token {order.token!r}; the sandbox takes Stripe test tokens "
-                                  "such as tok_visa and tok_chargeDeclined")
+        raise InvalidPaymentToken(
+            f"unknown payment token {order.token!r}; the sandbox takes Stripe test tokens "
+            "such as tok_visa and tok_chargeDeclined"
+        )
 
     async def close(self) -> None:
         return None

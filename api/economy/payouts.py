@@ -42,16 +42,32 @@ class Payouts:
 
     async def withdraw(self, user_id: str, diamonds: int, method: str, key: str) -> Payout:
         if diamonds < self.minimum:
-            raise Unprocessable(f"the smallest withdrawal is {self.minimum} diamonds", slug="below-minimum",
-                                minimum=self.minimum)
+            raise Unprocessable(
+                f"the smallest withdrawal is {self.minimum} diamonds",
+                slug="below-minimum",
+                minimum=self.minimum,
+            )
         payout_id = new_id()
-        record = Record(payouts, {
-            "id": payout_id, "user_id": user_id, "diamonds": diamonds, "method": method, "status": "pending",
-            "transfer_id": TRANSFER_ID, "settlement_id": None, "failure": None,
-            "created_at": CREATED_AT, "updated_at": CREATED_AT,
-        })
-        leg = Leg(Account.user(user_id, Currency.DIAMONDS), Account.system(System.PAYOUTS, Currency.DIAMONDS),
-                  diamonds)
+        record = Record(
+            payouts,
+            {
+                "id": payout_id,
+                "user_id": user_id,
+                "diamonds": diamonds,
+                "method": method,
+                "status": "pending",
+                "transfer_id": TRANSFER_ID,
+                "settlement_id": None,
+                "failure": None,
+                "created_at": CREATED_AT,
+                "updated_at": CREATED_AT,
+            },
+        )
+        leg = Leg(
+            Account.user(user_id, Currency.DIAMONDS),
+            Account.system(System.PAYOUTS, Currency.DIAMONDS),
+            diamonds,
+        )
         try:
             posted = await self._ledger.post(
                 TransferRequest(key, "payout", (leg,), {"method": method}, records=(record,))
@@ -66,20 +82,31 @@ class Payouts:
         memo = {"payout_id": payout_id, "reason": reason}
         try:
             if status == "paid":
-                leg = Leg(Account.system(System.PAYOUTS, Currency.DIAMONDS),
-                          Account.system(System.SETTLED, Currency.DIAMONDS), int(row.diamonds))
+                leg = Leg(
+                    Account.system(System.PAYOUTS, Currency.DIAMONDS),
+                    Account.system(System.SETTLED, Currency.DIAMONDS),
+                    int(row.diamonds),
+                )
                 posted = await self._ledger.post(TransferRequest(key, "payout_settled", (leg,), memo))
             else:
                 posted = await self._ledger.reverse(row.transfer_id, key=key, kind="payout_failed", memo=memo)
         except IdempotencyKeyReused:
-            raise Conflict(f"payout {payout_id} was already decided", slug="payout-decided",
-                           status_now=row.status) from None
+            raise Conflict(
+                f"payout {payout_id} was already decided", slug="payout-decided", status_now=row.status
+            ) from None
         except LedgerError as exc:
             raise refused(exc) from None
         async with self._db.write() as conn:
-            await conn.execute(payouts.update().where(payouts.c.id == payout_id, payouts.c.status == "pending")
-                               .values(status=status, settlement_id=posted.transfer_id,
-                                       failure=reason if status == "failed" else None, updated_at=utcnow()))
+            await conn.execute(
+                payouts.update()
+                .where(payouts.c.id == payout_id, payouts.c.status == "pending")
+                .values(
+                    status=status,
+                    settlement_id=posted.transfer_id,
+                    failure=reason if status == "failed" else None,
+                    updated_at=utcnow(),
+                )
+            )
         return _payout(await self._get(payout_id))
 
     async def list(self, user_id: str | None, status: str | None, limit: int) -> list[Payout]:
@@ -105,5 +132,13 @@ class Payouts:
 
 
 def _payout(row: Any) -> Payout:
-    return Payout(id=row.id, user_id=row.user_id, diamonds=row.diamonds, method=row.method, status=row.status,
-                  failure=row.failure, created_at=row.created_at, updated_at=row.updated_at)
+    return Payout(
+        id=row.id,
+        user_id=row.user_id,
+        diamonds=row.diamonds,
+        method=row.method,
+        status=row.status,
+        failure=row.failure,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

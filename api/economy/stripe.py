@@ -40,7 +40,9 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_signature(payload: bytes, header: str, secret: str, now: float, tolerance: int = TOLERANCE_S) -> None:
+def verify_signature(
+    payload: bytes, header: str, secret: str, now: float, tolerance: int = TOLERANCE_S
+) -> None:
     timestamp: int | None = None
     signatures: list[str] = []
     for part in header.split(","):
@@ -96,8 +98,9 @@ class StripeProvider:
             form[f"metadata[{key}]"] = value
         headers = {"Authorization": f"Bearer {self._secret_key}", "Idempotency-Key": order.idempotency_key}
         try:
-            async with self._client().post(f"{self._api_base}/v1/payment_intents", data=form,
-                                           headers=headers) as response:
+            async with self._client().post(
+                f"{self._api_base}/v1/payment_intents", data=form, headers=headers
+            ) as response:
                 body = await response.json(content_type=None)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -107,9 +110,14 @@ class StripeProvider:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         if error.get("type") == "card_error":
             intent = error.get("payment_intent") or {}
-            raise PaymentDeclined(error.get("decline_code") or error.get("code") or "card_declined",
-                                  error.get("message") or "Your card was declined.", intent.get("id"))
-        if error.get("type") == "invalid_request_error" and error.get("param", "").startswith("payment_method"):
+            raise PaymentDeclined(
+                error.get("decline_code") or error.get("code") or "card_declined",
+                error.get("message") or "Your card was declined.",
+                intent.get("id"),
+            )
+        if error.get("type") == "invalid_request_error" and error.get("param", "").startswith(
+            "payment_method"
+        ):
             raise InvalidPaymentToken(error.get("message") or "invalid payment token")
         raise PaymentProviderError(f"Stripe answered {status}: {error.get('message', 'no message')}")
 

@@ -24,8 +24,12 @@ class Supporters:
 
     async def _rank(self, where: sa.ColumnElement[bool] | None, period: str, limit: int) -> list[Supporter]:
         coins = sa.func.sum(gift_sends.c.coins).label("coins")
-        query = (sa.select(gift_sends.c.sender_id, coins, sa.func.count().label("gifts"))
-                 .group_by(gift_sends.c.sender_id).order_by(coins.desc(), gift_sends.c.sender_id).limit(limit))
+        query = (
+            sa.select(gift_sends.c.sender_id, coins, sa.func.count().label("gifts"))
+            .group_by(gift_sends.c.sender_id)
+            .order_by(coins.desc(), gift_sends.c.sender_id)
+            .limit(limit)
+        )
         if where is not None:
             query = query.where(where)
         start = since(period)
@@ -35,7 +39,14 @@ class Supporters:
             rows = (await conn.execute(query)).all()
         names = await self._directory.names(r.sender_id for r in rows)
         return [
-            Supporter(rank=i, user_id=r.sender_id, username=names[r.sender_id].username,
-                      display_name=names[r.sender_id].display_name, coins=int(r.coins), gifts=int(r.gifts))
-            for i, r in enumerate(rows, start=1) if r.sender_id in names
+            Supporter(
+                rank=i,
+                user_id=r.sender_id,
+                username=names[r.sender_id].username,
+                display_name=names[r.sender_id].display_name,
+                coins=int(r.coins),
+                gifts=int(r.gifts),
+            )
+            for i, r in enumerate(rows, start=1)
+            if r.sender_id in names
         ]

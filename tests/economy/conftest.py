@@ -38,10 +38,19 @@ async def make_user(db: Database, name: str | None = None) -> str:
     now = utcnow()
     name = name or f"u{user_id[-8:].lower()}"
     async with db.write() as conn:
-        await conn.execute(users.insert().values(
-            id=user_id, username=name, email=f"{name}@example.test", password_hash="x", role="user",
-            display_name=name, status="active", created_at=now, updated_at=now,
-        ))
+        await conn.execute(
+            users.insert().values(
+                id=user_id,
+                username=name,
+                email=f"{name}@example.test",
+                password_hash="x",
+                role="user",
+                display_name=name,
+                status="active",
+                created_at=now,
+                updated_at=now,
+            )
+        )
     return user_id
 
 
@@ -83,8 +92,9 @@ async def econ(make_client: AppFactory, db_url: str) -> Client:
 
 
 async def top_up(client: Client, session: dict[str, Any], coins: int) -> dict[str, Any]:
-    response = await client.post("/api/wallets/top-up", json={"coins": coins, "payment_token": "tok_visa"},
-                                 headers=bearer(session))
+    response = await client.post(
+        "/api/wallets/top-up", json={"coins": coins, "payment_token": "tok_visa"}, headers=bearer(session)
+    )
     assert response.status == 201, await response.text()
     body: dict[str, Any] = await response.json()
     return body

@@ -30,16 +30,27 @@ pytestmark = pytest.mark.slow
 
 def _env(data_dir: Path) -> dict[str, str]:
     return {
-        **os.environ, "PYTHONPATH": str(ROOT), "MIXILLO_DATA_DIR": str(data_dir), "MIXILLO_JWT_SECRET": TEST_SECRET,
-        "MIXILLO_LOG_LEVEL": "WARNING", "MIXILLO_RATE_WRITE_PER_USER": "1000000",
-        "MIXILLO_RATE_WRITE_PER_IP": "1000000", "MIXILLO_RATE_AUTH_PER_IP": "1000",
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MIXILLO_DATA_DIR": str(data_dir),
+        "MIXILLO_JWT_SECRET": TEST_SECRET,
+        "MIXILLO_LOG_LEVEL": "WARNING",
+        "MIXILLO_RATE_WRITE_PER_USER": "1000000",
+        "MIXILLO_RATE_WRITE_PER_IP": "1000000",
+        "MIXILLO_RATE_AUTH_PER_IP": "1000",
         "MIXILLO_IDEMPOTENCY_LEASE": "1",  # keys in flight at the kill are reclaimable after the restart
     }
 
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=_env(data_dir),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=ROOT,
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 class Server:
@@ -48,7 +59,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=_env(data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         wait_for_port(self.port, timeout=30, process=self.process)
 
@@ -83,8 +97,9 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
     async with aiohttp.ClientSession() as http:
         carla, alice = await _login(http, url, "carla"), await _login(http, url, "alice")
         auth = {"Authorization": f"Bearer {carla['access_token']}"}
-        async with http.post(f"{url}/api/wallets/top-up", json={"coins": 100_000, "payment_token": "tok_visa"},
-                             headers=auth) as r:
+        async with http.post(
+            f"{url}/api/wallets/top-up", json={"coins": 100_000, "payment_token": "tok_visa"}, headers=auth
+        ) as r:
             assert r.status == 201
         body = {"gift_id": "heart", "receiver_id": alice["user"]["id"]}
         pending = iter(keys)
@@ -92,13 +107,14 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
         async def worker() -> None:
             for key in pending:
                 try:
-                    async with http.post(f"{url}/api/gifts/send", json=body,
-                                         headers={**auth, "Idempotency-Key": key}) as r:
+                    async with http.post(
+                        f"{url}/api/gifts/send", json=body, headers={**auth, "Idempotency-Key": key}
+                    ) as r:
                         if r.status == 201:
                             acked[key] = (await r.json())["transfer_id"]
                         else:
                             raise AssertionError(await r.text())
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     return  # the server died under this request: not acknowledged
 
         async def killer() -> None:
@@ -116,8 +132,15 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
         db = Database(f"sqlite:///{tmp_path / 'mixillo.db'}")
         try:
             async with db.read() as conn:
-                stored = dict((await conn.execute(sa.select(ledger_transfers.c.id, ledger_transfers.c.kind)
-                                                  .where(ledger_transfers.c.id.in_(list(acked.values()))))).all())
+                stored = dict(
+                    (
+                        await conn.execute(
+                            sa.select(ledger_transfers.c.id, ledger_transfers.c.kind).where(
+                                ledger_transfers.c.id.in_(list(acked.values()))
+                            )
+                        )
+                    ).all()
+                )
                 sends_before = await conn.scalar(sa.select(sa.func.count()).select_from(gift_sends))
         finally:
             await db.close()
@@ -131,7 +154,9 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
         sample = [k for k in keys if k not in acked][:200] + list(acked)[:50]
 
         async def resend(key: str) -> None:
-            async with http.post(f"{url}/api/gifts/send", json=body, headers={**auth, "Idempotency-Key": key}) as r:
+            async with http.post(
+                f"{url}/api/gifts/send", json=body, headers={**auth, "Idempotency-Key": key}
+            ) as r:
                 assert r.status == 201, await r.text()
                 if key in acked:
                     assert (await r.json())["transfer_id"] == acked[key]

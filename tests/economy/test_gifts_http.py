@@ -9,8 +9,9 @@ from tests.api.helpers import problem
 from tests.economy.conftest import Client, app_audit_ok, app_snapshot, bearer, register, top_up, wallet
 
 
-async def send(client: Client, session: dict[str, Any], receiver: dict[str, Any], gift_id: str,
-               **extra: Any) -> Any:
+async def send(
+    client: Client, session: dict[str, Any], receiver: dict[str, Any], gift_id: str, **extra: Any
+) -> Any:
     body = {"gift_id": gift_id, "receiver_id": receiver["user"]["id"], **extra}
     return await client.post("/api/gifts/send", json=body, headers=bearer(session))
 
@@ -35,8 +36,9 @@ async def test_send_charges_sender_and_credits_receiver(econ: Client) -> None:
     assert receipt["coins"] == 598 and receipt["diamonds"] == 298 and receipt["balance"] == 402
     assert receipt["livestream_id"] == "live-42"
     assert await wallet(econ, creator) == {"user_id": creator["user"]["id"], "coins": 0, "diamonds": 298}
-    history = await (await econ.get(f"/api/wallets/{creator['user']['id']}/transactions",
-                                    headers=bearer(creator))).json()
+    history = await (
+        await econ.get(f"/api/wallets/{creator['user']['id']}/transactions", headers=bearer(creator))
+    ).json()
     assert history["items"][0]["kind"] == "gift" and history["items"][0]["memo"]["gift_id"] == "corgi"
     await app_audit_ok(econ)
 
@@ -63,8 +65,14 @@ async def test_bad_gifts_change_nothing(econ: Client) -> None:
     assert (await problem(await send(econ, fan, stranger, "rose"), 404))["type"].endswith("unknown-user")
     for quantity in (0, -1, 1.5, 10_000):
         await problem(await send(econ, fan, creator, "rose", quantity=quantity), 422)
-    await problem(await econ.post("/api/gifts/send", json={"gift_id": "rose", "receiver_id": creator["user"]["id"],
-                                                           "extra": 1}, headers=bearer(fan)), 422)
+    await problem(
+        await econ.post(
+            "/api/gifts/send",
+            json={"gift_id": "rose", "receiver_id": creator["user"]["id"], "extra": 1},
+            headers=bearer(fan),
+        ),
+        422,
+    )
     headers = {**bearer(fan), "Idempotency-Key": "gift-a"}
     body = {"gift_id": "rose", "receiver_id": creator["user"]["id"]}
     assert (await econ.post("/api/gifts/send", json=body, headers=headers)).status == 201
@@ -85,11 +93,18 @@ async def test_popular_supporters_and_levels(econ: Client) -> None:
 
     popular = await (await econ.get("/api/gifts/popular", params={"period": "day"})).json()
     assert [(p["gift"]["id"], p["coins_spent"], p["sends"]) for p in popular] == [
-        ("corgi", 897, 3), ("doughnut", 60, 1), ("rose", 1, 1)]
+        ("corgi", 897, 3),
+        ("doughnut", 60, 1),
+        ("rose", 1, 1),
+    ]
 
-    ranked = await (await econ.get(f"/api/supporters/{creator['user']['id']}", params={"period": "all"})).json()
+    ranked = await (
+        await econ.get(f"/api/supporters/{creator['user']['id']}", params={"period": "all"})
+    ).json()
     assert [(s["rank"], s["user_id"], s["coins"], s["gifts"]) for s in ranked] == [
-        (1, big["user"]["id"], 897, 3), (2, small["user"]["id"], 60, 1)]
+        (1, big["user"]["id"], 897, 3),
+        (2, small["user"]["id"], 60, 1),
+    ]
     assert ranked[0]["username"] == big["user"]["username"]
     top = await (await econ.get("/api/supporters/top", params={"period": "week", "limit": "1"})).json()
     assert [s["user_id"] for s in top] == [big["user"]["id"]]
@@ -101,13 +116,20 @@ async def test_popular_supporters_and_levels(econ: Client) -> None:
     await problem(await econ.get("/api/levels/99"), 404)
     mine = await (await econ.get("/api/levels/my-level", headers=bearer(big))).json()
     # 897 coins gifted + 1 coin received + one active day (50)
-    assert mine["xp"] == 948 and mine["breakdown"] == {"coins_spent": 897, "coins_received": 1, "activity": 50}
+    assert mine["xp"] == 948 and mine["breakdown"] == {
+        "coins_spent": 897,
+        "coins_received": 1,
+        "activity": 50,
+    }
     assert mine["level"]["level"] == 3 and mine["next_level"]["level"] == 4
     assert mine["xp_to_next"] == 2000 - 948 and 0 < mine["progress"] < 1
     assert [b["badge"] for b in mine["badges"]] == ["seedling", "spark", "star"]
 
-    stats = await (await econ.get("/api/monetization/stats", params={"period": "week", "bucket": "hour"},
-                                  headers=bearer(creator))).json()
+    stats = await (
+        await econ.get(
+            "/api/monetization/stats", params={"period": "week", "bucket": "hour"}, headers=bearer(creator)
+        )
+    ).json()
     assert stats["total_diamonds"] == 3 * 149 + 30 and stats["total_gifts"] == 4
     assert len(stats["buckets"]) == 1 and stats["buckets"][0]["supporters"] == 2
     earnings = await (await econ.get("/api/monetization/earnings", headers=bearer(creator))).json()
@@ -133,7 +155,9 @@ async def test_replay_same_key_50_times_concurrently(econ: Client) -> None:
     await top_up(econ, fan, 1000)
     headers = {**bearer(fan), "Idempotency-Key": "same-gift"}
     body = {"gift_id": "hat", "receiver_id": creator["user"]["id"]}
-    responses = await asyncio.gather(*(econ.post("/api/gifts/send", json=body, headers=headers) for _ in range(50)))
+    responses = await asyncio.gather(
+        *(econ.post("/api/gifts/send", json=body, headers=headers) for _ in range(50))
+    )
     ok = [await r.json() for r in responses if r.status == 201]
     assert all(r.status in (201, 409) for r in responses)
     assert len(ok) >= 1 and len({receipt["transfer_id"] for receipt in ok}) == 1

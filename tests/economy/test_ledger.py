@@ -28,10 +28,15 @@ COINS, DIAMONDS = Currency.COINS, Currency.DIAMONDS
 
 
 def gift(sender: str, receiver: str, coins: int, diamonds: int, key: str) -> TransferRequest:
-    return TransferRequest(key, "gift", (
-        Leg(Account.user(sender, COINS), Account.system(System.REVENUE, COINS), coins),
-        Leg(Account.system(System.EARNINGS, DIAMONDS), Account.user(receiver, DIAMONDS), diamonds),
-    ), memo={"gift": "rose"})
+    return TransferRequest(
+        key,
+        "gift",
+        (
+            Leg(Account.user(sender, COINS), Account.system(System.REVENUE, COINS), coins),
+            Leg(Account.system(System.EARNINGS, DIAMONDS), Account.user(receiver, DIAMONDS), diamonds),
+        ),
+        memo={"gift": "rose"},
+    )
 
 
 async def test_gift_moves_coins_and_diamonds_together(db: Database, ledger: Ledger) -> None:
@@ -59,8 +64,9 @@ async def test_refused_transfer_changes_nothing(db: Database, ledger: Ledger) ->
         with pytest.raises(InvalidTransfer):
             await ledger.post(TransferRequest(f"bad{bad}", "transfer", (leg,)))
     with pytest.raises(InvalidTransfer):
-        await ledger.post(TransferRequest("mixed", "x", (Leg(Account.user(alice, COINS),
-                                                              Account.user(bob, DIAMONDS), 1),)))
+        await ledger.post(
+            TransferRequest("mixed", "x", (Leg(Account.user(alice, COINS), Account.user(bob, DIAMONDS), 1),))
+        )
     assert await snapshot(db) == before
     # The refused key was not consumed: the same request succeeds once the funds are there.
     await fund(ledger, alice, 1)
@@ -130,8 +136,9 @@ async def test_audit_reports_a_tampered_balance(db: Database, ledger: Ledger) ->
     alice = await make_user(db)
     await fund(ledger, alice, 10)
     async with db.write() as conn:
-        await conn.execute(ledger_accounts.update().where(ledger_accounts.c.id == f"{alice}:coins")
-                           .values(balance=1000))
+        await conn.execute(
+            ledger_accounts.update().where(ledger_accounts.c.id == f"{alice}:coins").values(balance=1000)
+        )
     report = await audit(db)
     assert not report.ok
     assert any("stored balance 1000 != sum of entries 10" in p for p in report.problems)

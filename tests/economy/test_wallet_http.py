@@ -12,11 +12,21 @@ from tests.economy.conftest import Client, app_audit_ok, app_snapshot, bearer, r
 
 async def test_packages_purchase_and_top_up(econ: Client) -> None:
     packages = await (await econ.get("/api/coins/packages")).json()
-    assert packages[0] == {"id": "coins_70", "name": "70 coins", "coins": 70, "bonus_coins": 0, "total_coins": 70,
-                           "price_cents": 99, "price_currency": "USD"}
+    assert packages[0] == {
+        "id": "coins_70",
+        "name": "70 coins",
+        "coins": 70,
+        "bonus_coins": 0,
+        "total_coins": 70,
+        "price_cents": 99,
+        "price_currency": "USD",
+    }
     carla = await register(econ)
-    response = await econ.post("/api/coins/purchase", json={"package_id": "coins_700", "payment_token": "tok_visa"},
-                               headers=bearer(carla))
+    response = await econ.post(
+        "/api/coins/purchase",
+        json={"package_id": "coins_700", "payment_token": "tok_visa"},
+        headers=bearer(carla),
+    )
     assert response.status == 201, await response.text()
     receipt = await response.json()
     assert receipt["status"] == "succeeded" and receipt["coins"] == 735 and receipt["balance"] == 735
@@ -31,17 +41,40 @@ async def test_declined_card_and_bad_purchases_change_nothing(econ: Client) -> N
     carla = await register(econ)
     await top_up(econ, carla, 50)
     before = await app_snapshot(econ)
-    declined = await problem(await econ.post(
-        "/api/coins/purchase", json={"package_id": "coins_70", "payment_token": "tok_chargeDeclined"},
-        headers=bearer(carla)), 402)
+    declined = await problem(
+        await econ.post(
+            "/api/coins/purchase",
+            json={"package_id": "coins_70", "payment_token": "tok_chargeDeclined"},
+            headers=bearer(carla),
+        ),
+        402,
+    )
     assert declined["type"].endswith("card-declined") and declined["decline_code"] == "card_declined"
-    await problem(await econ.post("/api/coins/purchase", json={"package_id": "nope", "payment_token": "tok_visa"},
-                                  headers=bearer(carla)), 404)
-    await problem(await econ.post("/api/coins/purchase", json={"package_id": "coins_70", "payment_token": "tok_x"},
-                                  headers=bearer(carla)), 400)
+    await problem(
+        await econ.post(
+            "/api/coins/purchase",
+            json={"package_id": "nope", "payment_token": "tok_visa"},
+            headers=bearer(carla),
+        ),
+        404,
+    )
+    await problem(
+        await econ.post(
+            "/api/coins/purchase",
+            json={"package_id": "coins_70", "payment_token": "tok_x"},
+            headers=bearer(carla),
+        ),
+        400,
+    )
     for coins in (0, -5, 1.5, "10", 10**9, None):
-        await problem(await econ.post("/api/wallets/top-up", json={"coins": coins, "payment_token": "tok_visa"},
-                                      headers=bearer(carla)), 422)
+        await problem(
+            await econ.post(
+                "/api/wallets/top-up",
+                json={"coins": coins, "payment_token": "tok_visa"},
+                headers=bearer(carla),
+            ),
+            422,
+        )
     await problem(await econ.post("/api/wallets/top-up", json={"coins": 5}), 401)
     assert await app_snapshot(econ) == before
 
@@ -63,8 +96,11 @@ async def test_retried_purchase_is_charged_and_credited_once(econ: Client) -> No
 async def test_transfer_between_users(econ: Client) -> None:
     carla, dmitri = await register(econ), await register(econ)
     await top_up(econ, carla, 100)
-    response = await econ.post("/api/wallets/transfer", json={"to_user_id": dmitri["user"]["id"], "amount": 40,
-                                                              "note": "for lunch"}, headers=bearer(carla))
+    response = await econ.post(
+        "/api/wallets/transfer",
+        json={"to_user_id": dmitri["user"]["id"], "amount": 40, "note": "for lunch"},
+        headers=bearer(carla),
+    )
     assert response.status == 201, await response.text()
     assert (await response.json())["balance"] == 60
     assert (await wallet(econ, dmitri))["coins"] == 40
@@ -103,8 +139,11 @@ async def test_transactions_page_with_cursor(econ: Client) -> None:
     carla, dmitri = await register(econ), await register(econ)
     await top_up(econ, carla, 100)
     for i in range(5):
-        await econ.post("/api/wallets/transfer", json={"to_user_id": dmitri["user"]["id"], "amount": i + 1},
-                        headers=bearer(carla))
+        await econ.post(
+            "/api/wallets/transfer",
+            json={"to_user_id": dmitri["user"]["id"], "amount": i + 1},
+            headers=bearer(carla),
+        )
     path = f"/api/wallets/{carla['user']['id']}/transactions"
     seen: list[int] = []
     cursor = None
@@ -123,13 +162,20 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     fan, creator = await register(econ), await register(econ, account_type="creator")
     admin_login = await register(econ)  # registration cannot make admins: a token with the role is issued
     await top_up(econ, fan, 200)
-    send = await econ.post("/api/gifts/send", json={"gift_id": "doughnut", "receiver_id": creator["user"]["id"],
-                                                    "quantity": 4}, headers=bearer(fan))
+    send = await econ.post(
+        "/api/gifts/send",
+        json={"gift_id": "doughnut", "receiver_id": creator["user"]["id"], "quantity": 4},
+        headers=bearer(fan),
+    )
     assert send.status == 201, await send.text()
     assert (await wallet(econ, creator))["diamonds"] == 60
 
-    await problem(await econ.post("/api/wallets/withdraw", json={"diamonds": 5}, headers=bearer(creator)), 422)
-    await problem(await econ.post("/api/wallets/withdraw", json={"diamonds": 61}, headers=bearer(creator)), 402)
+    await problem(
+        await econ.post("/api/wallets/withdraw", json={"diamonds": 5}, headers=bearer(creator)), 422
+    )
+    await problem(
+        await econ.post("/api/wallets/withdraw", json={"diamonds": 61}, headers=bearer(creator)), 402
+    )
     first = await econ.post("/api/monetization/withdraw", json={"diamonds": 20}, headers=bearer(creator))
     second = await econ.post("/api/wallets/withdraw", json={"diamonds": 30}, headers=bearer(creator))
     assert first.status == second.status == 201
@@ -137,12 +183,15 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     assert (await wallet(econ, creator))["diamonds"] == 10
 
     admin = _as_admin(econ, admin_login)
-    await problem(await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "paid"},
-                                  headers=bearer(creator)), 403)
+    await problem(
+        await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "paid"}, headers=bearer(creator)),
+        403,
+    )
     paid = await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "paid"}, headers=admin)
     assert (await paid.json())["status"] == "paid"
-    failed = await econ.post(f"/api/admin/payouts/{failed_id}", json={"status": "failed", "reason": "bank said no"},
-                             headers=admin)
+    failed = await econ.post(
+        f"/api/admin/payouts/{failed_id}", json={"status": "failed", "reason": "bank said no"}, headers=admin
+    )
     assert (await failed.json())["status"] == "failed"
     assert (await wallet(econ, creator))["diamonds"] == 40  # the failed payout came back
     again = await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "failed"}, headers=admin)
@@ -150,7 +199,9 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     assert (await wallet(econ, creator))["diamonds"] == 40
     earnings = await (await econ.get("/api/monetization/earnings?period=all", headers=bearer(creator))).json()
     assert earnings["earned"] == 60 and earnings["by_source"] == {"gifts": 60}
-    assert earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
+    assert (
+        earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
+    )
     await app_audit_ok(econ)
 
 

@@ -186,6 +186,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("levels", "payouts", "payments", "gift_sends", "gifts", "coin_packages",
-                  "ledger_entries", "ledger_transfers", "ledger_accounts"):
+    for table in (
+        "levels",
+        "payouts",
+        "payments",
+        "gift_sends",
+        "gifts",
+        "coin_packages",
+        "ledger_entries",
+        "ledger_transfers",
+        "ledger_accounts",
+    ):
         op.drop_table(table)
