@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -114,76 +117,69 @@ async def run_domain(url: str, concurrency: int, seconds: float, batch: int) -> 
         await db.close()
 
 
-async def run_http(url: str, concurrency: int, seconds: float) -> dict[str, float]:
-    """Gifts over real HTTP against a `mixillo serve` subprocess (the client runs in this process)."""
-    import os
-    import subprocess
-    import sys
+ROOT = Path(__file__).resolve().parent.parent
 
-    import aiohttp
 
+def _start_server(url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Seed demo data and start `mixillo serve` on a free port (blocking; run it in a thread)."""
     from tests.services import free_port, wait_for_port
 
-    root = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(root),
-            "MIXILLO_DATA_DIR": tmp,
-            "DATABASE_URL": url,
-            "MIXILLO_LOG_LEVEL": "WARNING",
-            "MIXILLO_RATE_WRITE_PER_USER": "100000000",
-            "MIXILLO_RATE_WRITE_PER_IP": "100000000",
-            "MIXILLO_RATE_AUTH_PER_IP": "100000",
-        }
-        subprocess.run(
-            [sys.executable, "-m", "api.cli", "seed-demo"], cwd=root, env=env, check=True, capture_output=True
-        )
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, 30, server)
-            base = f"http://127.0.0.1:{port}"
-            latencies: list[float] = []
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
-                login = await (
-                    await http.post(
-                        f"{base}/api/auth/login", json={"login": "carla", "password": "mixillo-demo"}
-                    )
-                ).json()
-                alice = await (
-                    await http.post(
-                        f"{base}/api/auth/login", json={"login": "alice", "password": "mixillo-demo"}
-                    )
-                ).json()
-                auth = {"Authorization": f"Bearer {login['access_token']}"}
-                for _ in range(10):
-                    await http.post(
-                        f"{base}/api/wallets/top-up",
-                        json={"coins": 1_000_000, "payment_token": "tok_visa"},
-                        headers=auth,
-                    )
-                body = {"gift_id": "heart", "receiver_id": alice["user"]["id"]}
-                deadline = time.perf_counter() + seconds
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MIXILLO_DATA_DIR": data_dir,
+        "DATABASE_URL": url,
+        "MIXILLO_LOG_LEVEL": "WARNING",
+        "MIXILLO_RATE_WRITE_PER_USER": "100000000",
+        "MIXILLO_RATE_WRITE_PER_IP": "100000000",
+        "MIXILLO_RATE_AUTH_PER_IP": "100000",
+    }
+    subprocess.run([sys.executable, "-m", "api.cli", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    wait_for_port(port, 30, server)
+    return server, f"http://127.0.0.1:{port}"
 
-                async def worker() -> None:
-                    while time.perf_counter() < deadline:
-                        start = time.perf_counter()
-                        async with http.post(f"{base}/api/gifts/send", json=body, headers=auth) as r:
-                            assert r.status == 201, await r.text()
-                        latencies.append(time.perf_counter() - start)
 
-                began = time.perf_counter()
-                await asyncio.gather(*(worker() for _ in range(concurrency)))
-                elapsed = time.perf_counter() - began
-        finally:
-            server.terminate()
-            server.wait(10)
+def _stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(10)
+
+
+async def run_http(url: str, data_dir: str, concurrency: int, seconds: float) -> dict[str, float]:
+    """Gifts over real HTTP against a `mixillo serve` subprocess (the client runs in this process)."""
+    import aiohttp
+
+    server, base = await asyncio.to_thread(_start_server, url, data_dir)
+    try:
+        latencies: list[float] = []
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+            sessions = []
+            for name in ("carla", "alice"):
+                async with http.post(f"{base}/api/auth/login", json={"login": name, "password": "mixillo-demo"}) as r:
+                    sessions.append(await r.json())
+            auth = {"Authorization": f"Bearer {sessions[0]['access_token']}"}
+            for _ in range(10):
+                top_up = {"coins": 1_000_000, "payment_token": "tok_visa"}
+                async with http.post(f"{base}/api/wallets/top-up", json=top_up, headers=auth) as r:
+                    assert r.status == 201, await r.text()
+            body = {"gift_id": "heart", "receiver_id": sessions[1]["user"]["id"]}
+            deadline = time.perf_counter() + seconds
+
+            async def worker() -> None:
+                while time.perf_counter() < deadline:
+                    start = time.perf_counter()
+                    async with http.post(f"{base}/api/gifts/send", json=body, headers=auth) as r:
+                        assert r.status == 201, await r.text()
+                    latencies.append(time.perf_counter() - start)
+
+            began = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - began
+    finally:
+        await asyncio.to_thread(_stop_server, server)
     return _row(latencies, elapsed, 0)
 
 
@@ -246,7 +242,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
             if args.http:
                 url = f"sqlite:///{Path(tmp) / 'http.db'}" if admin is None else await _fresh_pg(admin)
-                row = await run_http(url, levels[-1], args.seconds)
+                row = await run_http(url, f"{tmp}/http-{backend}", levels[-1], args.seconds)
                 print(
                     f"{backend:<10} {'http':<7} {args.batch:>5} {levels[-1]:>5} {row['gifts']:>7.0f} "
                     f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {'':>9}",

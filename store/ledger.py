@@ -171,9 +171,7 @@ class TransferRequest:
             "memo": dict(self.memo),
             "reverses": self.reverses,
         }
-        return hashlib.sha256(
-            json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
+        return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def validate(self) -> None:
         if not 1 <= len(self.key) <= 255:
@@ -235,7 +233,7 @@ class _Queued:
 
 
 class Ledger:
-    """The only writer of ledger rows. ``start()`` launches its writer task; ``close()`` drains and stops it."""
+    """The only writer of ledger rows. ``start()`` launches the writer task; ``close()`` drains and stops it."""
 
     def __init__(self, db: Database, *, max_batch: int = 512) -> None:
         self._db = db
@@ -295,9 +293,7 @@ class Ledger:
         if original is None:
             raise UnknownTransfer(f"no transfer {transfer_id}")
         legs = tuple(Leg(leg.credit, leg.debit, leg.amount) for leg in original.legs)
-        return await self.post(
-            TransferRequest(key, kind, legs, memo or {}, reverses=transfer_id, records=records)
-        )
+        return await self.post(TransferRequest(key, kind, legs, memo or {}, reverses=transfer_id, records=records))
 
     async def _write_loop(self) -> None:
         while True:
@@ -361,9 +357,7 @@ class Ledger:
             await asyncio.sleep(0.002 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _apply(
-        self, conn: AsyncConnection, requests: list[TransferRequest], created: list[str]
-    ) -> list[Outcome]:
+    async def _apply(self, conn: AsyncConnection, requests: list[TransferRequest], created: list[str]) -> list[Outcome]:
         now = utcnow()
         keys = list({r.key for r in requests})
         existing = {
@@ -380,21 +374,13 @@ class Ledger:
             reversed_ids = {row.reverses_id for row in rows}
 
         touched = sorted(
-            {
-                a.id
-                for r in requests
-                if r.key not in existing
-                for leg in r.legs
-                for a in (leg.debit, leg.credit)
-            }
+            {a.id for r in requests if r.key not in existing for leg in r.legs for a in (leg.debit, leg.credit)}
         )
         created.extend(await self._ensure_accounts(conn, touched, now))
         balances: dict[str, int] = {}
         kinds: dict[str, str] = {}
         if touched:
-            query = sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind).where(
-                accounts.c.id.in_(touched)
-            )
+            query = sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind).where(accounts.c.id.in_(touched))
             if not self._db.is_sqlite:
                 query = query.order_by(accounts.c.id).with_for_update()
             for row in await conn.execute(query):
@@ -418,9 +404,7 @@ class Ledger:
                 continue
             if request.key in done_here:
                 first_fp, posted = done_here[request.key]
-                outcomes.append(
-                    IdempotencyKeyReused(request.key) if first_fp != fingerprint else _replayed(posted)
-                )
+                outcomes.append(IdempotencyKeyReused(request.key) if first_fp != fingerprint else _replayed(posted))
                 continue
             if request.reverses is not None and request.reverses in reversed_ids:
                 outcomes.append(AlreadyReversed(f"transfer {request.reverses} was already reversed"))
@@ -480,8 +464,8 @@ class Ledger:
                 .values(balance=sa.bindparam("new_balance")),
                 [{"account": a, "new_balance": balances[a]} for a in sorted(changed)],
             )
-            for table, rows in records.items():
-                await conn.execute(table.insert(), rows)
+            for table, table_rows in records.items():
+                await conn.execute(table.insert(), table_rows)
         return outcomes
 
     async def _ensure_accounts(self, conn: AsyncConnection, ids: Sequence[str], now: datetime) -> list[str]:
@@ -511,9 +495,7 @@ class Ledger:
         if not rows:
             return {}
         by_transfer: dict[str, list[Any]] = {}
-        query = (
-            sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
-        )
+        query = sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
         for entry in await conn.execute(query):
             by_transfer.setdefault(entry.transfer_id, []).append(entry)
         return {row.id: _posted_from(row, by_transfer.get(row.id, []), replayed=True) for row in rows}
@@ -542,9 +524,7 @@ class Ledger:
                 result[Currency(row.currency)] = int(row.balance)
         return result
 
-    async def history(
-        self, accounts_of: Iterable[Account], *, before: int | None, limit: int
-    ) -> list[EntryView]:
+    async def history(self, accounts_of: Iterable[Account], *, before: int | None, limit: int) -> list[EntryView]:
         """Entries of the given accounts, newest first (keyset on the entry id)."""
         ids = [a.id for a in accounts_of]
         query = (
@@ -577,9 +557,7 @@ class Ledger:
         ]
 
 
-def _check_funds(
-    legs: Sequence[Leg], balances: Mapping[str, int], kinds: Mapping[str, str]
-) -> LedgerError | None:
+def _check_funds(legs: Sequence[Leg], balances: Mapping[str, int], kinds: Mapping[str, str]) -> LedgerError | None:
     net: dict[str, int] = {}
     for leg in legs:
         net[leg.debit.id] = net.get(leg.debit.id, 0) - leg.amount

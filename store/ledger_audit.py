@@ -39,9 +39,7 @@ class AuditReport:
             mark = "ok" if debits == credits else "MISMATCH"
             out.append(f"  {currency}: debits {debits} credits {credits} {mark}")
         out.extend(f"  PROBLEM: {p}" for p in self.problems)
-        out.append(
-            "ledger-check: OK" if self.ok else f"ledger-check: FAILED ({len(self.problems)} problem(s))"
-        )
+        out.append("ledger-check: OK" if self.ok else f"ledger-check: FAILED ({len(self.problems)} problem(s))")
         return out
 
 
@@ -54,11 +52,10 @@ async def audit(db: Database) -> AuditReport:
         report.entries = int(await conn.scalar(sa.select(sa.func.count()).select_from(entries)) or 0)
         report.accounts = int(await conn.scalar(sa.select(sa.func.count()).select_from(accounts)) or 0)
 
-        totals = sa.select(entries.c.currency, sa.func.sum(debit), sa.func.sum(credit)).group_by(
-            entries.c.currency
-        )
-        for currency, debits, credits in await conn.execute(totals):
-            report.totals[currency] = (int(debits or 0), int(credits or 0))
+        totals = sa.select(entries.c.currency, sa.func.sum(debit), sa.func.sum(credit)).group_by(entries.c.currency)
+        for row in await conn.execute(totals):
+            currency, debits, credits = str(row[0]), int(row[1] or 0), int(row[2] or 0)
+            report.totals[currency] = (debits, credits)
             if debits != credits:
                 report.problems.append(f"{currency}: debits {debits} != credits {credits}")
 
@@ -76,9 +73,7 @@ async def audit(db: Database) -> AuditReport:
         )
         bad_legs = (await conn.execute(legs)).all()
         for row in bad_legs[:_SHOWN]:
-            report.problems.append(
-                f"transfer {row.transfer_id} leg {row.leg} is not one balanced debit/credit"
-            )
+            report.problems.append(f"transfer {row.transfer_id} leg {row.leg} is not one balanced debit/credit")
         _more(report, len(bad_legs), "unbalanced legs")
 
         empty = sa.select(transfers.c.id).where(~sa.exists().where(entries.c.transfer_id == transfers.c.id))
@@ -105,9 +100,7 @@ async def audit(db: Database) -> AuditReport:
             sums.c.net,
             last.c.balance_after,
         ).select_from(
-            accounts.outerjoin(sums, sums.c.account_id == accounts.c.id).outerjoin(
-                last, last.c.id == sums.c.last_id
-            )
+            accounts.outerjoin(sums, sums.c.account_id == accounts.c.id).outerjoin(last, last.c.id == sums.c.last_id)
         )
         wrong = 0
         for row in await conn.execute(balances):

@@ -1,4 +1,4 @@
-"""The demo catalog ``mixillo seed-demo`` loads: coin packages, gifts, levels (data, editable in the database)."""
+"""The demo catalog ``mixillo seed-demo`` loads: coin packages, gifts, levels (data, editable later)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def seed_catalog(conn: AsyncConnection) -> list[str]:
         ),
     ]
     for table, key, values in rows:
-        present = set((await conn.execute(sa.select(key))).scalars())
+        present: set[Any] = set((await conn.execute(sa.select(key))).scalars())
         missing = [v for v in values if v[key.name] not in present]
         if missing:
             await conn.execute(table.insert(), missing)

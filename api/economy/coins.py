@@ -56,11 +56,7 @@ class CoinShop:
         self._topup_rate = topup_cents_per_100_coins
 
     async def packages(self) -> list[CoinPackage]:
-        query = (
-            sa.select(coin_packages)
-            .where(coin_packages.c.active.is_(True))
-            .order_by(coin_packages.c.position)
-        )
+        query = sa.select(coin_packages).where(coin_packages.c.active.is_(True)).order_by(coin_packages.c.position)
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [_package(row) for row in rows]
@@ -69,9 +65,7 @@ class CoinShop:
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(coin_packages).where(
-                        coin_packages.c.id == package_id, coin_packages.c.active.is_(True)
-                    )
+                    sa.select(coin_packages).where(coin_packages.c.id == package_id, coin_packages.c.active.is_(True))
                 )
             ).first()
         if row is None:
@@ -123,20 +117,15 @@ class CoinShop:
         except PaymentProviderError as exc:
             log.warning("payment provider %s failed: %s", self.provider.name, exc)
             raise PaymentProviderFailed(
-                "the payment provider did not answer; nothing was charged twice, "
-                "retry with the same Idempotency-Key"
+                "the payment provider did not answer; nothing was charged twice, retry with the same Idempotency-Key"
             ) from None
-        payment = await self._record(
-            user_id, charge.reference, coins, cents, currency, package_id, status="pending"
-        )
+        payment = await self._record(user_id, charge.reference, coins, cents, currency, package_id, status="pending")
         if charge.status is not ChargeStatus.SUCCEEDED:
             balance = await self._ledger.balance(Account.user(user_id, Currency.COINS))
             return _receipt(payment, None, balance)
         return await self.credit(payment)
 
-    async def settle(
-        self, reference: str, metadata: dict[str, Any], amount_cents: int, currency: str
-    ) -> None:
+    async def settle(self, reference: str, metadata: dict[str, Any], amount_cents: int, currency: str) -> None:
         """A provider reports a payment succeeded (webhook): credit it unless that already happened."""
         async with self._db.read() as conn:
             payment = (
@@ -261,9 +250,7 @@ def _package(row: Any) -> CoinPackage:
     )
 
 
-def _receipt(
-    payment: Any, transfer_id: str | None, balance: int, status: str | None = None
-) -> PurchaseReceipt:
+def _receipt(payment: Any, transfer_id: str | None, balance: int, status: str | None = None) -> PurchaseReceipt:
     return PurchaseReceipt(
         payment_id=payment.id,
         provider=payment.provider,

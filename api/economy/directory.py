@@ -22,9 +22,7 @@ class UserDirectory:
         if user_id in self._known:
             return
         async with self._db.read() as conn:
-            found = await conn.scalar(
-                sa.select(users.c.id).where(users.c.id == user_id, users.c.status != "banned")
-            )
+            found = await conn.scalar(sa.select(users.c.id).where(users.c.id == user_id, users.c.status != "banned"))
         if found is None:
             raise NotFound(f"no {what} with id {user_id}", slug="unknown-user")
         if len(self._known) < self._cache_size:

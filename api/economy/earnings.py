@@ -30,9 +30,7 @@ class CreatorEarnings:
         query = (
             sa.select(transfers.c.kind, sa.func.sum(entries.c.amount))
             .select_from(entries.join(transfers, transfers.c.id == entries.c.transfer_id))
-            .where(
-                entries.c.account_id == account.id, entries.c.side == "C", transfers.c.kind.in_(list(SOURCES))
-            )
+            .where(entries.c.account_id == account.id, entries.c.side == "C", transfers.c.kind.in_(list(SOURCES)))
             .group_by(transfers.c.kind)
         )
         if start is not None:
@@ -43,8 +41,8 @@ class CreatorEarnings:
             .group_by(payouts.c.status)
         )
         async with self._db.read() as conn:
-            by_source = {SOURCES[kind]: int(total) for kind, total in await conn.execute(query)}
-            payout_totals = {status: int(total) for status, total in await conn.execute(held)}
+            by_source = {SOURCES[str(row[0])]: int(row[1] or 0) for row in await conn.execute(query)}
+            payout_totals = {str(row[0]): int(row[1] or 0) for row in await conn.execute(held)}
         return Earnings(
             period=period,
             since=start,

@@ -40,9 +40,7 @@ async def gift_catalog(request: web.Request) -> web.Response:
     return _models(await request.app[ECONOMY].gifting.catalog(request.query.get("category")))
 
 
-@routes.get(
-    "/api/gifts/popular", query=PeriodQuery, response=list[PopularGift], access=Access.PUBLIC, tags=GIFTS
-)
+@routes.get("/api/gifts/popular", query=PeriodQuery, response=list[PopularGift], access=Access.PUBLIC, tags=GIFTS)
 async def popular_gifts(request: web.Request, query: PeriodQuery) -> web.Response:
     """Gifts ranked by coins spent on them in the period."""
     return _models(await request.app[ECONOMY].gifting.popular(since(query.period), 20))
@@ -78,9 +76,7 @@ async def send_gift(request: web.Request, body: GiftSendRequest) -> GiftReceipt:
     )
 
 
-@routes.get(
-    "/api/supporters/top", query=RankingQuery, response=list[Supporter], access=Access.PUBLIC, tags=SUPPORTERS
-)
+@routes.get("/api/supporters/top", query=RankingQuery, response=list[Supporter], access=Access.PUBLIC, tags=SUPPORTERS)
 async def top_supporters(request: web.Request, query: RankingQuery) -> web.Response:
     """The biggest gifters across all creators in the period."""
     return _models(await request.app[ECONOMY].supporters.top(query.period, query.limit))

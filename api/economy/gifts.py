@@ -39,9 +39,7 @@ CATALOG_TTL_S = 30.0  # catalog edits show up within this long on every node
 
 
 class Gifting:
-    def __init__(
-        self, db: Database, ledger: Ledger, directory: UserDirectory, *, creator_share_percent: int
-    ) -> None:
+    def __init__(self, db: Database, ledger: Ledger, directory: UserDirectory, *, creator_share_percent: int) -> None:
         self._db = db
         self._ledger = ledger
         self._directory = directory
@@ -77,9 +75,7 @@ class Gifting:
     async def catalog(self, category: str | None = None) -> list[Gift]:
         now = utcnow()
         rows = (await self._rows()).values()
-        return [
-            self._gift(r) for r in rows if _active(r, now) and (category is None or r.category == category)
-        ]
+        return [self._gift(r) for r in rows if _active(r, now) and (category is None or r.category == category)]
 
     async def get(self, gift_id: str) -> Gift:
         rows = await self._rows()
@@ -109,9 +105,7 @@ class Gifting:
         if not _active(row, utcnow()):
             raise Conflict(f"the gift {gift_id!r} is not available now", slug="gift-unavailable")
         if combo_id is not None and not row.streakable:
-            raise Unprocessable(
-                f"the gift {gift_id!r} cannot be sent as a streak", slug="gift-not-streakable"
-            )
+            raise Unprocessable(f"the gift {gift_id!r} cannot be sent as a streak", slug="gift-not-streakable")
         await self._directory.require(receiver_id, what="receiver")
 
         coins = int(row.coin_price) * quantity
@@ -149,9 +143,7 @@ class Gifting:
             },
         )
         try:
-            posted = await self._ledger.post(
-                TransferRequest(key, "gift", tuple(legs), memo, records=(record,))
-            )
+            posted = await self._ledger.post(TransferRequest(key, "gift", tuple(legs), memo, records=(record,)))
         except LedgerError as exc:
             raise refused(exc) from None
         combo_count = await self._combo_count(sender_id, combo_id) if combo_id is not None else None
@@ -200,6 +192,4 @@ class Gifting:
 
 
 def _active(row: Any, now: datetime) -> bool:
-    return (row.active_from is None or row.active_from <= now) and (
-        row.active_until is None or now < row.active_until
-    )
+    return (row.active_from is None or row.active_from <= now) and (row.active_until is None or now < row.active_until)

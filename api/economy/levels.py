@@ -38,9 +38,7 @@ class Levels:
         return _level(row)
 
     async def xp(self, user_id: str) -> XpBreakdown:
-        spent = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(
-            gift_sends.c.sender_id == user_id
-        )
+        spent = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(gift_sends.c.sender_id == user_id)
         received = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.coins), 0)).where(
             gift_sends.c.receiver_id == user_id
         )
@@ -80,6 +78,4 @@ class Levels:
 
 
 def _level(row: Any) -> Level:
-    return Level(
-        level=row.level, name=row.name, min_xp=row.min_xp, badge=row.badge, badge_icon_url=row.badge_icon_url
-    )
+    return Level(level=row.level, name=row.name, min_xp=row.min_xp, badge=row.badge, badge_icon_url=row.badge_icon_url)

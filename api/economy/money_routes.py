@@ -83,9 +83,7 @@ async def wallet_transactions(request: web.Request, query: TransactionsQuery) ->
     """A wallet's ledger entries, newest first (its owner or an administrator)."""
     user_id = _user_id(request)
     _owner_or_admin(principal(request), user_id)
-    items, cursor = await request.app[ECONOMY].wallets.transactions(
-        user_id, query.currency, query.cursor, query.limit
-    )
+    items, cursor = await request.app[ECONOMY].wallets.transactions(user_id, query.currency, query.cursor, query.limit)
     return Page[Transaction](items=items, next_cursor=cursor)
 
 
@@ -182,9 +180,7 @@ async def admin_payouts(request: web.Request, query: PayoutsQuery) -> web.Respon
 )
 async def decide_payout(request: web.Request, body: PayoutDecision) -> Payout:
     """Mark a pending payout paid, or failed (its diamonds go back to the creator)."""
-    return await request.app[ECONOMY].payouts.decide(
-        request.match_info["payout_id"], body.status, body.reason
-    )
+    return await request.app[ECONOMY].payouts.decide(request.match_info["payout_id"], body.status, body.reason)
 
 
 @routes.get("/api/coins/packages", response=list[CoinPackage], access=Access.PUBLIC, tags=COINS)

@@ -40,9 +40,7 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify_signature(
-    payload: bytes, header: str, secret: str, now: float, tolerance: int = TOLERANCE_S
-) -> None:
+def verify_signature(payload: bytes, header: str, secret: str, now: float, tolerance: int = TOLERANCE_S) -> None:
     timestamp: int | None = None
     signatures: list[str] = []
     for part in header.split(","):
@@ -115,9 +113,7 @@ class StripeProvider:
                 error.get("message") or "Your card was declined.",
                 intent.get("id"),
             )
-        if error.get("type") == "invalid_request_error" and error.get("param", "").startswith(
-            "payment_method"
-        ):
+        if error.get("type") == "invalid_request_error" and error.get("param", "").startswith("payment_method"):
             raise InvalidPaymentToken(error.get("message") or "invalid payment token")
         raise PaymentProviderError(f"Stripe answered {status}: {error.get('message', 'no message')}")
 

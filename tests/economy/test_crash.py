@@ -103,6 +103,7 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
             assert r.status == 201
         body = {"gift_id": "heart", "receiver_id": alice["user"]["id"]}
         pending = iter(keys)
+        enough = asyncio.Event()
 
         async def worker() -> None:
             for key in pending:
@@ -112,14 +113,15 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
                     ) as r:
                         if r.status == 201:
                             acked[key] = (await r.json())["transfer_id"]
+                            if len(acked) >= 300:
+                                enough.set()
                         else:
                             raise AssertionError(await r.text())
                 except (TimeoutError, aiohttp.ClientError):
                     return  # the server died under this request: not acknowledged
 
         async def killer() -> None:
-            while len(acked) < 300:
-                await asyncio.sleep(0.005)
+            await enough.wait()
             servers[0].kill()
 
         await asyncio.gather(killer(), *(worker() for _ in range(32)))
@@ -132,7 +134,7 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
         db = Database(f"sqlite:///{tmp_path / 'mixillo.db'}")
         try:
             async with db.read() as conn:
-                stored = dict(
+                stored: dict[str, str] = dict(
                     (
                         await conn.execute(
                             sa.select(ledger_transfers.c.id, ledger_transfers.c.kind).where(
@@ -154,9 +156,7 @@ async def test_sigkill_mid_storm_loses_no_acknowledged_gift(tmp_path: Path, serv
         sample = [k for k in keys if k not in acked][:200] + list(acked)[:50]
 
         async def resend(key: str) -> None:
-            async with http.post(
-                f"{url}/api/gifts/send", json=body, headers={**auth, "Idempotency-Key": key}
-            ) as r:
+            async with http.post(f"{url}/api/gifts/send", json=body, headers={**auth, "Idempotency-Key": key}) as r:
                 assert r.status == 201, await r.text()
                 if key in acked:
                     assert (await r.json())["transfer_id"] == acked[key]

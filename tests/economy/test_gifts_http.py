@@ -9,9 +9,7 @@ from tests.api.helpers import problem
 from tests.economy.conftest import Client, app_audit_ok, app_snapshot, bearer, register, top_up, wallet
 
 
-async def send(
-    client: Client, session: dict[str, Any], receiver: dict[str, Any], gift_id: str, **extra: Any
-) -> Any:
+async def send(client: Client, session: dict[str, Any], receiver: dict[str, Any], gift_id: str, **extra: Any) -> Any:
     body = {"gift_id": gift_id, "receiver_id": receiver["user"]["id"], **extra}
     return await client.post("/api/gifts/send", json=body, headers=bearer(session))
 
@@ -98,9 +96,7 @@ async def test_popular_supporters_and_levels(econ: Client) -> None:
         ("rose", 1, 1),
     ]
 
-    ranked = await (
-        await econ.get(f"/api/supporters/{creator['user']['id']}", params={"period": "all"})
-    ).json()
+    ranked = await (await econ.get(f"/api/supporters/{creator['user']['id']}", params={"period": "all"})).json()
     assert [(s["rank"], s["user_id"], s["coins"], s["gifts"]) for s in ranked] == [
         (1, big["user"]["id"], 897, 3),
         (2, small["user"]["id"], 60, 1),
@@ -126,9 +122,7 @@ async def test_popular_supporters_and_levels(econ: Client) -> None:
     assert [b["badge"] for b in mine["badges"]] == ["seedling", "spark", "star"]
 
     stats = await (
-        await econ.get(
-            "/api/monetization/stats", params={"period": "week", "bucket": "hour"}, headers=bearer(creator)
-        )
+        await econ.get("/api/monetization/stats", params={"period": "week", "bucket": "hour"}, headers=bearer(creator))
     ).json()
     assert stats["total_diamonds"] == 3 * 149 + 30 and stats["total_gifts"] == 4
     assert len(stats["buckets"]) == 1 and stats["buckets"][0]["supporters"] == 2
@@ -155,9 +149,7 @@ async def test_replay_same_key_50_times_concurrently(econ: Client) -> None:
     await top_up(econ, fan, 1000)
     headers = {**bearer(fan), "Idempotency-Key": "same-gift"}
     body = {"gift_id": "hat", "receiver_id": creator["user"]["id"]}
-    responses = await asyncio.gather(
-        *(econ.post("/api/gifts/send", json=body, headers=headers) for _ in range(50))
-    )
+    responses = await asyncio.gather(*(econ.post("/api/gifts/send", json=body, headers=headers) for _ in range(50)))
     ok = [await r.json() for r in responses if r.status == 201]
     assert all(r.status in (201, 409) for r in responses)
     assert len(ok) >= 1 and len({receipt["transfer_id"] for receipt in ok}) == 1

@@ -128,9 +128,7 @@ def test_signature_verification() -> None:
         == "t=1700000000,v1="
         + __import__("hmac").new(b"whsec_x", b'1700000000.{"id":"evt_1"}', hashlib.sha256).hexdigest()
     )
-    verify_signature(
-        payload, f"t=1700000000,v1=deadbeef,{header.split(',')[1]}", "whsec_x", now=1_700_000_000
-    )
+    verify_signature(payload, f"t=1700000000,v1=deadbeef,{header.split(',')[1]}", "whsec_x", now=1_700_000_000)
     for bad, now in (
         (header, 1_700_000_301),
         (header.replace("v1=", "v1=0"), 1_700_000_000),
@@ -186,9 +184,7 @@ async def test_pending_payment_is_credited_by_the_webhook_once(
         assert (await deliver(shop, payload)).status == 200
     await asyncio.gather(*(deliver(shop, payload) for _ in range(5)))
     assert (await wallet(shop, carla))["coins"] == 735
-    history = await (
-        await shop.get(f"/api/wallets/{carla['user']['id']}/transactions", headers=bearer(carla))
-    ).json()
+    history = await (await shop.get(f"/api/wallets/{carla['user']['id']}/transactions", headers=bearer(carla))).json()
     assert len(history["items"]) == 1 and history["items"][0]["memo"]["reference"] == receipt["reference"]
 
 

@@ -170,12 +170,8 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     assert send.status == 201, await send.text()
     assert (await wallet(econ, creator))["diamonds"] == 60
 
-    await problem(
-        await econ.post("/api/wallets/withdraw", json={"diamonds": 5}, headers=bearer(creator)), 422
-    )
-    await problem(
-        await econ.post("/api/wallets/withdraw", json={"diamonds": 61}, headers=bearer(creator)), 402
-    )
+    await problem(await econ.post("/api/wallets/withdraw", json={"diamonds": 5}, headers=bearer(creator)), 422)
+    await problem(await econ.post("/api/wallets/withdraw", json={"diamonds": 61}, headers=bearer(creator)), 402)
     first = await econ.post("/api/monetization/withdraw", json={"diamonds": 20}, headers=bearer(creator))
     second = await econ.post("/api/wallets/withdraw", json={"diamonds": 30}, headers=bearer(creator))
     assert first.status == second.status == 201
@@ -199,9 +195,7 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     assert (await wallet(econ, creator))["diamonds"] == 40
     earnings = await (await econ.get("/api/monetization/earnings?period=all", headers=bearer(creator))).json()
     assert earnings["earned"] == 60 and earnings["by_source"] == {"gifts": 60}
-    assert (
-        earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
-    )
+    assert earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
     await app_audit_ok(econ)
 
 
