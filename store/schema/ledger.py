@@ -49,7 +49,6 @@ ledger_transfers = Table(
     Column("reverses_id", String(26), ForeignKey("ledger_transfers.id"), nullable=True, unique=True),
     Column("memo", Text, nullable=False),  # JSON object: what the transfer was for (gift id, stream, ...)
     Column("created_at", UtcDateTime, nullable=False),
-    Index("ix_ledger_transfers_kind_created_at", "kind", "created_at"),
 )
 
 ledger_entries = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from api.state import ECONOMY
 from tests.api.helpers import problem
 from tests.economy.conftest import Client, app_audit_ok, app_snapshot, bearer, register, top_up, wallet
 
@@ -156,3 +157,39 @@ async def test_replay_same_key_50_times_concurrently(econ: Client) -> None:
     assert (await wallet(econ, fan))["coins"] == 901
     assert (await wallet(econ, creator))["diamonds"] == 49
     await app_audit_ok(econ)
+
+
+async def test_gift_outside_its_active_window(econ: Client) -> None:
+    from datetime import timedelta
+
+    from api.state import DATABASE
+    from store.schema.economy import gifts
+    from store.types import utcnow
+
+    async with econ.app[DATABASE].write() as conn:
+        await conn.execute(gifts.update().where(gifts.c.id == "hat").values(active_until=utcnow() - timedelta(days=1)))
+    econ.app[ECONOMY].gifting._loaded_at = -1e9  # the catalog cache refreshes on its own every 30 s
+    fan, creator = await register(econ), await register(econ)
+    await top_up(econ, fan, 500)
+    assert "hat" not in {g["id"] for g in await (await econ.get("/api/gifts")).json()}
+    before = await app_snapshot(econ)
+    assert (await problem(await send(econ, fan, creator, "hat"), 409))["type"].endswith("gift-unavailable")
+    assert await app_snapshot(econ) == before
+
+
+async def test_openapi_documents_the_economy(econ: Client) -> None:
+    document = await (await econ.get("/api/openapi.json")).json()
+    paths = document["paths"]
+    for path in (
+        "/api/wallets",
+        "/api/wallets/{user_id}/transactions",
+        "/api/gifts/send",
+        "/api/coins/purchase",
+        "/api/supporters/{user_id}",
+        "/api/levels/my-level",
+        "/api/monetization/stats",
+    ):
+        assert path in paths, path
+    send_op = paths["/api/gifts/send"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in send_op.get("parameters", []))
+    assert "402" in send_op["responses"]

@@ -52,7 +52,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name="uq_ledger_transfers_idempotency_key"),
         sa.UniqueConstraint("reverses_id", name="uq_ledger_transfers_reverses_id"),
     )
-    op.create_index("ix_ledger_transfers_kind_created_at", "ledger_transfers", ["kind", "created_at"])
     op.create_table(
         "ledger_entries",
         sa.Column("id", EntryId, autoincrement=True, nullable=False),
