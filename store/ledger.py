@@ -106,6 +106,10 @@ class LedgerClosed(LedgerError):
 class Account:
     owner: str  # a user id, or "system:<name>"
     currency: Currency
+    id: str = field(init=False, compare=False, repr=False)  # "<owner>:<currency>", the row's primary key
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.owner}:{self.currency.value}")
 
     @classmethod
     def user(cls, user_id: str, currency: Currency) -> Account:
@@ -119,10 +123,6 @@ class Account:
     def parse(cls, account_id: str) -> Account:
         owner, _, currency = account_id.rpartition(":")
         return cls(owner, Currency(currency))
-
-    @property
-    def id(self) -> str:
-        return f"{self.owner}:{self.currency.value}"
 
     @property
     def is_system(self) -> bool:

@@ -9,6 +9,7 @@ wherever it is sent, and it is charged before anyone announces it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -46,13 +47,18 @@ class Gifting:
         self._share = creator_share_percent
         self._catalog: dict[str, Any] = {}
         self._loaded_at = -CATALOG_TTL_S
+        self._loading = asyncio.Lock()  # a burst of sends after a restart loads the catalog once
 
     async def _rows(self, *, fresh: bool = False) -> dict[str, Any]:
-        if fresh or time.monotonic() - self._loaded_at > CATALOG_TTL_S:
-            async with self._db.read() as conn:
-                rows = (await conn.execute(sa.select(gifts).order_by(gifts.c.position, gifts.c.id))).all()
-            self._catalog = {row.id: row for row in rows}
-            self._loaded_at = time.monotonic()
+        if not fresh and time.monotonic() - self._loaded_at <= CATALOG_TTL_S:
+            return self._catalog
+        asked = time.monotonic()
+        async with self._loading:
+            if self._loaded_at < asked:  # nobody reloaded while we waited
+                async with self._db.read() as conn:
+                    rows = (await conn.execute(sa.select(gifts).order_by(gifts.c.position, gifts.c.id))).all()
+                self._catalog = {row.id: row for row in rows}
+                self._loaded_at = time.monotonic()
         return self._catalog
 
     def diamonds_for(self, row: Any, quantity: int) -> int:
