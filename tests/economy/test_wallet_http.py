@@ -129,6 +129,7 @@ async def test_only_the_owner_or_an_admin_sees_a_wallet(econ: Client) -> None:
         assert (await econ.get(path, headers=bearer(carla))).status == 200
         await problem(await econ.get(path, headers=bearer(dmitri)), 403)
         await problem(await econ.get(path), 401)
+        assert (await econ.get(path, headers=_as_admin(econ, dmitri))).status == 200
     page = await (await econ.get(f"/api/wallets/{own}/transactions", headers=bearer(carla))).json()
     assert [(t["kind"], t["amount"], t["balance_after"], t["counterparty"]) for t in page["items"]] == [
         ("purchase", 30, 30, "system:clearing")
