@@ -239,7 +239,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     row = await run_domain(url, concurrency, args.seconds, batch)
                     print(
                         f"{backend:<10} {'domain':<7} {batch:>5} {concurrency:>5} {row['gifts']:>7.0f} "
-                        f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['batch']:>9.1f} {row['cpu_us']:>11.0f}",
+                        f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['batch']:>9.1f} "
+                        f"{row['cpu_us']:>11.0f}",
                         flush=True,
                     )
             if args.http:
