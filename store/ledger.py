@@ -245,6 +245,10 @@ class Ledger:
         self.batches = 0  # committed batches and transfers, for the benchmark and metrics
         self.committed = 0
 
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     # Lifecycle -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -203,3 +203,11 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
 def _as_admin(client: Client, session: dict[str, Any]) -> dict[str, str]:
     token = client.app[ACCESS_TOKENS].issue(session["user"]["id"], Role.ADMIN, "test-session")
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_ledger_metrics(econ: Client) -> None:
+    carla = await register(econ)
+    await top_up(econ, carla, 10)
+    text = await (await econ.get("/metrics")).text()
+    assert "mixillo_ledger_transfers_total 1.0" in text
+    assert "mixillo_ledger_batches_total 1.0" in text and "mixillo_ledger_queue_depth 0.0" in text
