@@ -31,7 +31,7 @@ from store import migrate
 from store.database import Database
 from store.ids import new_id
 from store.ledger import Account, Currency, Ledger, Leg, System, TransferRequest
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from store.schema.accounts import users
 from store.types import utcnow
 

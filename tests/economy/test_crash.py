@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.database import Database
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from store.schema.economy import gift_sends
 from store.schema.ledger import ledger_transfers
 from tests.conftest import ROOT, TEST_SECRET

@@ -21,7 +21,7 @@ from store.ledger import (
     System,
     TransferRequest,
 )
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from store.schema.ledger import ledger_accounts
 from tests.economy.conftest import fund, make_user, snapshot
 

@@ -25,7 +25,7 @@ from store.ledger import (
     System,
     TransferRequest,
 )
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from tests.economy.conftest import make_user
 
 COINS = Currency.COINS
