@@ -194,6 +194,24 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     again = await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "failed"}, headers=admin)
     assert (await problem(again, 409))["type"].endswith("payout-decided")
     assert (await wallet(econ, creator))["diamonds"] == 40
+    mine = await (await econ.get("/api/monetization/payouts", headers=bearer(creator))).json()
+    assert [(p["id"], p["status"], p["diamonds"]) for p in mine] == [(failed_id, "failed", 30), (paid_id, "paid", 20)]
+    assert mine[0]["failure"] == "bank said no"
+    assert await (await econ.get("/api/admin/payouts", params={"status": "pending"}, headers=admin)).json() == []
+    await problem(await econ.get("/api/admin/payouts", headers=bearer(creator)), 403)
+    diamonds = await (
+        await econ.get(
+            f"/api/wallets/{creator['user']['id']}/transactions",
+            params={"currency": "diamonds"},
+            headers=bearer(creator),
+        )
+    ).json()
+    assert [(t["kind"], t["amount"]) for t in diamonds["items"]] == [
+        ("payout_failed", 30),
+        ("payout", -30),
+        ("payout", -20),
+        ("gift", 60),
+    ]
     earnings = await (await econ.get("/api/monetization/earnings?period=all", headers=bearer(creator))).json()
     assert earnings["earned"] == 60 and earnings["by_source"] == {"gifts": 60}
     assert earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
