@@ -13,6 +13,13 @@ from store.database import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For autogenerate and schema comparison: the full-text search objects (SQLite FTS5 tables and their
+    shadow tables, PostgreSQL GIN expression indexes, all named ``search_*`` / ``*_search``) exist only in
+    the migrations, because SQLAlchemy metadata cannot describe them."""
+    return not (name or "").startswith("search_") and not (name or "").endswith("_search")
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
