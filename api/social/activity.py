@@ -131,14 +131,10 @@ class Activity:
                     raise NotFound("no such content")
                 creator_id = row.creator_id
             elif creator_id is not None:
-                if not await graph.user_exists(conn, creator_id) or await graph.is_blocked(
-                    conn, user_id, creator_id
-                ):
+                if not await graph.user_exists(conn, creator_id) or await graph.is_blocked(conn, user_id, creator_id):
                     raise NotFound("no such user")
             elif sound_id is not None:
-                if (
-                    await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))
-                ).first() is None:
+                if (await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))).first() is None:
                     raise NotFound("no such sound")
             else:
                 raise Unprocessable(
@@ -173,9 +169,7 @@ class Activity:
                 graph.can_see(contents.c.creator_id, user_id),
             )
             related = base.where(
-                contents.c.id.in_(
-                    sa.select(content_hashtags.c.content_id).where(content_hashtags.c.tag.in_(engaged))
-                )
+                contents.c.id.in_(sa.select(content_hashtags.c.content_id).where(content_hashtags.c.tag.in_(engaged)))
             )
             order = (contents.c.trend.desc(), contents.c.id)
             ids: list[str] = list((await conn.execute(related.order_by(*order).limit(limit))).scalars())

@@ -101,9 +101,7 @@ class Contents:
                 slug="unsupported-content-type",
             )
         if media.kind == "video" and media.duration_s > self._max_video_s:
-            raise Unprocessable(
-                f"videos may be at most {self._max_video_s:g} seconds long", slug="video-too-long"
-            )
+            raise Unprocessable(f"videos may be at most {self._max_video_s:g} seconds long", slug="video-too-long")
         content_id = new_id()
         prefix = f"content/{content_id}"
         now = utcnow()
@@ -113,8 +111,7 @@ class Contents:
             async with self._db.write() as conn:
                 if (
                     sound_id is not None
-                    and (await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))).first()
-                    is None
+                    and (await conn.execute(sa.select(sounds.c.id).where(sounds.c.id == sound_id))).first() is None
                 ):
                     raise NotFound("no such sound", slug="sound-not-found")
                 await conn.execute(
@@ -141,9 +138,7 @@ class Contents:
                     await conn.execute(content_hashtags.insert().values(content_id=content_id, tag=tag))
                 if sound_id is not None:
                     await conn.execute(
-                        sounds.update()
-                        .where(sounds.c.id == sound_id)
-                        .values(use_count=sounds.c.use_count + 1)
+                        sounds.update().where(sounds.c.id == sound_id).values(use_count=sounds.c.use_count + 1)
                     )
                 await graph.bump(conn, user_id, content_count=1)
                 notices = await self._mentions(conn, user_id, content_id, caption)
@@ -190,18 +185,14 @@ class Contents:
             if row is None:
                 raise NotFound("no such content")
             own = row.creator_id == viewer_id
-            if not own and (
-                row.status != "ready" or not await graph.visible(conn, row.creator_id, viewer_id)
-            ):
+            if not own and (row.status != "ready" or not await graph.visible(conn, row.creator_id, viewer_id)):
                 raise NotFound("no such content")
             return row
 
     async def _visible_for_write(self, conn: AsyncConnection, content_id: str, user_id: str) -> Any:
         row = (
             await conn.execute(
-                sa.select(contents.c.id, contents.c.creator_id).where(
-                    contents.c.id == content_id, visible(user_id)
-                )
+                sa.select(contents.c.id, contents.c.creator_id).where(contents.c.id == content_id, visible(user_id))
             )
         ).first()
         if row is None:
@@ -267,14 +258,10 @@ class Contents:
             if not gone.rowcount:
                 raise NotFound("you do not like this", slug="not-liked")
             await conn.execute(
-                contents.update()
-                .where(contents.c.id == content_id)
-                .values(like_count=contents.c.like_count - 1)
+                contents.update().where(contents.c.id == content_id).values(like_count=contents.c.like_count - 1)
             )
             await graph.bump(conn, row.creator_id, like_count=-1)
-            count = (
-                await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))
-            ).scalar()
+            count = (await conn.execute(sa.select(contents.c.like_count).where(contents.c.id == content_id))).scalar()
             return int(count or 0)
 
     async def comment(self, content_id: str, user_id: str, body: str) -> Any:
@@ -324,13 +311,9 @@ class Contents:
 
     @staticmethod
     def _comment_query() -> sa.Select[Any]:
-        return sa.select(comments, users.c.username).select_from(
-            comments.join(users, users.c.id == comments.c.user_id)
-        )
+        return sa.select(comments, users.c.username).select_from(comments.join(users, users.c.id == comments.c.user_id))
 
-    async def comments(
-        self, content_id: str, viewer_id: str | None, limit: int, after: str | None
-    ) -> list[Any]:
+    async def comments(self, content_id: str, viewer_id: str | None, limit: int, after: str | None) -> list[Any]:
         await self.get(content_id, viewer_id)
         query = self._comment_query().where(comments.c.content_id == content_id)
         if viewer_id is not None:
@@ -346,9 +329,7 @@ class Contents:
         async with self._db.read() as conn:
             rows = {
                 r.id: r
-                for r in await conn.execute(
-                    content_query(viewer_id).where(contents.c.id.in_(ids), visible(viewer_id))
-                )
+                for r in await conn.execute(content_query(viewer_id).where(contents.c.id.in_(ids), visible(viewer_id)))
             }
         return [rows[i] for i in ids if i in rows]
 

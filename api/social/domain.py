@@ -79,7 +79,7 @@ class Social:
         )
 
     async def start(self) -> None:
-        await self.contents.jobs.recover()
+        await self.contents.jobs.recover(self.uploads)
 
     async def close(self) -> None:
         await self.contents.jobs.close()

@@ -66,9 +66,7 @@ class Feed:
             if phase == "f" and viewer_id is not None:
                 params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
                 if cursor:
-                    params.update(
-                        at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2])
-                    )
+                    params.update(at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2]))
                 rows = list(await conn.execute(_followed_phase(bool(cursor)), params))
                 if len(rows) > limit:
                     last = rows[limit - 1]

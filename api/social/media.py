@@ -79,9 +79,7 @@ def probe(path: Path) -> Probe:
                     raise UnsupportedMediaType("the audio stream cannot be decoded", slug="corrupt-media")
                 name = fmt.split(",")[0]
                 ext = _AUDIO_EXTENSIONS.get(name, name)
-                return Probe(
-                    "audio", ext, f"audio/{'mpeg' if ext == 'mp3' else ext}", duration, None, None, True
-                )
+                return Probe("audio", ext, f"audio/{'mpeg' if ext == 'mp3' else ext}", duration, None, None, True)
     except (av.FFmpegError, StopIteration, IndexError, ValueError, OSError) as exc:
         raise UnsupportedMediaType(
             f"the file is not media this service can read ({type(exc).__name__})", slug="unsupported-media"

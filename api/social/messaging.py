@@ -76,9 +76,7 @@ class Messaging:
                 text=f"@{name}: {(text or 'sent you a post')[:80]}",
                 data={"conversation_id": row.conversation_id},
             )
-        await self._events.publish(
-            DomainEvent("message:new", (recipient_id, sender_id), message_payload(row))
-        )
+        await self._events.publish(DomainEvent("message:new", (recipient_id, sender_id), message_payload(row)))
         await self._notifications.deliver([notice])
         return row
 
@@ -156,9 +154,7 @@ class Messaging:
         )
         members = conversation_members.c
         await conn.execute(
-            conversation_members.update()
-            .where(members.conversation_id == conversation_id)
-            .values(last_message_at=now)
+            conversation_members.update().where(members.conversation_id == conversation_id).values(last_message_at=now)
         )
         await conn.execute(
             conversation_members.update()
@@ -174,9 +170,7 @@ class Messaging:
 
     async def conversations(self, user_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Any]:
         me = conversation_members.alias("me")
-        peer_id = sa.case(
-            (conversations.c.user_a == user_id, conversations.c.user_b), else_=conversations.c.user_a
-        )
+        peer_id = sa.case((conversations.c.user_a == user_id, conversations.c.user_b), else_=conversations.c.user_a)
         last = (
             sa.select(messages.c.id)
             .where(messages.c.conversation_id == conversations.c.id)
@@ -196,9 +190,7 @@ class Messaging:
                 last.label("last_message_id"),
             )
             .select_from(
-                me.join(conversations, conversations.c.id == me.c.conversation_id).join(
-                    users, users.c.id == peer_id
-                )
+                me.join(conversations, conversations.c.id == me.c.conversation_id).join(users, users.c.id == peer_id)
             )
             .where(me.c.user_id == user_id)
         )
@@ -214,9 +206,7 @@ class Messaging:
             rows = list(await conn.execute(query))
             ids = [r.last_message_id for r in rows if r.last_message_id]
             lasts = (
-                {m.id: m for m in await conn.execute(sa.select(messages).where(messages.c.id.in_(ids)))}
-                if ids
-                else {}
+                {m.id: m for m in await conn.execute(sa.select(messages).where(messages.c.id.in_(ids)))} if ids else {}
             )
         return [(r, lasts.get(r.last_message_id)) for r in rows]
 
@@ -264,9 +254,7 @@ class Messaging:
             ).scalar()
         audience = tuple(u for u in (peer, user_id) if u)
         await self._events.publish(
-            DomainEvent(
-                "message:deleted", audience, {"id": message_id, "conversation_id": row.conversation_id}
-            )
+            DomainEvent("message:deleted", audience, {"id": message_id, "conversation_id": row.conversation_id})
         )
 
     async def mark_read(self, conversation_id: str, user_id: str) -> str | None:

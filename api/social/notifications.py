@@ -120,9 +120,7 @@ class Notifications:
         async with self._db.read() as conn:
             tokens: list[str] = list(
                 (
-                    await conn.execute(
-                        sa.select(push_devices.c.token).where(push_devices.c.user_id == row["user_id"])
-                    )
+                    await conn.execute(sa.select(push_devices.c.token).where(push_devices.c.user_id == row["user_id"]))
                 ).scalars()
             )
         for token in tokens:
@@ -154,9 +152,7 @@ class Notifications:
         data: dict[str, Any] | None = None,
     ) -> None:
         async with self._db.write() as conn:
-            notice = await self.add(
-                conn, kind, user_id, actor_id=actor_id, subject_id=subject_id, text=text, data=data
-            )
+            notice = await self.add(conn, kind, user_id, actor_id=actor_id, subject_id=subject_id, text=text, data=data)
         await self.deliver([notice])
 
     async def gift_received(self, user_id: str, sender_id: str, gift_name: str, room_id: str | None) -> None:
@@ -191,9 +187,7 @@ class Notifications:
         """Tell every follower of ``creator_id`` that a live room started; returns how many were told."""
         async with self._db.write() as conn:
             name = await username(conn, creator_id)
-            fans = await conn.execute(
-                sa.select(follows.c.follower_id).where(follows.c.followee_id == creator_id)
-            )
+            fans = await conn.execute(sa.select(follows.c.follower_id).where(follows.c.followee_id == creator_id))
             notices = [
                 await self.add(
                     conn,
@@ -223,9 +217,7 @@ class Notifications:
     async def unread_count(self, user_id: str) -> int:
         async with self._db.read() as conn:
             count = await conn.execute(
-                sa.select(sa.func.count()).where(
-                    notifications.c.user_id == user_id, notifications.c.read_at.is_(None)
-                )
+                sa.select(sa.func.count()).where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
             )
             return int(count.scalar() or 0)
 
@@ -250,9 +242,7 @@ class Notifications:
     async def delete(self, user_id: str, notification_id: str) -> None:
         async with self._db.write() as conn:
             gone = await conn.execute(
-                notifications.delete().where(
-                    notifications.c.id == notification_id, notifications.c.user_id == user_id
-                )
+                notifications.delete().where(notifications.c.id == notification_id, notifications.c.user_id == user_id)
             )
             if not gone.rowcount:
                 raise NotFound("no such notification")
@@ -261,9 +251,7 @@ class Notifications:
         async with self._db.write() as conn:
             await conn.execute(push_devices.delete().where(push_devices.c.token == token))
             await conn.execute(
-                push_devices.insert().values(
-                    token=token, user_id=user_id, platform=platform, created_at=utcnow()
-                )
+                push_devices.insert().values(token=token, user_id=user_id, platform=platform, created_at=utcnow())
             )
 
     async def unregister_device(self, user_id: str, token: str) -> None:

@@ -34,9 +34,7 @@ _PROFILE_COLUMNS = (
 
 
 def profile_query() -> sa.Select[Any]:
-    return sa.select(*_PROFILE_COLUMNS).select_from(
-        users.outerjoin(profiles, profiles.c.user_id == users.c.id)
-    )
+    return sa.select(*_PROFILE_COLUMNS).select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
 
 
 async def _bump_pair(conn: AsyncConnection, follower_id: str, followee_id: str, delta: int) -> None:
@@ -72,9 +70,7 @@ class Profiles:
                     .where(users.c.id == user_id)
                     .values(display_name=changes.pop("display_name"), updated_at=now)
                 )
-            await conn.execute(
-                profiles.update().where(profiles.c.user_id == user_id).values(**changes, updated_at=now)
-            )
+            await conn.execute(profiles.update().where(profiles.c.user_id == user_id).values(**changes, updated_at=now))
             return (await conn.execute(profile_query().where(users.c.id == user_id))).one()
 
     async def follow(self, follower_id: str, followee_id: str) -> None:
@@ -107,9 +103,7 @@ class Profiles:
     async def unfollow(self, follower_id: str, followee_id: str) -> None:
         async with self._db.write() as conn:
             gone = await conn.execute(
-                follows.delete().where(
-                    follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
-                )
+                follows.delete().where(follows.c.follower_id == follower_id, follows.c.followee_id == followee_id)
             )
             if not gone.rowcount:
                 raise NotFound("you do not follow this user", slug="not-following")
@@ -164,9 +158,7 @@ class Profiles:
             query = (
                 sa.select(follows.c.created_at.label("followed_at"), *_PROFILE_COLUMNS)
                 .select_from(
-                    follows.join(users, users.c.id == other).outerjoin(
-                        profiles, profiles.c.user_id == users.c.id
-                    )
+                    follows.join(users, users.c.id == other).outerjoin(profiles, profiles.c.user_id == users.c.id)
                 )
                 .where(mine == user_id)
             )

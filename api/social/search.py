@@ -195,9 +195,7 @@ class Search:
             params.update(score=after[0], last=after[1])
         async with self._db.read() as conn:
             return {
-                kind: list(
-                    await conn.execute(self._statement(kind, viewer is not None, after is not None), params)
-                )
+                kind: list(await conn.execute(self._statement(kind, viewer is not None, after is not None), params))
                 for kind in kinds
             }
 

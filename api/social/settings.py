@@ -79,9 +79,7 @@ class UserSettings:
         async with self._db.write() as conn:
             # Lock the document so two section updates at once both apply (read, merge, write).
             default = SettingsDocument().model_dump_json()
-            await insert_ignore(
-                conn, user_settings, {"user_id": user_id, "document": default, "updated_at": utcnow()}
-            )
+            await insert_ignore(conn, user_settings, {"user_id": user_id, "document": default, "updated_at": utcnow()})
             query = sa.select(user_settings.c.document).where(user_settings.c.user_id == user_id)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
@@ -95,13 +93,9 @@ class UserSettings:
     async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> None:
         now = utcnow()
         raw = document.model_dump_json()
-        if not await insert_ignore(
-            conn, user_settings, {"user_id": user_id, "document": raw, "updated_at": now}
-        ):
+        if not await insert_ignore(conn, user_settings, {"user_id": user_id, "document": raw, "updated_at": now}):
             await conn.execute(
-                user_settings.update()
-                .where(user_settings.c.user_id == user_id)
-                .values(document=raw, updated_at=now)
+                user_settings.update().where(user_settings.c.user_id == user_id).values(document=raw, updated_at=now)
             )
         await ensure_profile(conn, user_id)
         await conn.execute(

@@ -24,9 +24,9 @@ def sound_query(viewer_id: graph.Viewer) -> sa.Select[Any]:
         if viewer_id is not None
         else sa.false()
     )
-    return sa.select(
-        sounds, users.c.username.label("creator_username"), favorite.label("favorite")
-    ).select_from(sounds.outerjoin(users, users.c.id == sounds.c.creator_id))
+    return sa.select(sounds, users.c.username.label("creator_username"), favorite.label("favorite")).select_from(
+        sounds.outerjoin(users, users.c.id == sounds.c.creator_id)
+    )
 
 
 class Sounds:
@@ -75,15 +75,11 @@ class Sounds:
             raise NotFound("no such sound")
         return row
 
-    async def library(
-        self, viewer_id: str | None, limit: int, after: str | None, favorites_only: bool
-    ) -> list[Any]:
+    async def library(self, viewer_id: str | None, limit: int, after: str | None, favorites_only: bool) -> list[Any]:
         query = sound_query(viewer_id)
         if favorites_only and viewer_id is not None:
             query = query.where(
-                sounds.c.id.in_(
-                    sa.select(sound_favorites.c.sound_id).where(sound_favorites.c.user_id == viewer_id)
-                )
+                sounds.c.id.in_(sa.select(sound_favorites.c.sound_id).where(sound_favorites.c.user_id == viewer_id))
             )
         if after is not None:
             query = query.where(sounds.c.id < after)
@@ -102,9 +98,7 @@ class Sounds:
             )
         async with self._db.read() as conn:
             return list(
-                await conn.execute(
-                    query.order_by(sounds.c.use_count.desc(), sounds.c.id.desc()).limit(limit + 1)
-                )
+                await conn.execute(query.order_by(sounds.c.use_count.desc(), sounds.c.id.desc()).limit(limit + 1))
             )
 
     async def use(self, sound_id: str, user_id: str) -> int:
@@ -115,11 +109,7 @@ class Sounds:
             if not found.rowcount:
                 raise NotFound("no such sound")
             await activity.record(conn, user_id, activity.Verb.SOUND_USE, sound_id=sound_id)
-            return int(
-                (
-                    await conn.execute(sa.select(sounds.c.use_count).where(sounds.c.id == sound_id))
-                ).scalar_one()
-            )
+            return int((await conn.execute(sa.select(sounds.c.use_count).where(sounds.c.id == sound_id))).scalar_one())
 
     async def favorite(self, sound_id: str, user_id: str) -> None:
         async with self._db.write() as conn:
@@ -130,9 +120,7 @@ class Sounds:
             ):
                 raise Conflict("this sound is already a favorite", slug="already-favorite")
             await conn.execute(
-                sounds.update()
-                .where(sounds.c.id == sound_id)
-                .values(favorite_count=sounds.c.favorite_count + 1)
+                sounds.update().where(sounds.c.id == sound_id).values(favorite_count=sounds.c.favorite_count + 1)
             )
 
     async def unfavorite(self, sound_id: str, user_id: str) -> None:
@@ -145,9 +133,7 @@ class Sounds:
             if not gone.rowcount:
                 raise NotFound("this sound is not a favorite", slug="not-favorite")
             await conn.execute(
-                sounds.update()
-                .where(sounds.c.id == sound_id)
-                .values(favorite_count=sounds.c.favorite_count - 1)
+                sounds.update().where(sounds.c.id == sound_id).values(favorite_count=sounds.c.favorite_count - 1)
             )
 
     async def file(self, sound_id: str) -> tuple[Path, str, str]:

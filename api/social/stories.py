@@ -32,9 +32,7 @@ class Reaction(StrEnum):
 
 
 def story_query() -> sa.Select[Any]:
-    return sa.select(stories, users.c.username).select_from(
-        stories.join(users, users.c.id == stories.c.user_id)
-    )
+    return sa.select(stories, users.c.username).select_from(stories.join(users, users.c.id == stories.c.user_id))
 
 
 class Stories:
@@ -100,9 +98,7 @@ class Stories:
         self, viewer_id: str, owner_id: str | None, limit: int, after: tuple[datetime, str] | None
     ) -> list[Any]:
         """Live stories of one owner, or of the viewer and everyone they follow; newest first."""
-        query = story_query().where(
-            stories.c.expires_at > utcnow(), graph.can_see(stories.c.user_id, viewer_id)
-        )
+        query = story_query().where(stories.c.expires_at > utcnow(), graph.can_see(stories.c.user_id, viewer_id))
         if owner_id is not None:
             query = query.where(stories.c.user_id == owner_id)
         else:
@@ -136,9 +132,7 @@ class Stories:
 
     async def delete(self, story_id: str, user_id: str) -> None:
         async with self._db.write() as conn:
-            owner = (
-                await conn.execute(sa.select(stories.c.user_id).where(stories.c.id == story_id))
-            ).scalar()
+            owner = (await conn.execute(sa.select(stories.c.user_id).where(stories.c.id == story_id))).scalar()
             if owner is None:
                 raise NotFound("no such story")
             if owner != user_id:
@@ -155,19 +149,13 @@ class Stories:
             )
             if counted:
                 await conn.execute(
-                    stories.update()
-                    .where(stories.c.id == story_id)
-                    .values(view_count=stories.c.view_count + 1)
+                    stories.update().where(stories.c.id == story_id).values(view_count=stories.c.view_count + 1)
                 )
         return counted
 
-    async def viewers(
-        self, story_id: str, owner_id: str, limit: int, after: tuple[datetime, str] | None
-    ) -> list[Any]:
+    async def viewers(self, story_id: str, owner_id: str, limit: int, after: tuple[datetime, str] | None) -> list[Any]:
         async with self._db.read() as conn:
-            owner = (
-                await conn.execute(sa.select(stories.c.user_id).where(stories.c.id == story_id))
-            ).scalar()
+            owner = (await conn.execute(sa.select(stories.c.user_id).where(stories.c.id == story_id))).scalar()
             if owner is None:
                 raise NotFound("no such story")
             if owner != owner_id:

@@ -77,9 +77,9 @@ class Trending:
                 sa.func.count(sa.distinct(content_hashtags.c.content_id)).label("content_count"),
             )
             .select_from(
-                activities.join(
-                    content_hashtags, content_hashtags.c.content_id == activities.c.content_id
-                ).join(contents, contents.c.id == activities.c.content_id)
+                activities.join(content_hashtags, content_hashtags.c.content_id == activities.c.content_id).join(
+                    contents, contents.c.id == activities.c.content_id
+                )
             )
             .where(recent, graph.can_see(contents.c.creator_id, None))
             .group_by(content_hashtags.c.tag)
@@ -130,9 +130,7 @@ class Trending:
         async with self._db.read() as conn:
             return list(await conn.execute(query))
 
-    async def categories(
-        self, viewer_id: str | None, per_category: int
-    ) -> list[tuple[Category, int, list[Any]]]:
+    async def categories(self, viewer_id: str | None, per_category: int) -> list[tuple[Category, int, list[Any]]]:
         visible = sa.and_(contents.c.status == "ready", graph.can_see(contents.c.creator_id, viewer_id))
         async with self._db.read() as conn:
             counts: dict[str, int] = dict(
@@ -174,7 +172,5 @@ class Trending:
             )
         async with self._db.read() as conn:
             return list(
-                await conn.execute(
-                    query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(limit + 1)
-                )
+                await conn.execute(query.order_by(contents.c.trend.desc(), contents.c.id.desc()).limit(limit + 1))
             )

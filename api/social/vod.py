@@ -14,12 +14,16 @@ import logging
 import shutil
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from api.social.media import MediaFiles, discard, probe_async
 from store.database import Database
 from store.schema.social import contents
+from store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +74,7 @@ class TranscodePackager:
 
 
 class FfmpegPackager:
-    def __init__(
-        self, files: MediaFiles, *, max_height: int = 720, segment_s: int = 4, ffmpeg: str = "ffmpeg"
-    ) -> None:
+    def __init__(self, files: MediaFiles, *, max_height: int = 720, segment_s: int = 4, ffmpeg: str = "ffmpeg") -> None:
         self._files = files
         self._max_height = max_height
         self._segment_s = segment_s
@@ -97,9 +99,7 @@ class FfmpegPackager:
             await process.wait()
             raise
         if process.returncode != 0:
-            raise PackagingError(
-                stderr.decode(errors="replace").strip()[-300:] or f"ffmpeg exit {process.returncode}"
-            )
+            raise PackagingError(stderr.decode(errors="replace").strip()[-300:] or f"ffmpeg exit {process.returncode}")
 
     async def package(self, source: Path, prefix: str) -> PackagedVod:
         info = await probe_async(source)
@@ -167,9 +167,7 @@ class FfmpegPackager:
 class VodJobs:
     """Owns the packaging tasks; closing cancels them (their content is then marked failed)."""
 
-    def __init__(
-        self, db: Database, packager: VodPackager, files: MediaFiles, *, concurrency: int = 1
-    ) -> None:
+    def __init__(self, db: Database, packager: VodPackager, files: MediaFiles, *, concurrency: int = 1) -> None:
         self._db = db
         self.packager = packager  # replaceable, e.g. by transcode's packager
         self._files = files
@@ -222,11 +220,31 @@ class VodJobs:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def recover(self) -> None:
-        """At start-up: content left pending or processing by a previous process is failed honestly."""
+    async def recover(self, uploads: Path, abandon_after: timedelta = timedelta(hours=1)) -> int:
+        """At start-up, for content a previous process left ``pending`` or ``processing``: package it again
+        when its upload is still in ``uploads`` (this node restarted), mark it failed when it is older than
+        ``abandon_after`` (its node is gone), and leave the rest to the node that has the file. Returns how
+        many jobs were restarted."""
+        cutoff = utcnow() - abandon_after
+        restarted = 0
         async with self._db.write() as conn:
-            await conn.execute(
-                contents.update()
-                .where(contents.c.status.in_(("pending", "processing")))
-                .values(status="failed", error="the server restarted before packaging finished")
+            rows = list(
+                await conn.execute(
+                    sa.select(
+                        contents.c.id, contents.c.source_key, contents.c.media_prefix, contents.c.created_at
+                    ).where(contents.c.status.in_(("pending", "processing")))
+                )
             )
+            for row in rows:
+                source = uploads / row.source_key if row.source_key else None
+                if source is not None and source.exists() and row.id not in self._tasks:
+                    await conn.execute(contents.update().where(contents.c.id == row.id).values(status="pending"))
+                    self.start(row.id, source, row.media_prefix)
+                    restarted += 1
+                elif row.created_at < cutoff:
+                    await conn.execute(
+                        contents.update()
+                        .where(contents.c.id == row.id)
+                        .values(status="failed", error="packaging was abandoned (its upload is gone)")
+                    )
+        return restarted

@@ -127,9 +127,7 @@ async def user(client: Client, name: str | None = None, **extra: Any) -> User:
     return User(await register(client, name, **extra))
 
 
-async def post_image(
-    client: Client, who: User, media: Media, caption: str = "", **fields: str
-) -> dict[str, Any]:
+async def post_image(client: Client, who: User, media: Media, caption: str = "", **fields: str) -> dict[str, Any]:
     response = await client.post(
         "/api/content", data=fields_form({"caption": caption, **fields}, media.image), headers=who.headers
     )

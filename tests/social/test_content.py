@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from api.app import create_app
+from api.config import Settings
 from api.social.vod import FfmpegPackager, TranscodePackager
 from api.state import DATABASE, SETTINGS, SOCIAL
+from store.ids import new_id
 from store.schema.social import content_hashtags, content_mentions, contents
+from store.types import utcnow
 from tests.api.helpers import Client, problem
 from tests.social.conftest import AppFactory, Media, form, ids, ok, post_image, user
 
@@ -46,9 +52,7 @@ async def test_image_upload_is_ready_with_hashtags_and_mentions(client: Client, 
     assert [n["kind"] for n in notes["items"]] == ["mention"]
 
 
-async def test_video_upload_becomes_a_playable_hls_vod(
-    make_client: AppFactory, db_url: str, media: Media
-) -> None:
+async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, db_url: str, media: Media) -> None:
     client = await make_client(database_url=db_url)
     alice = await user(client)
     # The file name lies; the type comes from probing the bytes.
@@ -94,9 +98,7 @@ async def test_bad_uploads_leave_nothing_behind(make_client: AppFactory, db_url:
     h = alice.headers
     await problem(await client.post("/api/content", data=form(data=b"not media at all" * 10), headers=h), 415)
     truncated = media.video.read_bytes()[:2000]
-    await problem(
-        await client.post("/api/content", data=form(data=truncated, filename="x.mp4"), headers=h), 415
-    )
+    await problem(await client.post("/api/content", data=form(data=truncated, filename="x.mp4"), headers=h), 415)
     big = await problem(await client.post("/api/content", data=form(media.audio), headers=h), 413)
     assert big["limit"] == 4096
     bad_caption = await problem(
@@ -140,9 +142,7 @@ async def test_views_likes_and_comments_are_counted_once(client: Client, media: 
     assert [c["text"] for c in listed["items"]] == ["nice!"]
     assert (await ok(await client.delete(f"{url}/unlike", headers=bob.headers)))["like_count"] == 0
     await problem(await client.delete(f"{url}/unlike", headers=bob.headers), 404)
-    kinds = [
-        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]
-    ]
+    kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]]
     assert kinds == ["comment", "like"]
     await problem(await client.post("/api/content/01ARZ3NDEKTSV4RRFFQ69G5FAV/like", headers=bob.headers), 404)
 
@@ -184,14 +184,10 @@ async def test_processing_content_is_visible_only_to_its_creator(
         await problem(seen_by_bob, 404)
     await client.app[SOCIAL].contents.jobs.wait(body["id"])
     await asyncio.sleep(0)
-    assert (await ok(await client.get(f"/api/content/{body['id']}", headers=bob.headers)))[
-        "status"
-    ] == "ready"
+    assert (await ok(await client.get(f"/api/content/{body['id']}", headers=bob.headers)))["status"] == "ready"
 
 
-async def test_a_failed_packaging_job_is_visible_and_leaves_no_files(
-    make_client: AppFactory, media: Media
-) -> None:
+async def test_a_failed_packaging_job_is_visible_and_leaves_no_files(make_client: AppFactory, media: Media) -> None:
     client = await make_client()
     social = client.app[SOCIAL]
     social.contents.jobs.packager = FfmpegPackager(social.files, ffmpeg="false")  # exits 1, writes nothing
@@ -228,9 +224,7 @@ async def test_transcode_shaped_packager_plugs_in(make_client: AppFactory, media
     body = await ok(await client.post("/api/content", data=form(media.video), headers=alice.headers), 202)
     await social.contents.jobs.wait(body["id"])
     ready = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
-    assert ready["status"] == "ready" and ready["playback"]["hls_url"].endswith(
-        f"content/{body['id']}/master.m3u8"
-    )
+    assert ready["status"] == "ready" and ready["playback"]["hls_url"].endswith(f"content/{body['id']}/master.m3u8")
     assert calls[0][1:] == ("the storage", f"content/{body['id']}")
 
 
@@ -244,3 +238,38 @@ async def test_concurrent_likes_are_all_counted(client: Client, media: Media) ->
     got = await ok(await client.get(f"/api/content/{post['id']}"))
     assert got["like_count"] == len(fans)
     assert (await ok(await client.get(f"/api/users/{alice.id}")))["like_count"] == len(fans)
+
+
+async def test_restart_resumes_packaging_and_abandons_lost_uploads(
+    make_client: AppFactory, media: Media, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "node",
+        database_url=f"sqlite:///{tmp_path / 'node.db'}",
+        jwt_secret="restart-test-secret-" + "x" * 32,
+        log_json=False,
+    )
+    first = await make_client(create_app(settings))
+    alice = await user(first)
+    resumable, lost = new_id(), new_id()
+    uploads = first.app[SETTINGS].data_dir / "uploads"
+    shutil.copy(media.video, uploads / f"{resumable}.mp4")
+    async with first.app[DATABASE].write() as conn:  # what a process killed mid-packaging leaves behind
+        for content_id, status, age in ((resumable, "processing", 0), (lost, "pending", 2)):
+            await conn.execute(
+                contents.insert().values(
+                    id=content_id,
+                    creator_id=alice.id,
+                    kind="video",
+                    caption="",
+                    status=status,
+                    media_prefix=f"content/{content_id}",
+                    source_key=f"{content_id}.mp4",
+                    trend=0.0,
+                    created_at=utcnow() - timedelta(hours=age),
+                )
+            )
+    second = await make_client(create_app(settings))  # starts up on the same data directory and database
+    await second.app[SOCIAL].contents.jobs.wait(resumable)
+    assert (await ok(await second.get(f"/api/content/{resumable}", headers=alice.headers)))["status"] == "ready"
+    assert (await ok(await second.get(f"/api/content/{lost}", headers=alice.headers)))["status"] == "failed"

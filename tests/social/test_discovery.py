@@ -18,9 +18,7 @@ async def test_settings_document(client: Client) -> None:
         "show_activity": True,
     }
     assert all(defaults["notifications"].values())
-    privacy = await ok(
-        await client.put("/api/settings/privacy", json={"who_can_message": "followers"}, headers=h)
-    )
+    privacy = await ok(await client.put("/api/settings/privacy", json={"who_can_message": "followers"}, headers=h))
     assert privacy == {"private_account": False, "who_can_message": "followers", "show_activity": True}
     toggles = await ok(await client.put("/api/settings/notifications", json={"likes": False}, headers=h))
     assert toggles["likes"] is False and toggles["comments"] is True
@@ -28,9 +26,7 @@ async def test_settings_document(client: Client) -> None:
     assert full["privacy"]["who_can_message"] == "followers" and full["notifications"]["likes"] is False
     replaced = await ok(await client.put("/api/settings", json={"language": "pt-BR"}, headers=h))
     assert replaced["language"] == "pt-BR" and replaced["privacy"]["who_can_message"] == "everyone"
-    await problem(
-        await client.put("/api/settings/privacy", json={"who_can_message": "aliens"}, headers=h), 422
-    )
+    await problem(await client.put("/api/settings/privacy", json={"who_can_message": "aliens"}, headers=h), 422)
     await problem(await client.put("/api/settings/privacy", json={"private_account": "yes"}, headers=h), 422)
     await problem(await client.put("/api/settings", json={"language": "english!"}, headers=h), 422)
     await problem(await client.put("/api/settings", json={"colour": "red"}, headers=h), 422)
@@ -45,9 +41,7 @@ async def test_activity_and_recommendations(client: Client, media: Media) -> Non
     other = (await post_image(client, carol, media, caption="#cats too"))["id"]
     await ok(await client.post(f"/api/content/{cats[0]}/like", headers=bob.headers))
     assert (
-        await client.post(
-            "/api/activity/track", json={"verb": "share", "content_id": cats[1]}, headers=bob.headers
-        )
+        await client.post("/api/activity/track", json={"verb": "share", "content_id": cats[1]}, headers=bob.headers)
     ).status == 204
     assert (
         await client.post(
@@ -56,9 +50,7 @@ async def test_activity_and_recommendations(client: Client, media: Media) -> Non
     ).status == 204
     await problem(await client.post("/api/activity/track", json={"verb": "share"}, headers=bob.headers), 422)
     await problem(
-        await client.post(
-            "/api/activity/track", json={"verb": "like", "content_id": cats[0]}, headers=bob.headers
-        ),
+        await client.post("/api/activity/track", json={"verb": "like", "content_id": cats[0]}, headers=bob.headers),
         422,
     )
     await problem(
@@ -114,9 +106,7 @@ async def test_trending_sounds(client: Client, media: Media) -> None:
     quiet = await ok(
         await client.post("/api/sounds", data=form(media.audio, title="Quiet"), headers=alice.headers), 201
     )
-    loud = await ok(
-        await client.post("/api/sounds", data=form(media.audio, title="Loud"), headers=alice.headers), 201
-    )
+    loud = await ok(await client.post("/api/sounds", data=form(media.audio, title="Loud"), headers=alice.headers), 201)
     await ok(await client.post(f"/api/sounds/{loud['id']}/use", headers=bob.headers))
     post = await post_image(client, bob, media, sound_id=quiet["id"])
     assert post["sound_id"] == quiet["id"]
@@ -140,9 +130,7 @@ async def test_search(client: Client, media: Media) -> None:
     assert ids(await ok(await client.get("/api/search/users", params={"q": "Anna Dances"}))) == [anna.id]
     found = await ok(await client.get("/api/search/content", params={"q": "dancing", "limit": "1"}))
     assert ids(found) == [tango] and found["next_cursor"]
-    more = await ok(
-        await client.get("/api/search/content", params={"q": "dancing", "cursor": found["next_cursor"]})
-    )
+    more = await ok(await client.get("/api/search/content", params={"q": "dancing", "cursor": found["next_cursor"]}))
     assert ids(more) == [salsa] and more["next_cursor"] is None
     assert ids(await ok(await client.get("/api/search/content", params={"q": "salsa tut"}))) == [salsa]
     assert (await ok(await client.get("/api/search/content", params={"q": "zzzz"})))["items"] == []
@@ -172,6 +160,4 @@ async def test_concurrent_settings_changes_all_apply(client: Client) -> None:
     assert [r.status for r in await asyncio.gather(*changes)] == [200] * 4
     document = await ok(await client.get("/api/settings", headers=alice.headers))
     assert document["notifications"]["likes"] is False and document["notifications"]["comments"] is False
-    assert (
-        document["privacy"]["who_can_message"] == "nobody" and document["privacy"]["show_activity"] is False
-    )
+    assert document["privacy"]["who_can_message"] == "nobody" and document["privacy"]["show_activity"] is False

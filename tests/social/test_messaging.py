@@ -38,13 +38,9 @@ async def _next(events: asyncio.Queue[tuple[str, Any]], name: str) -> Any:
 async def test_conversation_flow(client: Client, media: Media) -> None:
     alice, bob = await user(client), await user(client)
     post = await post_image(client, alice, media)
+    await problem(await client.post("/api/messaging/send", json={"recipient_id": bob.id}, headers=alice.headers), 422)
     await problem(
-        await client.post("/api/messaging/send", json={"recipient_id": bob.id}, headers=alice.headers), 422
-    )
-    await problem(
-        await client.post(
-            "/api/messaging/send", json={"recipient_id": alice.id, "text": "me"}, headers=alice.headers
-        ),
+        await client.post("/api/messaging/send", json={"recipient_id": alice.id, "text": "me"}, headers=alice.headers),
         422,
     )
     first = await ok(
@@ -64,9 +60,7 @@ async def test_conversation_flow(client: Client, media: Media) -> None:
     assert first["conversation_id"] == second["conversation_id"]
     conversation = first["conversation_id"]
     listing = await ok(await client.get("/api/messaging/conversations", headers=bob.headers))
-    assert [(c["id"], c["peer"]["id"], c["unread_count"]) for c in listing["items"]] == [
-        (conversation, alice.id, 2)
-    ]
+    assert [(c["id"], c["peer"]["id"], c["unread_count"]) for c in listing["items"]] == [(conversation, alice.id, 2)]
     assert listing["items"][0]["last_message"]["content_id"] == post["id"]
     counts = await ok(await client.get("/api/notifications/unread-count", headers=bob.headers))
     assert counts["messages"] == 2
@@ -87,66 +81,42 @@ async def test_conversation_flow(client: Client, media: Media) -> None:
     )
     assert ids(older) == [first["id"]] and older["next_cursor"] is None
 
-    receipt = await ok(
-        await client.put(f"/api/messaging/conversations/{conversation}/read", headers=bob.headers)
-    )
+    receipt = await ok(await client.put(f"/api/messaging/conversations/{conversation}/read", headers=bob.headers))
     assert receipt["last_read_id"] == second["id"]
-    seen = await ok(
-        await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=alice.headers)
-    )
+    seen = await ok(await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=alice.headers))
     assert seen["peer_last_read_id"] == second["id"]
     assert (await ok(await client.get("/api/messaging/conversations", headers=bob.headers)))["items"][0][
         "unread_count"
     ] == 0
 
     await problem(await client.delete(f"/api/messaging/messages/{first['id']}", headers=bob.headers), 403)
-    assert (
-        await client.delete(f"/api/messaging/messages/{first['id']}", headers=alice.headers)
-    ).status == 204
+    assert (await client.delete(f"/api/messaging/messages/{first['id']}", headers=alice.headers)).status == 204
     await problem(await client.delete(f"/api/messaging/messages/{first['id']}", headers=alice.headers), 404)
-    after = await ok(
-        await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=bob.headers)
-    )
+    after = await ok(await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=bob.headers))
     deleted = next(m for m in after["items"] if m["id"] == first["id"])
     assert deleted["deleted"] is True and deleted["text"] is None
 
     carol = await user(client)
-    await problem(
-        await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=carol.headers), 404
-    )
-    await problem(
-        await client.put(f"/api/messaging/conversations/{conversation}/read", headers=carol.headers), 404
-    )
+    await problem(await client.get(f"/api/messaging/conversations/{conversation}/messages", headers=carol.headers), 404)
+    await problem(await client.put(f"/api/messaging/conversations/{conversation}/read", headers=carol.headers), 404)
 
 
 async def test_who_can_message_is_enforced(client: Client) -> None:
     alice, bob, fan = await user(client), await user(client), await user(client)
     assert (await client.post(f"/api/users/{alice.id}/follow", headers=fan.headers)).status == 204
-    await ok(
-        await client.put(
-            "/api/settings/privacy", json={"who_can_message": "followers"}, headers=alice.headers
-        )
-    )
+    await ok(await client.put("/api/settings/privacy", json={"who_can_message": "followers"}, headers=alice.headers))
     refused = await problem(
-        await client.post(
-            "/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=bob.headers
-        ),
+        await client.post("/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=bob.headers),
         403,
     )
     assert refused["type"].endswith("messages-not-allowed")
     await ok(
-        await client.post(
-            "/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=fan.headers
-        ),
+        await client.post("/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=fan.headers),
         201,
     )
-    await ok(
-        await client.put("/api/settings/privacy", json={"who_can_message": "nobody"}, headers=alice.headers)
-    )
+    await ok(await client.put("/api/settings/privacy", json={"who_can_message": "nobody"}, headers=alice.headers))
     await problem(
-        await client.post(
-            "/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=fan.headers
-        ),
+        await client.post("/api/messaging/send", json={"recipient_id": alice.id, "text": "hey"}, headers=fan.headers),
         403,
     )
 
@@ -163,16 +133,10 @@ async def test_messages_and_read_receipts_arrive_over_socketio(client: Client) -
             201,
         )
         received = await _next(bob_events, "message:new")
-        assert (
-            received["id"] == sent["id"] and received["text"] == "live!" and received["sender_id"] == alice.id
-        )
+        assert received["id"] == sent["id"] and received["text"] == "live!" and received["sender_id"] == alice.id
         notice = await _next(bob_events, "notification")
         assert notice["kind"] == "message"
-        await ok(
-            await client.put(
-                f"/api/messaging/conversations/{sent['conversation_id']}/read", headers=bob.headers
-            )
-        )
+        await ok(await client.put(f"/api/messaging/conversations/{sent['conversation_id']}/read", headers=bob.headers))
         receipt = await _next(alice_events, "message:read")
         assert receipt["reader_id"] == bob.id and receipt["last_read_id"] == sent["id"]
     finally:
@@ -226,9 +190,7 @@ async def test_send_honours_idempotency_keys(client: Client) -> None:
     assert again.status == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert (await again.json())["id"] == first["id"]
     thread = await ok(
-        await client.get(
-            f"/api/messaging/conversations/{first['conversation_id']}/messages", headers=bob.headers
-        )
+        await client.get(f"/api/messaging/conversations/{first['conversation_id']}/messages", headers=bob.headers)
     )
     assert ids(thread) == [first["id"]]
 

@@ -29,9 +29,7 @@ async def test_list_read_and_delete(client: Client, media: Media) -> None:
     assert (await ok(await client.get("/api/notifications/unread-count", headers=h)))["count"] == 3
     page = await ok(await client.get("/api/notifications", params={"limit": "2"}, headers=h))
     assert len(page["items"]) == 2 and page["next_cursor"]
-    assert page["items"][0]["actor_id"] == fans[2].id and page["items"][0]["text"].endswith(
-        "started following you"
-    )
+    assert page["items"][0]["actor_id"] == fans[2].id and page["items"][0]["text"].endswith("started following you")
     rest = await ok(await client.get("/api/notifications", params={"cursor": page["next_cursor"]}, headers=h))
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     first = page["items"][0]["id"]
@@ -55,12 +53,8 @@ async def test_toggles_stop_notifications(client: Client, media: Media) -> None:
     await ok(await client.put("/api/settings/notifications", json={"likes": False}, headers=alice.headers))
     post = await post_image(client, alice, media)
     await ok(await client.post(f"/api/content/{post['id']}/like", headers=bob.headers))
-    await ok(
-        await client.post(f"/api/content/{post['id']}/comment", json={"text": "hi"}, headers=bob.headers), 201
-    )
-    kinds = [
-        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]
-    ]
+    await ok(await client.post(f"/api/content/{post['id']}/comment", json={"text": "hi"}, headers=bob.headers), 201)
+    kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=alice.headers)))["items"]]
     assert kinds == ["comment"]
 
 
@@ -81,14 +75,11 @@ async def test_other_domains_notify_and_push(client: Client) -> None:
     await social.notifications.gift_received(creator.id, fan.id, "Rose", "room-1")
     await social.notifications.order_status(fan.id, "order-9", "shipped")
     await social.notifications.pk_invite(fan.id, creator.id, "battle-3")
-    fan_kinds = [
-        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=fan.headers)))["items"]
-    ]
+    fan_kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=fan.headers)))["items"]]
     assert fan_kinds == ["pk_invite", "order", "live"]
     assert (await ok(await client.get("/api/notifications", headers=quiet.headers)))["items"] == []
     creator_kinds = [
-        n["kind"]
-        for n in (await ok(await client.get("/api/notifications", headers=creator.headers)))["items"]
+        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=creator.headers)))["items"]
     ]
     assert creator_kinds[0] == "gift"
     push = social.notifications._push
@@ -176,9 +167,7 @@ async def test_fcm_adapter_reports_dead_tokens(service_account: tuple[Path, Any]
         "error": {
             "code": 404,
             "status": "NOT_FOUND",
-            "details": [
-                {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}
-            ],
+            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}],
         }
     }
     push = FcmPush(ServiceAccount.from_file(service_account[0]), FakeTransport(404, error))

@@ -15,12 +15,8 @@ async def test_profile_read_and_update(client: Client) -> None:
     assert updated["display_name"] == "Alice L." and updated["website"] == "https://alice.example/"
     public = await ok(await client.get(f"/api/users/{alice.id}"))
     assert public["bio"] == "Line one\nline two" and public["is_following"] is False
-    await problem(
-        await client.put("/api/users/profile", json={"display_name": "a\nb"}, headers=alice.headers), 422
-    )
-    await problem(
-        await client.put("/api/users/profile", json={"website": "ftp://x"}, headers=alice.headers), 422
-    )
+    await problem(await client.put("/api/users/profile", json={"display_name": "a\nb"}, headers=alice.headers), 422)
+    await problem(await client.put("/api/users/profile", json={"website": "ftp://x"}, headers=alice.headers), 422)
     await problem(await client.put("/api/users/profile", json={"age": 3}, headers=alice.headers), 422)
     await problem(await client.get("/api/users/profile"), 401)
     await problem(await client.get("/api/users/01ARZ3NDEKTSV4RRFFQ69G5FAV"), 404)
@@ -35,9 +31,7 @@ async def test_follow_unfollow_and_lists(client: Client) -> None:
     assert again["type"].endswith("already-following")
     self_follow = await problem(await client.post(f"/api/users/{star.id}/follow", headers=star.headers), 400)
     assert self_follow["type"].endswith("follow-self")
-    await problem(
-        await client.post("/api/users/01ARZ3NDEKTSV4RRFFQ69G5FAV/follow", headers=star.headers), 404
-    )
+    await problem(await client.post("/api/users/01ARZ3NDEKTSV4RRFFQ69G5FAV/follow", headers=star.headers), 404)
 
     seen: list[str] = []
     cursor = None
@@ -57,9 +51,7 @@ async def test_follow_unfollow_and_lists(client: Client) -> None:
     assert (await client.delete(f"/api/users/{star.id}/unfollow", headers=fans[0].headers)).status == 204
     await problem(await client.delete(f"/api/users/{star.id}/unfollow", headers=fans[0].headers), 404)
     assert (await ok(await client.get(f"/api/users/{star.id}")))["follower_count"] == 4
-    kinds = [
-        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=star.headers)))["items"]
-    ]
+    kinds = [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=star.headers)))["items"]]
     assert kinds == ["follow"] * 5
     await problem(await client.get(f"/api/users/{star.id}/followers", params={"limit": "0"}), 422)
 
@@ -82,9 +74,7 @@ async def test_blocking(client: Client, media: Media) -> None:
     await problem(await client.post(f"/api/content/{post['id']}/like", headers=mallory.headers), 404)
     feed = await ok(await client.get("/api/feed", headers=mallory.headers))
     assert post["id"] not in ids(feed)
-    found = await ok(
-        await client.get("/api/search/users", params={"q": alice.username}, headers=mallory.headers)
-    )
+    found = await ok(await client.get("/api/search/users", params={"q": alice.username}, headers=mallory.headers))
     assert found["items"] == []
     # Anonymous readers still see Alice's public post; unblocking restores Mallory's view.
     assert (await client.get(f"/api/content/{post['id']}")).status == 200
@@ -110,13 +100,7 @@ async def test_private_account_hides_content_from_non_followers(client: Client, 
     profile = await ok(await client.get(f"/api/users/{alice.id}", headers=stranger.headers))
     assert profile["is_private"] is True and profile["can_see_content"] is False
 
-    assert (await ok(await client.get(f"/api/content/{post['id']}", headers=friend.headers)))["id"] == post[
-        "id"
-    ]
+    assert (await ok(await client.get(f"/api/content/{post['id']}", headers=friend.headers)))["id"] == post["id"]
     assert post["id"] in ids(await ok(await client.get("/api/feed", headers=friend.headers)))
-    assert ids(await ok(await client.get(f"/api/users/{alice.id}/content", headers=friend.headers))) == [
-        post["id"]
-    ]
-    assert (await ok(await client.get(f"/api/content/{post['id']}", headers=alice.headers)))["id"] == post[
-        "id"
-    ]
+    assert ids(await ok(await client.get(f"/api/users/{alice.id}/content", headers=friend.headers))) == [post["id"]]
+    assert (await ok(await client.get(f"/api/content/{post['id']}", headers=alice.headers)))["id"] == post["id"]

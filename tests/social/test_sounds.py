@@ -22,15 +22,11 @@ async def test_sound_library(make_client: AppFactory, db_url: str, media: Media)
     )
     assert refused["detail"] == "this endpoint is for creator accounts"
     long = await problem(
-        await client.post(
-            "/api/sounds", data=form(media.long_audio, title="Too long"), headers=alice.headers
-        ),
+        await client.post("/api/sounds", data=form(media.long_audio, title="Too long"), headers=alice.headers),
         422,
     )
     assert long["type"].endswith("sound-duration")
-    await problem(
-        await client.post("/api/sounds", data=form(media.image, title="Picture"), headers=alice.headers), 422
-    )
+    await problem(await client.post("/api/sounds", data=form(media.image, title="Picture"), headers=alice.headers), 422)
     await problem(await client.post("/api/sounds", data=form(media.audio), headers=alice.headers), 422)
     await problem(
         await client.post("/api/sounds", data=form(data=b"\x00" * 64, title="junk"), headers=alice.headers),
@@ -38,9 +34,7 @@ async def test_sound_library(make_client: AppFactory, db_url: str, media: Media)
     )
 
     second = await ok(
-        await client.post(
-            "/api/sounds", data=form(media.audio, title="Second", artist="Band"), headers=alice.headers
-        ),
+        await client.post("/api/sounds", data=form(media.audio, title="Second", artist="Band"), headers=alice.headers),
         201,
     )
     assert ids(await ok(await client.get("/api/sounds"))) == [second["id"], sound["id"]]

@@ -26,22 +26,20 @@ async def test_story_lifecycle(client: Client, media: Media) -> None:
         201,
     )
     assert story["content_id"] == post["id"]
-    assert [
-        n["kind"] for n in (await ok(await client.get("/api/notifications", headers=carol.headers)))["items"]
-    ] == ["mention"]
+    assert [n["kind"] for n in (await ok(await client.get("/api/notifications", headers=carol.headers)))["items"]] == [
+        "mention"
+    ]
     assert ids(await ok(await client.get("/api/stories", headers=bob.headers))) == [story["id"]]
     assert ids(await ok(await client.get("/api/stories", headers=carol.headers))) == []
-    assert ids(
-        await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=carol.headers))
-    ) == [story["id"]]
+    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=carol.headers))) == [
+        story["id"]
+    ]
 
     url = f"/api/stories/{story['id']}"
     assert (await ok(await client.post(f"{url}/view", headers=bob.headers)))["counted"] is True
     assert (await ok(await client.post(f"{url}/view", headers=bob.headers)))["counted"] is False
     assert (await client.post(f"{url}/reactions", json={"emoji": "🔥"}, headers=bob.headers)).status == 204
-    twice = await problem(
-        await client.post(f"{url}/reactions", json={"emoji": "😂"}, headers=bob.headers), 409
-    )
+    twice = await problem(await client.post(f"{url}/reactions", json={"emoji": "😂"}, headers=bob.headers), 409)
     assert twice["type"].endswith("already-reacted")
     await problem(await client.post(f"{url}/reactions", json={"emoji": "👍"}, headers=carol.headers), 422)
     await problem(await client.post(f"{url}/reactions", json={"emoji": "🔥"}, headers=alice.headers), 400)
@@ -53,9 +51,7 @@ async def test_story_lifecycle(client: Client, media: Media) -> None:
     reply = await ok(await client.post(f"{url}/reply", json={"text": "love it"}, headers=carol.headers), 201)
     assert reply["story_id"] == story["id"]
     inbox = await ok(await client.get("/api/messaging/conversations", headers=alice.headers))
-    assert (
-        inbox["items"][0]["peer"]["id"] == carol.id and inbox["items"][0]["last_message"]["text"] == "love it"
-    )
+    assert inbox["items"][0]["peer"]["id"] == carol.id and inbox["items"][0]["last_message"]["text"] == "love it"
 
     await problem(await client.delete(url, headers=bob.headers), 403)
     assert (await client.delete(url, headers=alice.headers)).status == 204
@@ -69,15 +65,12 @@ async def test_stories_expire_and_need_something_to_show(client: Client) -> None
         await client.post("/api/stories", json={"text": "x", "background": "red"}, headers=alice.headers), 422
     )
     story = await ok(await client.post("/api/stories", json={"text": "old news"}, headers=alice.headers), 201)
-    assert ids(
-        await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))
-    ) == [story["id"]]
+    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))) == [
+        story["id"]
+    ]
     async with client.app[DATABASE].write() as conn:  # 24 hours pass
         await conn.execute(stories.update().values(expires_at=utcnow() - timedelta(seconds=1)))
-    assert (
-        ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers)))
-        == []
-    )
+    assert ids(await ok(await client.get("/api/stories", params={"user_id": alice.id}, headers=bob.headers))) == []
     await problem(await client.post(f"/api/stories/{story['id']}/view", headers=bob.headers), 404)
     async with client.app[DATABASE].read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(stories))).scalar() == 1

@@ -54,9 +54,7 @@ async def track(request: web.Request, body: TrackBody) -> None:
 @routes.get("/api/activity/my-activity", query=PageQuery, response=Page[ActivityItem], tags=TAGS)
 async def my_activity(request: web.Request, query: PageQuery) -> Page[ActivityItem]:
     """What I did, newest first."""
-    rows = await request.app[SOCIAL].activity.mine(
-        principal(request).user_id, query.limit, id_cursor(query.cursor)
-    )
+    rows = await request.app[SOCIAL].activity.mine(principal(request).user_id, query.limit, id_cursor(query.cursor))
     items = rows[: query.limit]
     return Page[ActivityItem](
         items=[ActivityItem.model_validate(r) for r in items],

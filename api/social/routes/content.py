@@ -145,9 +145,7 @@ async def create_content(request: web.Request) -> Content:
     except BaseException:
         discard(temp)
         raise
-    row = await request.app[SOCIAL].contents.publish(
-        me, temp, media, form.caption, form.category, form.sound_id
-    )
+    row = await request.app[SOCIAL].contents.publish(me, temp, media, form.caption, form.category, form.sound_id)
     return content_model(row, media_base(request))
 
 
@@ -162,9 +160,7 @@ async def get_content(request: web.Request) -> Content:
 @routes.post("/api/content/{content_id}/view", response=ViewResult, tags=TAGS, errors=(404,))
 async def view_content(request: web.Request) -> ViewResult:
     """Count a view (once per user per hour)."""
-    return ViewResult(
-        counted=await request.app[SOCIAL].contents.view(_cid(request), principal(request).user_id)
-    )
+    return ViewResult(counted=await request.app[SOCIAL].contents.view(_cid(request), principal(request).user_id))
 
 
 @routes.post("/api/content/{content_id}/like", response=LikeResult, tags=TAGS, errors=(404, 409))
@@ -201,9 +197,7 @@ def _comment(row: Any) -> Comment:
 )
 async def comment_content(request: web.Request, body: CommentBody) -> Comment:
     """Comment on a post; @mentions in the text notify."""
-    return _comment(
-        await request.app[SOCIAL].contents.comment(_cid(request), principal(request).user_id, body.text)
-    )
+    return _comment(await request.app[SOCIAL].contents.comment(_cid(request), principal(request).user_id, body.text))
 
 
 @routes.get(
@@ -253,6 +247,4 @@ async def feed(request: web.Request, query: PageQuery) -> Page[Content]:
         who.user_id if who else None, query.limit, decode_cursor(query.cursor, 3)
     )
     base = media_base(request)
-    return Page[Content](
-        items=[content_model(r, base) for r in rows], next_cursor=encode_cursor(key) if key else None
-    )
+    return Page[Content](items=[content_model(r, base) for r in rows], next_cursor=encode_cursor(key) if key else None)

@@ -49,11 +49,7 @@ async def list_conversations(request: web.Request, query: PageQuery) -> Page[Con
         principal(request).user_id, query.limit, time_cursor(query.cursor)
     )
     items = rows[: query.limit]
-    cursor = (
-        encode_cursor([millis(items[-1][0].last_message_at), items[-1][0].id])
-        if len(rows) > query.limit
-        else None
-    )
+    cursor = encode_cursor([millis(items[-1][0].last_message_at), items[-1][0].id]) if len(rows) > query.limit else None
     return Page[Conversation](
         items=[
             Conversation(
@@ -117,9 +113,7 @@ async def delete_message(request: web.Request) -> None:
     await request.app[SOCIAL].messaging.delete(request.match_info["message_id"], principal(request).user_id)
 
 
-@routes.put(
-    "/api/messaging/conversations/{conversation_id}/read", response=ReadReceipt, tags=TAGS, errors=(404,)
-)
+@routes.put("/api/messaging/conversations/{conversation_id}/read", response=ReadReceipt, tags=TAGS, errors=(404,))
 async def read_conversation(request: web.Request) -> ReadReceipt:
     """Mark a conversation read; the other person gets a read receipt."""
     conversation_id = request.match_info["conversation_id"]

@@ -120,9 +120,7 @@ class Content(ResponseModel):
 def content_model(row: Any, links: Links) -> Content:
     return Content(
         id=row.id,
-        creator=UserSummary(
-            id=row.creator_id, username=row.creator_username, display_name=row.creator_display_name
-        ),
+        creator=UserSummary(id=row.creator_id, username=row.creator_username, display_name=row.creator_display_name),
         kind=row.kind,
         caption=row.caption,
         hashtags=hashtags(row.caption),

@@ -67,30 +67,22 @@ async def unread_count(request: web.Request) -> UnreadCount:
 @routes.put("/api/notifications/{notification_id}/read", status=204, tags=TAGS, errors=(404,))
 async def read_notification(request: web.Request) -> None:
     """Mark one notification read."""
-    await request.app[SOCIAL].notifications.mark_read(
-        principal(request).user_id, request.match_info["notification_id"]
-    )
+    await request.app[SOCIAL].notifications.mark_read(principal(request).user_id, request.match_info["notification_id"])
 
 
 @routes.delete("/api/notifications/{notification_id}", status=204, tags=TAGS, errors=(404,))
 async def delete_notification(request: web.Request) -> None:
     """Delete one notification."""
-    await request.app[SOCIAL].notifications.delete(
-        principal(request).user_id, request.match_info["notification_id"]
-    )
+    await request.app[SOCIAL].notifications.delete(principal(request).user_id, request.match_info["notification_id"])
 
 
 @routes.post("/api/notifications/devices", body=Device, status=204, tags=TAGS)
 async def register_device(request: web.Request, body: Device) -> None:
     """Register this device's push token (FCM registration token)."""
-    await request.app[SOCIAL].notifications.register_device(
-        principal(request).user_id, body.token, body.platform
-    )
+    await request.app[SOCIAL].notifications.register_device(principal(request).user_id, body.token, body.platform)
 
 
 @routes.delete("/api/notifications/devices/{token}", status=204, tags=TAGS)
 async def unregister_device(request: web.Request) -> None:
     """Stop pushing to a device."""
-    await request.app[SOCIAL].notifications.unregister_device(
-        principal(request).user_id, request.match_info["token"]
-    )
+    await request.app[SOCIAL].notifications.unregister_device(principal(request).user_id, request.match_info["token"])

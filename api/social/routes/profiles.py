@@ -59,12 +59,8 @@ async def update_profile(request: web.Request, body: ProfileUpdate) -> Profile:
 async def get_profile(request: web.Request) -> PublicProfile:
     """Someone's profile, with whether the caller follows it and may see its content."""
     who = optional_principal(request)
-    row, following, can_see = await request.app[SOCIAL].profiles.get(
-        _uid(request), who.user_id if who else None
-    )
-    return PublicProfile.model_validate(
-        {**row._mapping, "is_following": following, "can_see_content": can_see}
-    )
+    row, following, can_see = await request.app[SOCIAL].profiles.get(_uid(request), who.user_id if who else None)
+    return PublicProfile.model_validate({**row._mapping, "is_following": following, "can_see_content": can_see})
 
 
 @routes.post("/api/users/{user_id}/follow", status=204, tags=TAGS, errors=(400, 403, 404, 409))

@@ -26,9 +26,7 @@ from api.state import SOCIAL
 
 routes = Routes()
 TAGS = ("search",)
-Q = Annotated[
-    str, Field(min_length=1, max_length=100, description="Words to find; the last may be a prefix.")
-]
+Q = Annotated[str, Field(min_length=1, max_length=100, description="Words to find; the last may be a prefix.")]
 
 
 class SearchQuery(PageQuery):
@@ -89,9 +87,7 @@ async def search_all(request: web.Request, query: OverviewQuery) -> Overview:
     )
 
 
-@routes.get(
-    "/api/search/suggestions", query=SuggestQuery, response=Suggestions, access=Access.PUBLIC, tags=TAGS
-)
+@routes.get("/api/search/suggestions", query=SuggestQuery, response=Suggestions, access=Access.PUBLIC, tags=TAGS)
 async def suggestions(request: web.Request, query: SuggestQuery) -> Suggestions:
     """Completions of what is being typed: hashtags, usernames, sound titles."""
     found = await request.app[SOCIAL].search.suggestions(query.q, _viewer(request), query.limit)

@@ -48,9 +48,7 @@ async def put_settings(request: web.Request, body: SettingsDocument) -> Settings
 async def put_privacy(request: web.Request, body: PrivacyChanges) -> Privacy:
     """Change privacy settings; fields left out keep their value."""
     changes = body.model_dump(mode="json", exclude_none=True)
-    document = await request.app[SOCIAL].settings.update_section(
-        principal(request).user_id, "privacy", changes
-    )
+    document = await request.app[SOCIAL].settings.update_section(principal(request).user_id, "privacy", changes)
     return document.privacy
 
 
@@ -64,7 +62,5 @@ async def put_privacy(request: web.Request, body: PrivacyChanges) -> Privacy:
 async def put_notifications(request: web.Request, body: NotificationChanges) -> NotificationToggles:
     """Turn kinds of notifications on or off; fields left out keep their value."""
     changes = body.model_dump(mode="json", exclude_none=True)
-    document = await request.app[SOCIAL].settings.update_section(
-        principal(request).user_id, "notifications", changes
-    )
+    document = await request.app[SOCIAL].settings.update_section(principal(request).user_id, "notifications", changes)
     return document.notifications

@@ -112,9 +112,7 @@ async def upload_sound(request: web.Request) -> Sound:
 @routes.get("/api/sounds/{sound_id}", response=Sound, access=Access.PUBLIC, tags=TAGS, errors=(404,))
 async def get_sound(request: web.Request) -> Sound:
     """One sound."""
-    return sound_model(
-        await request.app[SOCIAL].sounds.get(_sid(request), _viewer(request)), media_base(request)
-    )
+    return sound_model(await request.app[SOCIAL].sounds.get(_sid(request), _viewer(request)), media_base(request))
 
 
 @routes.post("/api/sounds/{sound_id}/use", response=Used, tags=TAGS, errors=(404,))

@@ -21,16 +21,12 @@ TAGS = ("stories",)
 
 class StoryBody(RequestModel):
     text: Annotated[Paragraphs, Field(max_length=500)] = ""
-    content_id: Id | None = Field(
-        None, description="One of the caller's ready posts, shown as the story's media."
-    )
+    content_id: Id | None = Field(None, description="One of the caller's ready posts, shown as the story's media.")
     background: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
 
 
 class StoryQuery(PageQuery):
-    user_id: Id | None = Field(
-        None, description="Only this user's stories; default: mine and those I follow."
-    )
+    user_id: Id | None = Field(None, description="Only this user's stories; default: mine and those I follow.")
 
 
 class ReactionBody(RequestModel):
@@ -122,9 +118,7 @@ async def story_viewers(request: web.Request, query: PageQuery) -> Page[StoryVie
         _sid(request), principal(request).user_id, query.limit, time_cursor(query.cursor)
     )
     items = rows[: query.limit]
-    cursor = (
-        encode_cursor([millis(items[-1].viewed_at), items[-1].viewer_id]) if len(rows) > query.limit else None
-    )
+    cursor = encode_cursor([millis(items[-1].viewed_at), items[-1].viewer_id]) if len(rows) > query.limit else None
     return Page[StoryViewer](
         items=[
             StoryViewer(
@@ -138,9 +132,7 @@ async def story_viewers(request: web.Request, query: PageQuery) -> Page[StoryVie
     )
 
 
-@routes.post(
-    "/api/stories/{story_id}/reactions", body=ReactionBody, status=204, tags=TAGS, errors=(400, 404, 409, 422)
-)
+@routes.post("/api/stories/{story_id}/reactions", body=ReactionBody, status=204, tags=TAGS, errors=(400, 404, 409, 422))
 async def react_story(request: web.Request, body: ReactionBody) -> None:
     """React to a story with ❤️ 😂 😮 😢 or 🔥 (once)."""
     await request.app[SOCIAL].stories.react(_sid(request), principal(request).user_id, body.emoji)

@@ -105,9 +105,7 @@ async def trending_content(request: web.Request, query: TrendingQuery) -> Conten
     )
 
 
-@routes.get(
-    "/api/trending/hashtags", query=TrendingQuery, response=HashtagRanking, access=Access.PUBLIC, tags=TAGS
-)
+@routes.get("/api/trending/hashtags", query=TrendingQuery, response=HashtagRanking, access=Access.PUBLIC, tags=TAGS)
 async def trending_hashtags(request: web.Request, query: TrendingQuery) -> HashtagRanking:
     """Hashtags whose posts had the most activity in the window."""
     rows = await request.app[SOCIAL].trending.hashtags(query.window, query.limit)
@@ -117,9 +115,7 @@ async def trending_hashtags(request: web.Request, query: TrendingQuery) -> Hasht
     )
 
 
-@routes.get(
-    "/api/trending/sounds", query=TrendingQuery, response=SoundRanking, access=Access.PUBLIC, tags=TAGS
-)
+@routes.get("/api/trending/sounds", query=TrendingQuery, response=SoundRanking, access=Access.PUBLIC, tags=TAGS)
 async def trending_sounds(request: web.Request, query: TrendingQuery) -> SoundRanking:
     """Sounds used, and heard in posts, the most in the window."""
     rows = await request.app[SOCIAL].trending.sounds(_viewer(request), query.window, query.limit)
@@ -130,9 +126,7 @@ async def trending_sounds(request: web.Request, query: TrendingQuery) -> SoundRa
     )
 
 
-@routes.get(
-    "/api/trending/creators", query=TrendingQuery, response=CreatorRanking, access=Access.PUBLIC, tags=TAGS
-)
+@routes.get("/api/trending/creators", query=TrendingQuery, response=CreatorRanking, access=Access.PUBLIC, tags=TAGS)
 async def trending_creators(request: web.Request, query: TrendingQuery) -> CreatorRanking:
     """Creators whose posts and profiles drew the most activity in the window."""
     rows = await request.app[SOCIAL].trending.creators(_viewer(request), query.window, query.limit)
