@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.problems import Conflict, NotFound, Unprocessable
+from api.problems import Conflict, Forbidden, NotFound, Unprocessable
 from api.social import activity, graph, text
 from api.social.media import MediaFiles, Probe, discard
 from api.social.notifications import Kind, Notice, Notifications
+from api.social.settings import UserSettings
 from api.social.vod import VodJobs
 from store.database import Database
 from store.ids import new_id
@@ -349,4 +350,30 @@ class Contents:
                     )
                 )
             query = query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(limit + 1)
+            return list(await conn.execute(query))
+
+    async def liked_by(
+        self, user_id: str, viewer_id: str | None, limit: int, after: tuple[datetime, str] | None
+    ) -> list[Any]:
+        """Posts ``user_id`` liked, most recent like first; others see them only if the user's
+        ``privacy.show_activity`` allows, and only the posts they may see."""
+        async with self._db.read() as conn:
+            blocked = viewer_id is not None and await graph.is_blocked(conn, user_id, viewer_id)
+            if blocked or not await graph.user_exists(conn, user_id):
+                raise NotFound("no such user")
+            if viewer_id != user_id and not (await UserSettings.load(conn, user_id)).privacy.show_activity:
+                raise Forbidden("this user keeps their likes private", slug="activity-private")
+            likes = content_likes.alias("likes")  # content_query's own "liked by me" subquery uses the table
+            liked_at = likes.c.created_at
+            query = (
+                content_query(viewer_id)
+                .add_columns(liked_at.label("liked_at"))
+                .join(likes, likes.c.content_id == contents.c.id)
+                .where(likes.c.user_id == user_id, visible(viewer_id))
+            )
+            if after is not None:
+                query = query.where(
+                    sa.or_(liked_at < after[0], sa.and_(liked_at == after[0], contents.c.id < after[1]))
+                )
+            query = query.order_by(liked_at.desc(), contents.c.id.desc()).limit(limit + 1)
             return list(await conn.execute(query))

@@ -32,7 +32,7 @@ class _Section(BaseModel):
 class Privacy(_Section):
     private_account: bool = False
     who_can_message: WhoCanMessage = WhoCanMessage.EVERYONE
-    show_activity: bool = Field(True, description="Others may list what I liked and viewed.")
+    show_activity: bool = Field(True, description="Others may list the posts I liked.")
 
 
 class NotificationToggles(_Section):

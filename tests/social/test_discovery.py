@@ -161,3 +161,19 @@ async def test_concurrent_settings_changes_all_apply(client: Client) -> None:
     document = await ok(await client.get("/api/settings", headers=alice.headers))
     assert document["notifications"]["likes"] is False and document["notifications"]["comments"] is False
     assert document["privacy"]["who_can_message"] == "nobody" and document["privacy"]["show_activity"] is False
+
+
+async def test_liked_posts_follow_show_activity(client: Client, media: Media) -> None:
+    alice, bob, carol = await user(client), await user(client), await user(client)
+    first = (await post_image(client, carol, media))["id"]
+    second = (await post_image(client, carol, media))["id"]
+    for post in (first, second):
+        await ok(await client.post(f"/api/content/{post}/like", headers=alice.headers))
+    page = await ok(await client.get(f"/api/users/{alice.id}/liked", params={"limit": "1"}))
+    assert ids(page) == [second] and page["next_cursor"]
+    rest = await ok(await client.get(f"/api/users/{alice.id}/liked", params={"cursor": page["next_cursor"]}))
+    assert ids(rest) == [first] and rest["next_cursor"] is None
+    await ok(await client.put("/api/settings/privacy", json={"show_activity": False}, headers=alice.headers))
+    hidden = await problem(await client.get(f"/api/users/{alice.id}/liked", headers=bob.headers), 403)
+    assert hidden["type"].endswith("activity-private")
+    assert len((await ok(await client.get(f"/api/users/{alice.id}/liked", headers=alice.headers)))["items"]) == 2

@@ -239,6 +239,26 @@ async def creator_content(request: web.Request, query: PageQuery) -> Page[Conten
     return Page[Content](items=[content_model(r, base) for r in items], next_cursor=cursor)
 
 
+@routes.get(
+    "/api/users/{user_id}/liked",
+    query=PageQuery,
+    response=Page[Content],
+    access=Access.PUBLIC,
+    tags=TAGS,
+    errors=(403, 404),
+)
+async def liked_content(request: web.Request, query: PageQuery) -> Page[Content]:
+    """Posts a user liked, most recent first (403 when they keep their likes private)."""
+    who = optional_principal(request)
+    rows = await request.app[SOCIAL].contents.liked_by(
+        request.match_info["user_id"], who.user_id if who else None, query.limit, time_cursor(query.cursor)
+    )
+    items = rows[: query.limit]
+    cursor = encode_cursor([millis(items[-1].liked_at), items[-1].id]) if len(rows) > query.limit else None
+    base = media_base(request)
+    return Page[Content](items=[content_model(r, base) for r in items], next_cursor=cursor)
+
+
 @routes.get("/api/feed", query=PageQuery, response=Page[Content], access=Access.PUBLIC, tags=TAGS)
 async def feed(request: web.Request, query: PageQuery) -> Page[Content]:
     """Posts of followed creators, newest first, then trending posts; no post appears twice across pages."""
