@@ -377,3 +377,10 @@ class Contents:
                 )
             query = query.order_by(liked_at.desc(), contents.c.id.desc()).limit(limit + 1)
             return list(await conn.execute(query))
+
+    async def purge_view_marks(self) -> int:
+        """Forget which user viewed what in past hours: the marks only enforce "once per hour"."""
+        hour = int(utcnow().timestamp() // 3600)
+        async with self._db.write() as conn:
+            gone = await conn.execute(content_views.delete().where(content_views.c.hour < hour))
+            return int(gone.rowcount or 0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.config import Settings
@@ -24,6 +26,8 @@ from api.social.trending import Trending
 from api.social.vod import FfmpegPackager, VodJobs, VodPackager
 from store.database import Database
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Social:
@@ -40,6 +44,7 @@ class Social:
     activity: Activity
     trending: Trending
     search: Search
+    _housekeeper: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
     def create(
@@ -78,9 +83,25 @@ class Social:
             search=Search(db),
         )
 
-    async def start(self) -> None:
+    async def start(self, housekeeping_s: float = 3600.0) -> None:
         await self.contents.jobs.recover(self.uploads)
+        self._housekeeper = asyncio.create_task(self._housekeeping(housekeeping_s), name="social-housekeeping")
+
+    async def housekeeping(self) -> dict[str, int]:
+        """Remove expired stories and past hours' view marks; returns how many rows of each went."""
+        return {"stories": await self.stories.purge_expired(), "view_marks": await self.contents.purge_view_marks()}
+
+    async def _housekeeping(self, every_s: float) -> None:
+        while True:
+            try:
+                await self.housekeeping()
+            except Exception:  # a failed round is retried at the next one
+                log.exception("social housekeeping failed")
+            await asyncio.sleep(every_s)
 
     async def close(self) -> None:
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            await asyncio.gather(self._housekeeper, return_exceptions=True)
         await self.contents.jobs.close()
         await self.notifications.close()

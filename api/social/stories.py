@@ -237,3 +237,9 @@ class Stories:
         await self._events.publish(DomainEvent("message:new", (story.user_id, user_id), message_payload(row)))
         await self._notifications.deliver([notice])
         return row
+
+    async def purge_expired(self) -> int:
+        """Delete stories past their expiry (their views, reactions and mentions go with them)."""
+        async with self._db.write() as conn:
+            gone = await conn.execute(stories.delete().where(stories.c.expires_at <= utcnow()))
+            return int(gone.rowcount or 0)

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from api.state import DATABASE
-from store.schema.social import stories
+from api.state import DATABASE, SOCIAL
+from store.schema.social import content_views, stories, story_views
 from store.types import utcnow
 from tests.api.helpers import Client, problem
 from tests.social.conftest import Media, ids, ok, post_image, user
@@ -74,3 +74,25 @@ async def test_stories_expire_and_need_something_to_show(client: Client) -> None
     await problem(await client.post(f"/api/stories/{story['id']}/view", headers=bob.headers), 404)
     async with client.app[DATABASE].read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(stories))).scalar() == 1
+
+
+async def test_housekeeping_removes_expired_stories_and_old_view_marks(client: Client, media: Media) -> None:
+    alice, bob = await user(client), await user(client)
+    old = await ok(await client.post("/api/stories", json={"text": "old"}, headers=alice.headers), 201)
+    fresh = await ok(await client.post("/api/stories", json={"text": "fresh"}, headers=alice.headers), 201)
+    await ok(await client.post(f"/api/stories/{old['id']}/view", headers=bob.headers))
+    post = await post_image(client, alice, media)
+    await ok(await client.post(f"/api/content/{post['id']}/view", headers=bob.headers))
+    async with client.app[DATABASE].write() as conn:  # a day passes for one story; an hour for the view mark
+        await conn.execute(
+            stories.update().where(stories.c.id == old["id"]).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await conn.execute(content_views.update().values(hour=content_views.c.hour - 1))
+    assert await client.app[SOCIAL].housekeeping() == {"stories": 1, "view_marks": 1}
+    async with client.app[DATABASE].read() as conn:
+        left: list[str] = list((await conn.execute(sa.select(stories.c.id))).scalars())
+        views = (await conn.execute(sa.select(sa.func.count()).select_from(story_views))).scalar()
+    assert left == [fresh["id"]] and views == 0
+    # The view counted before stays counted; a new view in this hour counts again once.
+    assert (await ok(await client.post(f"/api/content/{post['id']}/view", headers=bob.headers)))["counted"] is True
+    assert (await ok(await client.get(f"/api/content/{post['id']}")))["view_count"] == 2
