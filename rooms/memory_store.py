@@ -1,0 +1,157 @@
+"""The in-process ``RoomStore``: plain dicts. Every method runs without awaiting, so it is atomic on the loop."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from rooms.events import stamp
+from rooms.store import ANY, SUPPORTERS, VIEWERS, _Any
+
+
+@dataclass
+class _RoomState:
+    seq: int = 0
+    log: deque[str] = field(default_factory=deque)
+    presence: dict[str, int] = field(default_factory=dict)
+    boards: dict[str, dict[str, int]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+
+class MemoryRoomStore:
+    def __init__(self, *, buffer_size: int = 512) -> None:
+        if buffer_size < 1:
+            raise ValueError("buffer_size must be positive")
+        self.buffer_size = buffer_size
+        self._rooms: dict[str, _RoomState] = {}
+
+    def _room(self, room: str) -> _RoomState:
+        state = self._rooms.get(room)
+        if state is None:
+            state = self._rooms[room] = _RoomState(log=deque(maxlen=self.buffer_size))
+        return state
+
+    def _board(self, room: str, board: str) -> dict[str, int]:
+        return self._room(room).boards.setdefault(board, {})
+
+    async def append(self, room: str, draft: str) -> str:
+        state = self._room(room)
+        state.seq += 1
+        event = stamp(draft, state.seq)
+        state.log.append(event)
+        return event
+
+    async def since(self, room: str, seq: int) -> list[str] | None:
+        state = self._room(room)
+        first = state.seq - len(state.log) + 1
+        if seq > state.seq or seq < first - 1:
+            return None
+        return list(state.log)[seq - first + 1 :]
+
+    async def last_seq(self, room: str) -> int:
+        return self._room(room).seq
+
+    async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
+        state = self._room(room)
+        connections = state.presence.get(viewer, 0) + 1
+        state.presence[viewer] = connections
+        if ranked:
+            supporters = self._board(room, SUPPORTERS)
+            self._board(room, VIEWERS)[viewer] = supporters.get(viewer, 0)
+        return connections == 1, len(state.presence)
+
+    async def exit(self, room: str, viewer: str) -> tuple[bool, int]:
+        state = self._room(room)
+        connections = state.presence.get(viewer, 0)
+        if connections <= 1:
+            state.presence.pop(viewer, None)
+            self._board(room, VIEWERS).pop(viewer, None)
+            return connections == 1, len(state.presence)
+        state.presence[viewer] = connections - 1
+        return False, len(state.presence)
+
+    async def viewers(self, room: str) -> int:
+        return len(self._room(room).presence)
+
+    async def support(self, room: str, user: str, coins: int) -> int:
+        supporters = self._board(room, SUPPORTERS)
+        total = supporters.get(user, 0) + coins
+        supporters[user] = total
+        viewers = self._board(room, VIEWERS)
+        if user in viewers:
+            viewers[user] = total
+        return total
+
+    async def add(self, room: str, board: str, member: str, amount: int) -> int:
+        scores = self._board(room, board)
+        scores[member] = scores.get(member, 0) + amount
+        return scores[member]
+
+    async def put_score(
+        self, room: str, board: str, member: str, score: int, *, limit: int | None = None, raise_only: bool = False
+    ) -> bool:
+        scores = self._board(room, board)
+        if member not in scores and limit is not None and len(scores) >= limit:
+            return False
+        if raise_only and member in scores and scores[member] >= score:
+            return False
+        scores[member] = score
+        return True
+
+    async def remove(self, room: str, board: str, member: str) -> bool:
+        return self._board(room, board).pop(member, None) is not None
+
+    async def score(self, room: str, board: str, member: str) -> int | None:
+        return self._board(room, board).get(member)
+
+    async def top(self, room: str, board: str, count: int | None = None) -> list[tuple[str, int]]:
+        # Redis's order: by score, ties by member, both descending (ZREVRANGE).
+        ranked = sorted(self._board(room, board).items(), key=lambda item: (item[1], item[0]), reverse=True)
+        return ranked if count is None else ranked[:count]
+
+    async def size(self, room: str, board: str) -> int:
+        return len(self._board(room, board))
+
+    async def incr(self, room: str, counter: str, by: int = 1) -> int:
+        counters = self._room(room).counters
+        counters[counter] = counters.get(counter, 0) + by
+        return counters[counter]
+
+    async def counters(self, room: str) -> dict[str, int]:
+        return dict(self._room(room).counters)
+
+    async def get(self, room: str, field: str) -> str | None:
+        return self._room(room).fields.get(field)
+
+    async def put(self, room: str, field: str, value: str | None, *, expect: str | None | _Any = ANY) -> bool:
+        fields = self._room(room).fields
+        if expect is not ANY and fields.get(field) != expect:
+            return False
+        if value is None:
+            fields.pop(field, None)
+        else:
+            fields[field] = value
+        return True
+
+    async def fields(self, room: str) -> dict[str, str]:
+        return dict(self._room(room).fields)
+
+    async def throttle(self, room: str, key: str, *, per_s: float, burst: int, now_ms: int) -> float:
+        if per_s <= 0 or burst < 1:
+            raise ValueError("a throttle needs a positive rate and burst")
+        buckets = self._room(room).buckets
+        tokens, last = buckets.get(key, (float(burst), now_ms))
+        tokens = min(float(burst), tokens + max(0, now_ms - last) * per_s / 1000)
+        if tokens >= 1:
+            buckets[key] = (tokens - 1, now_ms)
+            return 0.0
+        buckets[key] = (tokens, now_ms)
+        return (1 - tokens) / per_s
+
+    async def drop(self, room: str) -> None:
+        self._rooms.pop(room, None)
+
+    async def close(self) -> None:
+        self._rooms.clear()
