@@ -125,7 +125,7 @@ class MemoryRoomStore:
     async def get(self, room: str, field: str) -> str | None:
         return self._room(room).fields.get(field)
 
-    async def put(self, room: str, field: str, value: str | None, *, expect: str | None | _Any = ANY) -> bool:
+    async def put(self, room: str, field: str, value: str | None, *, expect: str | _Any | None = ANY) -> bool:
         fields = self._room(room).fields
         if expect is not ANY and fields.get(field) != expect:
             return False

@@ -153,7 +153,7 @@ class RedisRoomStore:
     async def put_score(
         self, room: str, board: str, member: str, score: int, *, limit: int | None = None, raise_only: bool = False
     ) -> bool:
-        args = [member, score, "" if limit is None else limit, "1" if raise_only else "0"]
+        args: list[str | int] = [member, score, "" if limit is None else limit, "1" if raise_only else "0"]
         return bool(await self._put_score(keys=[self._board(room, board)], args=args))
 
     async def remove(self, room: str, board: str, member: str) -> bool:
@@ -184,7 +184,7 @@ class RedisRoomStore:
         value = await self._redis.hget(self._key(room, "fields"), field)  # type: ignore[misc]
         return None if value is None else _text(value)
 
-    async def put(self, room: str, field: str, value: str | None, *, expect: str | None | _Any = ANY) -> bool:
+    async def put(self, room: str, field: str, value: str | None, *, expect: str | _Any | None = ANY) -> bool:
         key = self._key(room, "fields")
         if expect is ANY:
             if value is None:

@@ -103,7 +103,7 @@ class RoomStore(Protocol):
 
     async def get(self, room: str, field: str) -> str | None: ...
 
-    async def put(self, room: str, field: str, value: str | None, *, expect: str | None | _Any = ANY) -> bool:
+    async def put(self, room: str, field: str, value: str | None, *, expect: str | _Any | None = ANY) -> bool:
         """Set (``value=None``: delete) a field. With ``expect``, only if the field currently holds that value
         (``None``: only if absent): compare-and-set. Returns whether it was written."""
         ...
