@@ -62,13 +62,13 @@ class MemoryRoomStore:
             self._board(room, VIEWERS)[viewer] = supporters.get(viewer, 0)
         return connections == 1, len(state.presence)
 
-    async def exit(self, room: str, viewer: str) -> tuple[bool, int]:
+    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
         state = self._room(room)
         connections = state.presence.get(viewer, 0)
-        if connections <= 1:
+        if connections <= 1 or every_connection:
             state.presence.pop(viewer, None)
             self._board(room, VIEWERS).pop(viewer, None)
-            return connections == 1, len(state.presence)
+            return connections >= 1, len(state.presence)
         state.presence[viewer] = connections - 1
         return False, len(state.presence)
 

@@ -43,10 +43,10 @@ return {connections, redis.call('HLEN', KEYS[1])}
 
 _EXIT = """
 local connections = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if connections <= 1 then
+if connections <= 1 or ARGV[2] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
-  return {connections, redis.call('HLEN', KEYS[1])}
+  return {math.min(connections, 1), redis.call('HLEN', KEYS[1])}
 end
 redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 return {0, redis.call('HLEN', KEYS[1])}
@@ -135,9 +135,9 @@ class RedisRoomStore:
         connections, count = await self._enter(keys=keys, args=[viewer, "1" if ranked else "0"])
         return int(connections) == 1, int(count)
 
-    async def exit(self, room: str, viewer: str) -> tuple[bool, int]:
+    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
         keys = [self._key(room, "presence"), self._board(room, VIEWERS)]
-        connections, count = await self._exit(keys=keys, args=[viewer])
+        connections, count = await self._exit(keys=keys, args=[viewer, "1" if every_connection else "0"])
         return int(connections) == 1, int(count)
 
     async def viewers(self, room: str) -> int:

@@ -61,8 +61,9 @@ class RoomStore(Protocol):
         A ``ranked`` (signed-in) viewer also goes on the VIEWERS board with their SUPPORTERS score."""
         ...
 
-    async def exit(self, room: str, viewer: str) -> tuple[bool, int]:
-        """One connection fewer. Returns (was it the viewer's last, distinct viewers now)."""
+    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
+        """One connection fewer (all of them with ``every_connection``). Returns (was the viewer present and
+        is now gone, distinct viewers now)."""
         ...
 
     async def viewers(self, room: str) -> int: ...

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
+from rooms.actor import Actor
+from rooms.directory import RoomDirectory
 from rooms.events import RoomEvent
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
@@ -77,3 +79,17 @@ def clock() -> FakeClock:
 @pytest.fixture
 def sink() -> Sink:
     return Sink()
+
+
+@pytest.fixture
+async def directory(store: RoomStore, clock: FakeClock, sink: Sink) -> AsyncIterator[RoomDirectory]:
+    rooms = RoomDirectory(store, clock, sink)
+    yield rooms
+    await rooms.close()
+
+
+HOST = Actor("host")
+MOD = Actor("mod")
+ALICE = Actor("alice", "sid-a")
+BOB = Actor("bob", "sid-b")
+ANON = Actor.anonymous("sid-anon")

@@ -51,6 +51,10 @@ async def test_presence_counts_distinct_viewers_and_their_connections(store: Roo
     assert await store.exit("r", "alice") == (False, 2)  # leaving twice changes nothing
     assert await store.viewers("r") == 2
     assert await store.top("r", VIEWERS) == [("bob", 0)]
+    await store.enter("r", "bob", ranked=True)
+    assert await store.exit("r", "bob", every_connection=True) == (True, 1)  # a kick: all tabs at once
+    assert await store.exit("r", "bob", every_connection=True) == (False, 1)
+    assert await store.top("r", VIEWERS) == []
 
 
 async def test_top_viewers_are_present_viewers_ranked_by_coins(store: RoomStore) -> None:
