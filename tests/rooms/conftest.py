@@ -3,6 +3,7 @@ a fake clock, and an event sink that records what the edges would broadcast."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,6 +13,7 @@ from redis.asyncio import Redis
 from rooms.actor import Actor
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvent
+from rooms.gifts import GiftCharge
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
 from rooms.store import RoomStore
@@ -93,3 +95,41 @@ MOD = Actor("mod")
 ALICE = Actor("alice", "sid-a")
 BOB = Actor("bob", "sid-b")
 ANON = Actor.anonymous("sid-anon")
+
+
+class ChargeRefused(Exception):
+    """What the fake ledger raises when it charges nothing (the real one raises a 402 problem)."""
+
+
+class FakeCharger:
+    """A small ledger: coin balances, idempotent on the key, refuses when the sender cannot pay."""
+
+    def __init__(self, balances: dict[str, int] | None = None, prices: dict[str, int] | None = None) -> None:
+        self.balances = dict(balances or {})
+        self.prices = prices or {"rose": 1, "lion": 500}
+        self.by_key: dict[str, GiftCharge] = {}
+        self.calls = 0
+        self.fail_next = False
+
+    async def charge(
+        self, *, sender_id: str, receiver_id: str, gift_id: str, quantity: int, key: str, livestream_id: str,
+        combo_id: str | None,
+    ) -> GiftCharge:
+        self.calls += 1
+        await asyncio.sleep(0)  # a real ledger awaits its database
+        if key in self.by_key:
+            return self.by_key[key]
+        if self.fail_next:
+            self.fail_next = False
+            raise ChargeRefused("ledger unavailable")
+        if gift_id not in self.prices:
+            raise ChargeRefused(f"no gift {gift_id}")
+        coins = self.prices[gift_id] * quantity
+        if self.balances.get(sender_id, 0) < coins:
+            raise ChargeRefused("insufficient coins")
+        self.balances[sender_id] -= coins
+        self.balances[receiver_id] = self.balances.get(receiver_id, 0) + coins // 2
+        charge = GiftCharge(f"t{len(self.by_key) + 1}", gift_id, quantity, coins, coins // 2,
+                            self.balances[sender_id])
+        self.by_key[key] = charge
+        return charge
