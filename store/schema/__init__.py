@@ -18,3 +18,4 @@ metadata = MetaData(
 )
 
 from store.schema import accounts as accounts  # noqa: E402  (registers tables on metadata)
+from store.schema import rooms as rooms  # noqa: E402

@@ -17,6 +17,10 @@ from rooms.gifts import GiftCharge
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
 from rooms.store import RoomStore
+from store import migrate
+from store.database import Database
+from store.schema.accounts import users
+from store.types import utcnow
 from tests.services import redis_server
 
 _prefixes = itertools.count()
@@ -133,3 +137,25 @@ class FakeCharger:
                             self.balances[sender_id])
         self.by_key[key] = charge
         return charge
+
+
+USERS = ("host", "host2", "host3", "mod", "alice", "bob", "carol", "guest")
+
+
+async def add_users(db: Database, *user_ids: str) -> None:
+    now = utcnow()
+    async with db.write() as conn:
+        await conn.execute(users.insert(), [
+            {"id": u, "username": u, "email": f"{u}@example.test", "password_hash": "x", "role": "user",
+             "display_name": u, "created_at": now, "updated_at": now} for u in user_ids
+        ])
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database (SQLite, and PostgreSQL under tests.harness) with the test users in it."""
+    database = Database(db_url)
+    await migrate.upgrade(database)
+    await add_users(database, *USERS)
+    yield database
+    await database.close()

@@ -1,0 +1,75 @@
+"""PK battles and the gifts that scored in them.
+
+Revision ID: 0008_rooms
+Revises: 0001_accounts
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from store.types import UtcDateTime
+
+revision = "0008_rooms"
+down_revision = "0001_accounts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pk_battles",
+        sa.Column("id", sa.String(26), nullable=False),
+        sa.Column("room_a", sa.String(64), nullable=False),
+        sa.Column("host_a", sa.String(26), nullable=False),
+        sa.Column("room_b", sa.String(64), nullable=False),
+        sa.Column("host_b", sa.String(26), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("duration_s", sa.Integer(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("expires_at", UtcDateTime(), nullable=False),
+        sa.Column("starts_at", UtcDateTime(), nullable=True),
+        sa.Column("ends_at", UtcDateTime(), nullable=True),
+        sa.Column("ended_at", UtcDateTime(), nullable=True),
+        sa.Column("due_at", UtcDateTime(), nullable=True),
+        sa.Column("announce_at", UtcDateTime(), nullable=True),
+        sa.Column("score_a", sa.BigInteger(), nullable=False),
+        sa.Column("score_b", sa.BigInteger(), nullable=False),
+        sa.Column("winner", sa.String(4), nullable=True),
+        sa.Column("mvp_a", sa.String(26), nullable=True),
+        sa.Column("mvp_b", sa.String(26), nullable=True),
+        sa.CheckConstraint(
+            "state IN ('invited', 'rejected', 'expired', 'countdown', 'active', 'ended')", name="ck_pk_battles_state"
+        ),
+        sa.CheckConstraint("score_a >= 0 AND score_b >= 0", name="ck_pk_battles_scores_not_negative"),
+        sa.CheckConstraint("duration_s > 0", name="ck_pk_battles_duration_positive"),
+        sa.ForeignKeyConstraint(["host_a"], ["users.id"], name="fk_pk_battles_host_a_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["host_b"], ["users.id"], name="fk_pk_battles_host_b_users", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_pk_battles"),
+    )
+    op.create_index("ix_pk_battles_due_at", "pk_battles", ["due_at"])
+    op.create_index("ix_pk_battles_announce_at", "pk_battles", ["announce_at"])
+    op.create_index("ix_pk_battles_state_ended_at", "pk_battles", ["state", "ended_at"])
+    op.create_table(
+        "pk_gifts",
+        sa.Column("transfer_id", sa.String(64), nullable=False),
+        sa.Column("battle_id", sa.String(26), nullable=False),
+        sa.Column("side", sa.String(1), nullable=False),
+        sa.Column("supporter_id", sa.String(26), nullable=False),
+        sa.Column("coins", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.CheckConstraint("side IN ('a', 'b')", name="ck_pk_gifts_side"),
+        sa.CheckConstraint("coins > 0", name="ck_pk_gifts_coins_positive"),
+        sa.ForeignKeyConstraint(
+            ["battle_id"], ["pk_battles.id"], name="fk_pk_gifts_battle_id_pk_battles", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["supporter_id"], ["users.id"], name="fk_pk_gifts_supporter_id_users", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("transfer_id", name="pk_pk_gifts"),
+    )
+    op.create_index("ix_pk_gifts_battle_id_side_supporter_id", "pk_gifts", ["battle_id", "side", "supporter_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("pk_gifts")
+    op.drop_table("pk_battles")

@@ -1,0 +1,60 @@
+"""Live rooms: PK battles (server-authoritative timers), the gifts that scored in them, live shopping sessions.
+
+The rest of a room's state is short-lived and lives in the RoomStore (memory or Redis); what must survive a
+restart or be agreed by several nodes is here. A battle's timed transitions are claimed with compare-and-set
+UPDATEs (``WHERE state = 'active' AND ends_at <= now``), so exactly one node performs each.
+"""
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+
+from store.schema import metadata
+from store.types import UtcDateTime
+
+PK_STATES = ("invited", "rejected", "expired", "countdown", "active", "ended")
+
+pk_battles = Table(
+    "pk_battles",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("room_a", String(64), nullable=False),  # the inviter's live
+    Column("host_a", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("room_b", String(64), nullable=False),  # the invitee's live
+    Column("host_b", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("duration_s", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),  # the invitation's end
+    Column("starts_at", UtcDateTime, nullable=True),  # end of the countdown
+    Column("ends_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),  # when a final state was reached
+    # The next timed transition (expiry, start, end); NULL in a final state. What the referee scans.
+    Column("due_at", UtcDateTime, nullable=True),
+    # Set when a state is entered, cleared once its events were appended to both rooms (an outbox).
+    Column("announce_at", UtcDateTime, nullable=True),
+    Column("score_a", BigInteger, nullable=False),
+    Column("score_b", BigInteger, nullable=False),
+    Column("winner", String(4), nullable=True),  # a | b | draw
+    Column("mvp_a", String(26), nullable=True),
+    Column("mvp_b", String(26), nullable=True),
+    CheckConstraint("state IN ('invited', 'rejected', 'expired', 'countdown', 'active', 'ended')", name="state"),
+    CheckConstraint("score_a >= 0 AND score_b >= 0", name="scores_not_negative"),
+    CheckConstraint("duration_s > 0", name="duration_positive"),
+    Index("ix_pk_battles_due_at", "due_at"),
+    Index("ix_pk_battles_announce_at", "announce_at"),
+    Index("ix_pk_battles_state_ended_at", "state", "ended_at"),
+)
+
+# One row per charged gift that counted toward a battle; the transfer id makes counting idempotent.
+pk_gifts = Table(
+    "pk_gifts",
+    metadata,
+    Column("transfer_id", String(64), primary_key=True),
+    Column("battle_id", String(26), ForeignKey("pk_battles.id", ondelete="CASCADE"), nullable=False),
+    Column("side", String(1), nullable=False),
+    Column("supporter_id", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("coins", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("side IN ('a', 'b')", name="side"),
+    CheckConstraint("coins > 0", name="coins_positive"),
+    Index("ix_pk_gifts_battle_id_side_supporter_id", "battle_id", "side", "supporter_id"),
+)
