@@ -41,6 +41,7 @@ class ProductCard(_Model):
     """What the commerce side tells the room about a product when the host pins it."""
 
     product_id: str
+    seller_id: str
     title: str
     price: int  # minor units
     currency: str

@@ -58,3 +58,21 @@ pk_gifts = Table(
     CheckConstraint("coins > 0", name="coins_positive"),
     Index("ix_pk_gifts_battle_id_side_supporter_id", "battle_id", "side", "supporter_id"),
 )
+
+# A live shopping session: one per live. Its analytics are counted in the room store while the live runs
+# (views and clicks are too many for a row per event) and written here when the session closes.
+live_shopping_sessions = Table(
+    "live_shopping_sessions",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("room_id", String(64), nullable=False, unique=True),
+    Column("host_id", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("pin_views", BigInteger, nullable=False),
+    Column("clicks", BigInteger, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Column("revenue", BigInteger, nullable=False),  # minor units of ``currency``
+    Column("currency", String(3), nullable=True),  # of the first order
+    Index("ix_live_shopping_sessions_host_id", "host_id"),
+)

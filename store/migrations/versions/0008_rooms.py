@@ -1,4 +1,4 @@
-"""PK battles and the gifts that scored in them.
+"""PK battles, the gifts that scored in them, live shopping sessions.
 
 Revision ID: 0008_rooms
 Revises: 0001_accounts
@@ -68,8 +68,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("transfer_id", name="pk_pk_gifts"),
     )
     op.create_index("ix_pk_gifts_battle_id_side_supporter_id", "pk_gifts", ["battle_id", "side", "supporter_id"])
+    op.create_table(
+        "live_shopping_sessions",
+        sa.Column("id", sa.String(26), nullable=False),
+        sa.Column("room_id", sa.String(64), nullable=False),
+        sa.Column("host_id", sa.String(26), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("closed_at", UtcDateTime(), nullable=True),
+        sa.Column("pin_views", sa.BigInteger(), nullable=False),
+        sa.Column("clicks", sa.BigInteger(), nullable=False),
+        sa.Column("orders", sa.BigInteger(), nullable=False),
+        sa.Column("revenue", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["host_id"], ["users.id"], name="fk_live_shopping_sessions_host_id_users", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_live_shopping_sessions"),
+        sa.UniqueConstraint("room_id", name="uq_live_shopping_sessions_room_id"),
+    )
+    op.create_index("ix_live_shopping_sessions_host_id", "live_shopping_sessions", ["host_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("live_shopping_sessions")
     op.drop_table("pk_gifts")
     op.drop_table("pk_battles")
