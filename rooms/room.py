@@ -286,6 +286,7 @@ class Room:
     async def end(self, actor: Actor) -> RoomEvent:
         await self.require(actor, Role.HOST, Role.MODERATOR)
         assert actor.user_id is not None
+        await self.flush_likes()  # the last taps are shown before the end
         if not await self.store.put(self.id, STATUS, "ended", expect="live"):
             raise Conflict("the live has ended", slug="room-ended")
         return await self.append(RoomEnded(by=actor.user_id))

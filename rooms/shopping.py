@@ -179,6 +179,12 @@ class LiveShopping:
         return ShopAnalytics(row.id, counters.get(PIN_VIEWS, 0), counters.get(CLICKS, 0), counters.get(ORDERS, 0),
                              counters.get(REVENUE, 0), currency, False)
 
+    async def close_room(self, room_id: str) -> ShopAnalytics | None:
+        """Close the live's session, if it has one."""
+        async with self._db.read() as conn:
+            session_id = await conn.scalar(sa.select(sessions.c.id).where(sessions.c.room_id == room_id))
+        return None if session_id is None else await self.close(session_id)
+
     async def close(self, session_id: str) -> ShopAnalytics:
         """The live ended: store the totals and unpin (before the room's state is dropped)."""
         live = await self.analytics(session_id)

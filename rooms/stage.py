@@ -7,7 +7,6 @@ guest; a kick closes the guest's producers in the media engine at once, before t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from rooms.actor import Actor, Role
 from rooms.directory import RoomDirectory
@@ -23,24 +22,9 @@ from rooms.events import (
     RoomEvent,
     Seat,
 )
+from rooms.media import MediaControl
 from rooms.room import Room
 from rooms.store import BANS, SEAT_MUTES, SEATS, STAGE_INVITES, STAGE_REQUESTS
-
-
-class MediaControl(Protocol):
-    """The media engine's side of co-hosting (implemented with its media tokens and routers)."""
-
-    async def guest_token(self, room_id: str, user_id: str) -> str:
-        """A publish token for ``user_id``'s own slot in the live (WHIP)."""
-        ...
-
-    async def close_guest(self, room_id: str, user_id: str) -> None:
-        """Close the guest's producers and their consumers now."""
-        ...
-
-    async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
-        """Stop (or resume) forwarding the guest's audio."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,3 +76,23 @@ live_shopping_sessions = Table(
     Column("currency", String(3), nullable=True),  # of the first order
     Index("ix_live_shopping_sessions_host_id", "host_id"),
 )
+
+# A live: created, then live (its room open), then ended. Final counts are written when it ends.
+livestreams = Table(
+    "livestreams",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("host_id", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("cover_url", String(512), nullable=True),
+    Column("category", String(32), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("likes", BigInteger, nullable=False),
+    Column("gift_coins", BigInteger, nullable=False),
+    CheckConstraint("status IN ('created', 'live', 'ended')", name="status"),
+    Index("ix_livestreams_status_id", "status", "id"),
+    Index("ix_livestreams_host_id_id", "host_id", "id"),
+)

@@ -14,6 +14,7 @@ from rooms.actor import Actor
 from rooms.directory import RoomDirectory
 from rooms.events import RoomEvent
 from rooms.gifts import GiftCharge
+from rooms.media import Ingest, Playback
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
 from rooms.store import RoomStore
@@ -159,3 +160,34 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await add_users(database, *USERS)
     yield database
     await database.close()
+
+
+class FakeMedia:
+    """Records what the engine was told, in order; can refuse to mint a guest token."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.fail_mint = False
+
+    async def host_ingest(self, room_id: str, host_id: str) -> Ingest:
+        self.calls.append(("ingest", host_id))
+        return Ingest(f"http://127.0.0.1/whip/{room_id}", f"publish:{room_id}:{host_id}")
+
+    async def playback(self, room_id: str) -> Playback:
+        base = f"http://127.0.0.1/live/{room_id}"
+        return Playback(f"{base}/whep", f"{base}/index.m3u8", f"{base}/ll.m3u8")
+
+    async def end_stream(self, room_id: str) -> None:
+        self.calls.append(("end", room_id))
+
+    async def guest_token(self, room_id: str, user_id: str) -> str:
+        if self.fail_mint:
+            raise RuntimeError("engine unavailable")
+        self.calls.append(("token", user_id))
+        return f"publish:{room_id}:{user_id}"
+
+    async def close_guest(self, room_id: str, user_id: str) -> None:
+        self.calls.append(("close", user_id))
+
+    async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
+        self.calls.append(("mute" if muted else "unmute", user_id))

@@ -230,8 +230,8 @@ async def test_the_referee_task_ends_battles_by_itself(one: Node, clock: FakeClo
     await one.battles.accept(HOST2, view.battle_id)
     one.referee.start()
     clock.advance(33)
-    for _ in range(300):
-        if sink.of("pk.ended"):
+    for _ in range(500):
+        if len(sink.of("pk.ended")) == 2:  # both rooms told
             break
         await asyncio.sleep(0.01)
     await one.referee.close()

@@ -12,27 +12,7 @@ from rooms.errors import Conflict, Invalid, NotAllowed, NotFound, Unauthenticate
 from rooms.events import CohostLeft, Seat
 from rooms.gifts import GiftDesk
 from rooms.stage import Stage
-from tests.rooms.conftest import ALICE, ANON, BOB, HOST, MOD, FakeCharger, FakeClock, Sink
-
-
-class FakeMedia:
-    """Records what the engine was told, in order; can refuse to mint a token."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, ...]] = []
-        self.fail_mint = False
-
-    async def guest_token(self, room_id: str, user_id: str) -> str:
-        if self.fail_mint:
-            raise RuntimeError("engine unavailable")
-        self.calls.append(("token", user_id))
-        return f"publish:{room_id}:{user_id}"
-
-    async def close_guest(self, room_id: str, user_id: str) -> None:
-        self.calls.append(("close", user_id))
-
-    async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
-        self.calls.append(("mute" if muted else "unmute", user_id))
+from tests.rooms.conftest import ALICE, ANON, BOB, HOST, MOD, FakeCharger, FakeClock, FakeMedia, Sink
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""PK battles, the gifts that scored in them, live shopping sessions.
+"""Livestreams, PK battles, the gifts that scored in them, live shopping sessions.
 
 Revision ID: 0008_rooms
 Revises: 0001_accounts
@@ -16,6 +16,25 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "livestreams",
+        sa.Column("id", sa.String(26), nullable=False),
+        sa.Column("host_id", sa.String(26), nullable=False),
+        sa.Column("title", sa.String(120), nullable=False),
+        sa.Column("cover_url", sa.String(512), nullable=True),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(8), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("started_at", UtcDateTime(), nullable=True),
+        sa.Column("ended_at", UtcDateTime(), nullable=True),
+        sa.Column("likes", sa.BigInteger(), nullable=False),
+        sa.Column("gift_coins", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("status IN ('created', 'live', 'ended')", name="ck_livestreams_status"),
+        sa.ForeignKeyConstraint(["host_id"], ["users.id"], name="fk_livestreams_host_id_users", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_livestreams"),
+    )
+    op.create_index("ix_livestreams_status_id", "livestreams", ["status", "id"])
+    op.create_index("ix_livestreams_host_id_id", "livestreams", ["host_id", "id"])
     op.create_table(
         "pk_battles",
         sa.Column("id", sa.String(26), nullable=False),
@@ -91,5 +110,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("live_shopping_sessions")
+    op.drop_table("livestreams")
     op.drop_table("pk_gifts")
     op.drop_table("pk_battles")
