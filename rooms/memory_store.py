@@ -53,6 +53,10 @@ class MemoryRoomStore:
     async def last_seq(self, room: str) -> int:
         return self._room(room).seq
 
+    async def recent(self, room: str, count: int) -> list[str]:
+        log = self._room(room).log
+        return list(log)[-count:] if count > 0 else []
+
     async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
         state = self._room(room)
         connections = state.presence.get(viewer, 0) + 1

@@ -130,6 +130,11 @@ class RedisRoomStore:
     async def last_seq(self, room: str) -> int:
         return int(await self._redis.get(self._key(room, "seq")) or 0)
 
+    async def recent(self, room: str, count: int) -> list[str]:
+        if count <= 0:
+            return []
+        return [_text(item) for item in await self._redis.lrange(self._key(room, "log"), -count, -1)]  # type: ignore[misc]
+
     async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
         keys = [self._key(room, "presence"), self._board(room, VIEWERS), self._board(room, SUPPORTERS)]
         connections, count = await self._enter(keys=keys, args=[viewer, "1" if ranked else "0"])

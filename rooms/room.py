@@ -50,6 +50,7 @@ STATUS, HOST, SLOW_MODE, PINNED_MESSAGE, PINNED_PRODUCT, PK = (
     "status", "host", "slow_mode_s", "pinned_message", "pinned_product", "pk",
 )
 LIKES = "likes"
+PIN_SEARCH = 512  # how many recent events a pinned message is looked up in
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +206,7 @@ class Room:
         """Pin a recent chat message (one still in the replay buffer), replacing any pinned one."""
         await self.require(actor, Role.HOST, Role.MODERATOR)
         assert actor.user_id is not None
-        recent = await self.store.since(self.id, max(0, await self.store.last_seq(self.id) - 10_000)) or []
-        for raw in reversed(recent):
+        for raw in reversed(await self.store.recent(self.id, PIN_SEARCH)):
             data = decode(raw).data
             if isinstance(data, ChatMessage) and data.message_id == message_id:
                 pin = PinnedMessage(message_id=message_id, user_id=data.user_id, text=data.text,

@@ -55,6 +55,10 @@ class RoomStore(Protocol):
 
     async def last_seq(self, room: str) -> int: ...
 
+    async def recent(self, room: str, count: int) -> list[str]:
+        """The newest ``count`` stamped events still in the buffer, oldest first."""
+        ...
+
     # Presence ---------------------------------------------------------------------------------------------
     async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
         """One more connection for ``viewer``. Returns (was this the viewer's first, distinct viewers now).

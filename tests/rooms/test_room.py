@@ -192,7 +192,16 @@ async def test_pinned_message(directory: RoomDirectory, sink: Sink) -> None:
     assert pinned is not None and (pinned.text, pinned.user_id, pinned.pinned_by) == ("pin me", "alice", "host")
     await room.unpin_message(HOST)
     assert (await room.snapshot()).pinned_message is None
-    assert sink.history() == [(1, "chat.message"), (2, "chat.pinned"), (3, "chat.pinned")]
+    for _ in range(5):  # the buffer (8 events) is full, and the message is its oldest
+        await room.like(BOB)
+        await room.flush_likes()
+    await room.pin_message(HOST, said.data.message_id)
+    await room.like(BOB)
+    await room.flush_likes()
+    with pytest.raises(NotFound):
+        await room.pin_message(HOST, said.data.message_id)  # fell out of the buffer
+    assert sink.history() == [(1, "chat.message"), (2, "chat.pinned"), (3, "chat.pinned"),
+                              *((n, "likes") for n in range(4, 9)), (9, "chat.pinned"), (10, "likes")]
 
 
 async def test_likes_are_batched_per_window(directory: RoomDirectory, sink: Sink) -> None:

@@ -32,6 +32,9 @@ async def test_append_numbers_events_and_keeps_a_bounded_buffer(store: RoomStore
     assert await store.since("r", 1) is None
     assert await store.since("r", 11) is None  # ahead of the log: a client from an older life of the room
     assert await store.since("other", 0) == []
+    assert [decode(e).seq for e in await store.recent("r", 3)] == [8, 9, 10]
+    assert [decode(e).seq for e in await store.recent("r", 100)] == list(range(3, 11))
+    assert await store.recent("r", 0) == [] and await store.recent("other", 5) == []
 
 
 async def test_concurrent_appends_get_distinct_consecutive_numbers(store: RoomStore) -> None:
