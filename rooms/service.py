@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rooms.clock import Clock, SystemClock
 from rooms.directory import RoomDirectory
@@ -28,11 +29,50 @@ from rooms.store import RoomStore
 from store.database import Database
 
 
+class RoomSettings(Protocol):
+    """The fields of ``api.config.Settings`` the room domain reads (matched structurally: no import of api)."""
+
+    @property
+    def room_replay_buffer(self) -> int: ...
+    @property
+    def room_chat_max_chars(self) -> int: ...
+    @property
+    def room_chat_per_minute(self) -> int: ...
+    @property
+    def room_chat_burst(self) -> int: ...
+    @property
+    def room_like_window_ms(self) -> int: ...
+    @property
+    def room_cohost_seats(self) -> int: ...
+    @property
+    def room_cohost_invite_ttl_s(self) -> int: ...
+    @property
+    def pk_invite_ttl_s(self) -> int: ...
+    @property
+    def pk_countdown_s(self) -> int: ...
+    @property
+    def pk_duration_s(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RoomServiceConfig:
     room: RoomConfig = field(default_factory=RoomConfig)
     pk: PkConfig = field(default_factory=PkConfig)
     referee_interval_s: float = 1.0
+    replay_buffer: int = 512
+
+    @classmethod
+    def from_settings(cls, settings: RoomSettings) -> RoomServiceConfig:
+        return cls(
+            room=RoomConfig(
+                chat_max_chars=settings.room_chat_max_chars, chat_per_s=settings.room_chat_per_minute / 60,
+                chat_burst=settings.room_chat_burst, like_window_s=settings.room_like_window_ms / 1000,
+                cohost_seats=settings.room_cohost_seats, cohost_invite_ttl_s=settings.room_cohost_invite_ttl_s,
+            ),
+            pk=PkConfig(invite_ttl_s=settings.pk_invite_ttl_s, countdown_s=settings.pk_countdown_s,
+                        default_duration_s=settings.pk_duration_s),
+            replay_buffer=settings.room_replay_buffer,
+        )
 
 
 class RoomService:

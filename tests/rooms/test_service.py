@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from api.config import Settings
 from rooms.events import GiftSent, PkEnded
 from rooms.pk import PkConfig
 from rooms.room import RoomConfig
@@ -54,3 +55,13 @@ async def test_two_lives_battle_through_the_service(db: Database, store: RoomSto
         "viewer.joined", "pk.invited", "pk.countdown", "pk.started", "gift.sent", "pk.score", "pk.score",
         "pk.ended", "room.ended",
     ]
+
+
+def test_the_service_reads_its_settings() -> None:
+    settings = Settings.model_validate({"room_chat_per_minute": 30, "pk_duration_s": 120, "room_cohost_seats": 4,
+                                        "room_like_window_ms": 250, "room_replay_buffer": 64})
+    config = RoomServiceConfig.from_settings(settings)
+    assert (config.room.chat_per_s, config.room.cohost_seats, config.room.like_window_s) == (0.5, 4, 0.25)
+    assert (config.pk.default_duration_s, config.pk.invite_ttl_s, config.replay_buffer) == (120, 30, 64)
+    defaults = RoomServiceConfig.from_settings(Settings())
+    assert defaults.room == RoomConfig() and defaults.pk == PkConfig()
