@@ -29,16 +29,12 @@ class RoomDirectory:
         self.config = config or RoomConfig()
         self._sink = sink
         self._moderator = moderator or NoModeration()
-        self._rooms: dict[str, Room] = {}
+        self._likes: dict[str, int] = {}  # taps on this node not yet announced, by room
         self._ticker: asyncio.Task[None] | None = None
 
     def room(self, room_id: str) -> Room:
-        """A handle on a room; whether it exists is checked by each action (``UnknownRoom``)."""
-        room = self._rooms.get(room_id)
-        if room is None:
-            room = self._rooms[room_id] = Room(room_id, self.store, self.clock, self._sink, self.config,
-                                               self._moderator)
-        return room
+        """A handle on a room (cheap, not kept); whether the room exists is checked by each action."""
+        return Room(room_id, self.store, self.clock, self._sink, self.config, self._moderator, self._likes)
 
     async def open(self, room_id: str, host_id: str) -> Room:
         """Open the room of a live that is starting (exactly once, whichever node asks)."""
@@ -51,17 +47,15 @@ class RoomDirectory:
 
     async def forget(self, room_id: str) -> None:
         """Drop an ended room's state (after the edge has told its viewers)."""
-        room = self._rooms.pop(room_id, None)
-        if room is not None:
-            await room.flush_likes()
+        await self.room(room_id).flush_likes()
         await self.store.drop(room_id)
 
     async def flush_likes(self) -> None:
-        for room in list(self._rooms.values()):
+        for room_id in list(self._likes):
             try:
-                await room.flush_likes()
+                await self.room(room_id).flush_likes()
             except Exception:  # one room's failure must not stop the others' likes
-                log.exception("flushing likes of room %s", room.id)
+                log.exception("flushing likes of room %s", room_id)
 
     def start(self) -> None:
         if self._ticker is None:

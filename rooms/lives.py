@@ -27,6 +27,8 @@ from store.schema.rooms import livestreams
 
 log = logging.getLogger(__name__)
 
+RETAIN_S = 3600  # an ended live's room state is kept this long for late clients, then forgotten
+
 
 class Followers(Protocol):
     """The social side: tell a creator's followers that they went live."""
@@ -159,7 +161,7 @@ class Livestreams:
             ).values(status="ended", ended_at=to_datetime(self._directory.clock.now_ms()), likes=likes,
                      gift_coins=coins))
         for step, run in (("stage", self._stage.clear(stream_id)), ("shop", self._shopping.close_room(stream_id)),
-                          ("media", self._media.end_stream(stream_id))):
+                          ("media", self._media.end_stream(stream_id)), ("state", store.expire(stream_id, RETAIN_S))):
             try:
                 await run
             except Exception:

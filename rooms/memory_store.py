@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rooms.events import stamp
@@ -21,13 +23,19 @@ class _RoomState:
 
 
 class MemoryRoomStore:
-    def __init__(self, *, buffer_size: int = 512) -> None:
+    def __init__(self, *, buffer_size: int = 512, monotonic: Callable[[], float] = time.monotonic) -> None:
         if buffer_size < 1:
             raise ValueError("buffer_size must be positive")
         self.buffer_size = buffer_size
         self._rooms: dict[str, _RoomState] = {}
+        self._monotonic = monotonic
+        self._deadlines: dict[str, float] = {}
 
     def _room(self, room: str) -> _RoomState:
+        deadline = self._deadlines.get(room)
+        if deadline is not None and deadline <= self._monotonic():
+            del self._deadlines[room]
+            self._rooms.pop(room, None)
         state = self._rooms.get(room)
         if state is None:
             state = self._rooms[room] = _RoomState(log=deque(maxlen=self.buffer_size))
@@ -156,6 +164,15 @@ class MemoryRoomStore:
 
     async def drop(self, room: str) -> None:
         self._rooms.pop(room, None)
+        self._deadlines.pop(room, None)
+
+    async def expire(self, room: str, after_s: float) -> None:
+        now = self._monotonic()
+        self._deadlines[room] = now + after_s
+        for other, deadline in list(self._deadlines.items()):  # rooms nobody touches again
+            if deadline <= now:
+                self._room(other)
 
     async def close(self) -> None:
         self._rooms.clear()
+        self._deadlines.clear()

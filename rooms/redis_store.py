@@ -217,5 +217,14 @@ class RedisRoomStore:
         if keys:
             await self._redis.delete(*keys)
 
+    async def expire(self, room: str, after_s: float) -> None:
+        """Every key of the room gets the deadline (appending to the log or a hash keeps a key's TTL)."""
+        pattern = _glob_escape(self._key(room)) + ":*"
+        ms = max(1, int(after_s * 1000))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            async for key in self._redis.scan_iter(match=pattern, count=500):
+                pipe.pexpire(key, ms)
+            await pipe.execute()
+
     async def close(self) -> None:
         """Nothing to do: the Redis client belongs to the application."""

@@ -7,6 +7,7 @@ to the room's log (which numbers it) and then handed to the edge's sink for broa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ from rooms.events import (
 from rooms.moderation import TextModerator
 from rooms.store import BANS, FOREVER, MODERATORS, MUTES, PK_SCORES, SEAT_MUTES, SEATS, VIEWERS, RoomStore
 from store.ids import new_id
+
+log = logging.getLogger(__name__)
 
 EventSink = Callable[[RoomEvent], Awaitable[None]]
 
@@ -86,7 +89,7 @@ class Standing:
 class Room:
     def __init__(
         self, room_id: str, store: RoomStore, clock: Clock, sink: EventSink, config: RoomConfig,
-        moderator: TextModerator,
+        moderator: TextModerator, likes: dict[str, int] | None = None,
     ) -> None:
         self.id = room_id
         self.store = store
@@ -94,14 +97,18 @@ class Room:
         self.config = config
         self._sink = sink
         self._moderator = moderator
-        self._pending_likes = 0
+        # Taps on this node not yet announced, by room; shared by the directory's handles and its ticker.
+        self._likes = likes if likes is not None else {}
 
     # Events -----------------------------------------------------------------------------------------------
 
     async def append(self, data: Payload) -> RoomEvent:
         """Number the event in the room's log, then hand it to the edge for broadcast."""
         event = decode(await self.store.append(self.id, encode_draft(self.id, self.clock.now_ms(), data)))
-        await self._sink(event)
+        try:
+            await self._sink(event)
+        except Exception:  # the event is in the log: clients that missed it get it when they resume
+            log.exception("broadcasting event %d of room %s", event.seq, self.id)
         return event
 
     async def resume(self, last_seq: int) -> Resume:
@@ -272,10 +279,10 @@ class Room:
         await self.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER)
         if not 1 <= taps <= self.config.like_max_taps:
             raise Invalid(f"1 to {self.config.like_max_taps} taps at a time", slug="bad-taps")
-        self._pending_likes += taps
+        self._likes[self.id] = self._likes.get(self.id, 0) + taps
 
     async def flush_likes(self) -> RoomEvent | None:
-        taps, self._pending_likes = self._pending_likes, 0
+        taps = self._likes.pop(self.id, 0)
         if not taps:
             return None
         total = await self.store.incr(self.id, LIKES, taps)

@@ -126,4 +126,9 @@ class RoomStore(Protocol):
         """Forget everything about a room."""
         ...
 
+    async def expire(self, room: str, after_s: float) -> None:
+        """Forget everything about a room ``after_s`` from now (an ended live's state, kept a while for the
+        clients that still ask for a snapshot)."""
+        ...
+
     async def close(self) -> None: ...

@@ -11,7 +11,7 @@ import pytest
 from rooms.actor import Actor
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound, Throttled, Unauthenticated, UnknownRoom
-from rooms.events import ChatMessage, LikesBatch, Mute, RankedUser, UserKicked, ViewerJoined
+from rooms.events import ChatMessage, LikesBatch, Mute, RankedUser, RoomEvent, UserKicked, ViewerJoined
 from rooms.moderation import Verdict
 from rooms.room import RoomConfig
 from rooms.store import SUPPORTERS, RoomStore
@@ -289,3 +289,21 @@ async def test_snapshot_json_is_stable(directory: RoomDirectory, clock: FakeCloc
         '"top_viewers":[{"user_id":"alice","score":7}],"likes":0,"slow_mode_s":0,"pinned_message":null,'
         '"pinned_product":null,"pk":null,"pk_time_left_ms":0,"seats":[],"mutes":[],"moderators":[]}'
     )
+
+
+async def test_a_failing_broadcast_loses_nothing(store: RoomStore, clock: FakeClock) -> None:
+    async def broken(event: RoomEvent) -> None:
+        raise ConnectionError("fan-out down")
+
+    rooms = RoomDirectory(store, clock, broken)
+    await rooms.open("live1", "host")
+    said = await rooms.room("live1").chat(ALICE, "still here")
+    assert said.seq == 1
+    assert [e.seq for e in (await rooms.room("live1").resume(0)).events or []] == [1]
+
+
+async def test_handles_of_unknown_rooms_hold_nothing(directory: RoomDirectory) -> None:
+    for n in range(100):
+        with pytest.raises(UnknownRoom):
+            await directory.room(f"nope{n}").like(ALICE)
+    assert directory._likes == {}

@@ -151,3 +151,16 @@ async def test_drop_forgets_one_room_only(store: RoomStore) -> None:
     assert await store.top("r", VIEWERS) == []
     assert await store.last_seq("keep") == 1 and await store.viewers("keep") == 1
     assert await store.fields("keep") == {"status": "live"}
+
+
+async def test_expire_forgets_a_room_later(store: RoomStore) -> None:
+    for room in ("r", "keep"):
+        await store.append(room, draft(1))
+        await store.put_score(room, SEATS, "g", 1)
+        await store.put(room, "status", "ended")
+    await store.expire("r", 0.05)
+    await store.append("r", draft(2))  # a late event does not extend the room's life
+    assert await store.last_seq("r") == 2
+    await asyncio.sleep(0.15)
+    assert await store.last_seq("r") == 0 and await store.fields("r") == {} and await store.size("r", SEATS) == 0
+    assert await store.last_seq("keep") == 1 and await store.size("keep", SEATS) == 1
