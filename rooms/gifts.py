@@ -8,8 +8,8 @@ retries with the same key gets the ledger's original transfer back (the ledger i
 desk announces a transfer at most once, so a retry never shows a gift twice.
 
 Known window: a process that dies between claiming a transfer's announcement and appending its event
-leaves that charged gift unannounced (retries are answered 409 ``gift-announcing``). The claim and the
-append are two store calls a few microseconds apart.
+leaves that charged gift unannounced (a retry is answered with the charge and no event). The claim and
+the append are three store calls apart.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Protocol
 
 from rooms.actor import Actor, Role
 from rooms.directory import RoomDirectory
-from rooms.errors import Conflict, Invalid, NotAllowed
+from rooms.errors import Invalid, NotAllowed
 from rooms.events import GiftSent, RankedUser, RoomEvent
 from rooms.store import BANS, SEATS, SUPPORTERS
 
 log = logging.getLogger(__name__)
 
-ANNOUNCED = "gift_transfers"  # board: transfer id -> seq of its gift.sent event (0 while being announced)
+ANNOUNCED = "gift_transfers"  # board: transfer id -> when its announcement was claimed (ms)
 STREAKS = "gift_streaks"  # board: "<sender>:<combo id>" -> gifts in the streak
 
 
@@ -62,8 +62,7 @@ class PkScorer(Protocol):
 @dataclass(frozen=True, slots=True)
 class GiftOutcome:
     charge: GiftCharge
-    event: RoomEvent | None  # None when this transfer had been announced before (a retried key)
-    seq: int
+    event: RoomEvent | None  # None when this transfer was announced by an earlier call (a retried key)
 
 
 class GiftDesk:
@@ -80,7 +79,9 @@ class GiftDesk:
         combo_id: str | None = None,
     ) -> GiftOutcome:
         room = self._directory.room(room_id)
-        standing = await room.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER)
+        standing = await room.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER,
+                                      scores=[(SEATS, receiver_id), (BANS, actor.user_id or "")])
+        seated, banned_until = standing.scores
         sender = actor.user_id
         assert sender is not None
         if not key or len(key) > 255:
@@ -92,9 +93,8 @@ class GiftDesk:
         if receiver_id == sender:
             raise Invalid("a gift cannot be sent to yourself", slug="gift-to-self")
         store = room.store
-        if receiver_id != standing.host and await store.score(room_id, SEATS, receiver_id) is None:
+        if receiver_id != standing.host and seated is None:
             raise Invalid("gifts go to the host or a co-host on stage", slug="not-a-gift-receiver")
-        banned_until = await store.score(room_id, BANS, sender)
         if banned_until is not None and banned_until > room.clock.now_ms():
             raise NotAllowed("you cannot send gifts in this live", slug="banned")
 
@@ -103,11 +103,8 @@ class GiftDesk:
             livestream_id=room_id, combo_id=combo_id,
         )
         # The charge succeeded: from here on, the gift is announced (exactly once per transfer).
-        if not await store.put_score(room_id, ANNOUNCED, charge.transfer_id, 0, raise_only=True):
-            seq = await store.score(room_id, ANNOUNCED, charge.transfer_id) or 0
-            if seq == 0:
-                raise Conflict("this gift is being announced; retry shortly", slug="gift-announcing")
-            return GiftOutcome(charge, None, seq)
+        if not await store.put_score(room_id, ANNOUNCED, charge.transfer_id, room.clock.now_ms(), raise_only=True):
+            return GiftOutcome(charge, None)
         streak = (await store.add(room_id, STREAKS, f"{sender}:{combo_id}", charge.quantity)
                   if combo_id is not None else charge.quantity)
         total = await store.support(room_id, sender, charge.coins)
@@ -116,14 +113,13 @@ class GiftDesk:
             quantity=charge.quantity, coins=charge.coins, combo_id=combo_id, combo_count=streak,
             supporter_total=total,
         ))
-        await store.put_score(room_id, ANNOUNCED, charge.transfer_id, event.seq)
         if self._pk is not None:
             try:
                 await self._pk.score_gift(room_id, receiver_id=receiver_id, sender_id=sender, coins=charge.coins,
                                           transfer_id=charge.transfer_id)
             except Exception:  # the gift is charged and shown; a PK scoring failure must not hide it
                 log.exception("PK scoring of transfer %s in room %s", charge.transfer_id, room_id)
-        return GiftOutcome(charge, event, event.seq)
+        return GiftOutcome(charge, event)
 
     async def top_supporters(self, room_id: str, count: int = 10) -> list[RankedUser]:
         await self._directory.room(room_id).standing(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rooms.events import stamp
@@ -149,6 +149,9 @@ class MemoryRoomStore:
 
     async def fields(self, room: str) -> dict[str, str]:
         return dict(self._room(room).fields)
+
+    async def read(self, room: str, scores: Sequence[tuple[str, str]] = ()) -> tuple[dict[str, str], list[int | None]]:
+        return dict(self._room(room).fields), [self._board(room, board).get(member) for board, member in scores]
 
     async def throttle(self, room: str, key: str, *, per_s: float, burst: int, now_ms: int) -> float:
         if per_s <= 0 or burst < 1:

@@ -11,6 +11,7 @@ The client is the application's (``api/app.py`` creates and closes it); this cla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -204,6 +205,15 @@ class RedisRoomStore:
     async def fields(self, room: str) -> dict[str, str]:
         values = await self._redis.hgetall(self._key(room, "fields"))  # type: ignore[misc]
         return {_text(k): _text(v) for k, v in values.items()}
+
+    async def read(self, room: str, scores: Sequence[tuple[str, str]] = ()) -> tuple[dict[str, str], list[int | None]]:
+        async with self._redis.pipeline(transaction=True) as pipe:  # MULTI/EXEC: one consistent read
+            pipe.hgetall(self._key(room, "fields"))
+            for board, member in scores:
+                pipe.zscore(self._board(room, board), member)
+            results = await pipe.execute()
+        fields = {_text(k): _text(v) for k, v in results[0].items()}
+        return fields, [None if value is None else int(value) for value in results[1:]]
 
     async def throttle(self, room: str, key: str, *, per_s: float, burst: int, now_ms: int) -> float:
         if per_s <= 0 or burst < 1:

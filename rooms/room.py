@@ -8,8 +8,8 @@ to the room's log (which numbers it) and then handed to the edge's sink for broa
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from rooms.actor import Actor, Role
 from rooms.clock import Clock
@@ -77,6 +77,8 @@ class Standing:
     status: str
     host: str
     moderator: bool
+    scores: list[int | None] = field(default_factory=list)  # what the action asked for, in order
+    fields: dict[str, str] = field(default_factory=dict)
 
     def role(self, actor: Actor) -> Role:
         if actor.user_id is None:
@@ -121,33 +123,36 @@ class Room:
 
     # Authorization ----------------------------------------------------------------------------------------
 
-    async def standing(self, actor: Actor | None, *, live: bool = False) -> Standing:
-        fields = await self.store.fields(self.id)
+    async def standing(self, actor: Actor | None, *, live: bool = False,
+                       scores: Sequence[tuple[str, str]] = ()) -> Standing:
+        """The room's status and host, whether ``actor`` moderates it, and the ``scores`` asked for, read in
+        one step."""
+        user = actor.user_id if actor is not None else None
+        asked = [(MODERATORS, user), *scores] if user is not None else list(scores)
+        fields, found = await self.store.read(self.id, asked)
         if STATUS not in fields:
             raise UnknownRoom(f"no room {self.id!r}")
-        moderator = False
-        if actor is not None and actor.user_id is not None and actor.user_id != fields[HOST]:
-            moderator = await self.store.score(self.id, MODERATORS, actor.user_id) is not None
-        standing = Standing(fields[STATUS], fields[HOST], moderator)
+        moderator = user is not None and user != fields[HOST] and found[0] is not None
+        standing = Standing(fields[STATUS], fields[HOST], moderator, found[1:] if user is not None else found, fields)
         if live and standing.status != "live":
             raise Conflict("the live has ended", slug="room-ended")
         return standing
 
-    async def require(self, actor: Actor, *roles: Role) -> Standing:
+    async def require(self, actor: Actor, *roles: Role, scores: Sequence[tuple[str, str]] = ()) -> Standing:
         """The room must be live and ``actor`` must hold one of ``roles``."""
         if actor.user_id is None:
             raise Unauthenticated("sign in to do this; anonymous viewers may only watch and read")
-        standing = await self.standing(actor, live=True)
+        standing = await self.standing(actor, live=True, scores=scores)
         if standing.role(actor) not in roles:
             names = " or ".join(r.value for r in roles)
             raise NotAllowed(f"only the {names} may do this", slug="not-room-staff")
         return standing
 
     async def _require_staff_over(self, actor: Actor, target: str) -> Standing:
-        standing = await self.require(actor, Role.HOST, Role.MODERATOR)
+        standing = await self.require(actor, Role.HOST, Role.MODERATOR, scores=[(MODERATORS, target)])
         if target == standing.host:
             raise NotAllowed("nobody moderates the host", slug="target-is-host")
-        if standing.role(actor) is Role.MODERATOR and await self.store.score(self.id, MODERATORS, target) is not None:
+        if standing.role(actor) is Role.MODERATOR and standing.scores[0] is not None:
             raise NotAllowed("only the host moderates a moderator", slug="target-is-moderator")
         return standing
 
@@ -156,9 +161,10 @@ class Room:
     async def join(self, actor: Actor) -> RoomSnapshot:
         """A connection enters; returns the snapshot the client starts from. Signed-in viewers are announced
         once (on their first connection); anonymous ones only change the count."""
-        standing = await self.standing(actor, live=True)
+        bans = [(BANS, actor.user_id)] if actor.user_id is not None else []
+        standing = await self.standing(actor, live=True, scores=bans)
         if actor.user_id is not None and actor.user_id != standing.host:
-            until = await self.store.score(self.id, BANS, actor.user_id)
+            until = standing.scores[0]
             if until is not None and until > self.clock.now_ms():
                 raise NotAllowed("you cannot join this live", slug="banned", until=None if until == FOREVER else until)
         first, count = await self.store.enter(self.id, actor.viewer, ranked=actor.user_id is not None)
@@ -174,7 +180,8 @@ class Room:
     # Chat -------------------------------------------------------------------------------------------------
 
     async def chat(self, actor: Actor, text: str) -> RoomEvent:
-        standing = await self.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER)
+        standing = await self.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER,
+                                      scores=[(MUTES, actor.user_id or "")])
         assert actor.user_id is not None
         text = text.strip()
         if not text:
@@ -182,7 +189,7 @@ class Room:
         if len(text) > self.config.chat_max_chars:
             raise Invalid(f"a message has at most {self.config.chat_max_chars} characters", slug="message-too-long")
         now = self.clock.now_ms()
-        until = await self.store.score(self.id, MUTES, actor.user_id)
+        until = standing.scores[0]
         if until is not None and until > now:
             raise NotAllowed("you are muted in this live", slug="muted", until=None if until == FOREVER else until)
         staff = standing.role(actor) in (Role.HOST, Role.MODERATOR)
@@ -191,7 +198,7 @@ class Room:
         )
         if wait > 0:
             raise Throttled("you are sending messages too fast", retry_after=wait)
-        slow = int(await self.store.get(self.id, SLOW_MODE) or 0)
+        slow = int(standing.fields.get(SLOW_MODE, 0))
         if slow and not staff:
             key = f"slow:{slow}:{actor.user_id}"
             wait = await self.store.throttle(self.id, key, per_s=1 / slow, burst=1, now_ms=now)

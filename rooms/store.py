@@ -14,6 +14,7 @@ backend (one event-loop turn in memory, one Lua script or single command in Redi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 # A board score meaning "no end" (mutes and bans for the rest of the live). The largest integer a Redis
@@ -114,6 +115,11 @@ class RoomStore(Protocol):
         ...
 
     async def fields(self, room: str) -> dict[str, str]: ...
+
+    async def read(self, room: str, scores: Sequence[tuple[str, str]] = ()) -> tuple[dict[str, str], list[int | None]]:
+        """The room's fields and the scores of some (board, member) pairs, read together in one step (one
+        round trip to Redis): what an action checks before it acts."""
+        ...
 
     # Throttles --------------------------------------------------------------------------------------------
     async def throttle(self, room: str, key: str, *, per_s: float, burst: int, now_ms: int) -> float:

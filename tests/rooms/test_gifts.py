@@ -29,7 +29,7 @@ def charger(desk: GiftDesk) -> FakeCharger:
 
 async def test_a_gift_is_announced_after_its_charge(desk: GiftDesk, sink: Sink) -> None:
     outcome = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="k1")
-    assert outcome.event is not None and outcome.seq == 1
+    assert outcome.event is not None and outcome.event.seq == 1
     assert outcome.event.data == GiftSent(
         transfer_id="t1", gift_id="lion", sender_id="alice", receiver_id="host", quantity=1, coins=500,
         combo_id=None, combo_count=1, supporter_total=500,
@@ -74,10 +74,10 @@ async def test_bad_requests_are_refused_before_any_charge(desk: GiftDesk, direct
 async def test_a_retried_key_is_charged_and_announced_once(desk: GiftDesk, sink: Sink) -> None:
     first = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="same")
     again = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="same")
-    assert again.event is None and again.seq == first.seq == 1 and again.charge == first.charge
+    assert again.event is None and again.charge == first.charge
     racing = await asyncio.gather(*(
         desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="race") for _ in range(5)))
-    assert sum(o.event is not None for o in racing) == 1 and {o.seq for o in racing} == {2}
+    assert sum(o.event is not None for o in racing) == 1 and len({o.charge for o in racing}) == 1
     assert charger(desk).balances["alice"] == 1000 - 500 - 1
     assert sink.history() == [(1, "gift.sent"), (2, "gift.sent")]
     assert await desk.top_supporters("live1") == [RankedUser(user_id="alice", score=501)]
