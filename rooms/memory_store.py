@@ -16,6 +16,7 @@ class _RoomState:
     seq: int = 0
     log: deque[str] = field(default_factory=deque)
     presence: dict[str, int] = field(default_factory=dict)
+    held: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, viewer) -> connections
     boards: dict[str, dict[str, int]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
@@ -30,6 +31,7 @@ class MemoryRoomStore:
         self._rooms: dict[str, _RoomState] = {}
         self._monotonic = monotonic
         self._deadlines: dict[str, float] = {}
+        self._heartbeats: dict[str, float] = {}
 
     def _room(self, room: str) -> _RoomState:
         deadline = self._deadlines.get(room)
@@ -65,8 +67,9 @@ class MemoryRoomStore:
         log = self._room(room).log
         return list(log)[-count:] if count > 0 else []
 
-    async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
+    async def enter(self, room: str, viewer: str, *, ranked: bool, node: str = "") -> tuple[bool, int]:
         state = self._room(room)
+        state.held[node, viewer] = state.held.get((node, viewer), 0) + 1
         connections = state.presence.get(viewer, 0) + 1
         state.presence[viewer] = connections
         if ranked:
@@ -74,15 +77,51 @@ class MemoryRoomStore:
             self._board(room, VIEWERS)[viewer] = supporters.get(viewer, 0)
         return connections == 1, len(state.presence)
 
-    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
+    def _release(self, room: str, viewer: str, connections: int) -> bool:
+        """Take ``connections`` off the viewer's total; True if that was their last."""
         state = self._room(room)
-        connections = state.presence.get(viewer, 0)
-        if connections <= 1 or every_connection:
-            state.presence.pop(viewer, None)
-            self._board(room, VIEWERS).pop(viewer, None)
-            return connections >= 1, len(state.presence)
-        state.presence[viewer] = connections - 1
-        return False, len(state.presence)
+        left = state.presence.get(viewer, 0) - connections
+        if left > 0:
+            state.presence[viewer] = left
+            return False
+        gone = viewer in state.presence
+        state.presence.pop(viewer, None)
+        self._board(room, VIEWERS).pop(viewer, None)
+        return gone
+
+    async def exit(self, room: str, viewer: str, *, node: str = "", every_connection: bool = False
+                   ) -> tuple[bool, int]:
+        state = self._room(room)
+        if every_connection:
+            for key in [k for k in state.held if k[1] == viewer]:
+                del state.held[key]
+            return self._release(room, viewer, state.presence.get(viewer, 0)), len(state.presence)
+        mine = state.held.get((node, viewer), 0)
+        if mine == 0:
+            return False, len(state.presence)
+        if mine == 1:
+            del state.held[node, viewer]
+        else:
+            state.held[node, viewer] = mine - 1
+        return self._release(room, viewer, 1), len(state.presence)
+
+    async def presence_nodes(self, room: str) -> set[str]:
+        return {node for node, _ in self._room(room).held}
+
+    async def reap(self, room: str, node: str) -> tuple[list[str], int]:
+        state = self._room(room)
+        gone = []
+        for key in sorted(k for k in state.held if k[0] == node):
+            if self._release(room, key[1], state.held.pop(key)):
+                gone.append(key[1])
+        return gone, len(state.presence)
+
+    async def heartbeat(self, node: str, ttl_s: float) -> None:
+        self._heartbeats[node] = self._monotonic() + ttl_s
+
+    async def alive(self, nodes: Sequence[str]) -> set[str]:
+        now = self._monotonic()
+        return {node for node in nodes if self._heartbeats.get(node, 0) > now}
 
     async def viewers(self, room: str) -> int:
         return len(self._room(room).presence)
@@ -179,3 +218,4 @@ class MemoryRoomStore:
     async def close(self) -> None:
         self._rooms.clear()
         self._deadlines.clear()
+        self._heartbeats.clear()

@@ -34,23 +34,57 @@ if seq > last or seq < first - 1 then return false end
 return redis.call('LRANGE', KEYS[2], seq - first + 1, -1)
 """
 
+# Presence: KEYS[1] viewer -> connections, KEYS[2] "node|viewer" -> connections that node holds,
+# KEYS[3] the VIEWERS board. ``release`` takes connections off a viewer's total and says if they are gone.
+_RELEASE = """
+local function release(viewer, n)
+  local left = redis.call('HINCRBY', KEYS[1], viewer, -n)
+  if left > 0 then return 0 end
+  redis.call('HDEL', KEYS[1], viewer)
+  redis.call('ZREM', KEYS[3], viewer)
+  if left + n > 0 then return 1 end
+  return 0
+end
+"""
+
 _ENTER = """
+redis.call('HINCRBY', KEYS[2], ARGV[3] .. '|' .. ARGV[1], 1)
 local connections = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if ARGV[2] == '1' then
-  redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[3], ARGV[1]) or 0, ARGV[1])
+  redis.call('ZADD', KEYS[3], redis.call('ZSCORE', KEYS[4], ARGV[1]) or 0, ARGV[1])
 end
 return {connections, redis.call('HLEN', KEYS[1])}
 """
 
-_EXIT = """
-local connections = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if connections <= 1 or ARGV[2] == '1' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return {math.min(connections, 1), redis.call('HLEN', KEYS[1])}
+_EXIT = _RELEASE + """
+if ARGV[3] == '1' then
+  local suffix = '|' .. ARGV[1]
+  for _, held in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if string.sub(held, -#suffix) == suffix then redis.call('HDEL', KEYS[2], held) end
+  end
+  local total = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  if total == 0 then return {0, redis.call('HLEN', KEYS[1])} end
+  return {release(ARGV[1], total), redis.call('HLEN', KEYS[1])}
 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-return {0, redis.call('HLEN', KEYS[1])}
+local held = ARGV[2] .. '|' .. ARGV[1]
+local mine = tonumber(redis.call('HGET', KEYS[2], held) or '0')
+if mine == 0 then return {0, redis.call('HLEN', KEYS[1])} end
+if mine == 1 then redis.call('HDEL', KEYS[2], held) else redis.call('HINCRBY', KEYS[2], held, -1) end
+return {release(ARGV[1], 1), redis.call('HLEN', KEYS[1])}
+"""
+
+_REAP = _RELEASE + """
+local prefix = ARGV[1] .. '|'
+local gone = {}
+for _, held in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if string.sub(held, 1, #prefix) == prefix then
+    local n = tonumber(redis.call('HGET', KEYS[2], held))
+    redis.call('HDEL', KEYS[2], held)
+    local viewer = string.sub(held, #prefix + 1)
+    if release(viewer, n) == 1 then table.insert(gone, viewer) end
+  end
+end
+return {gone, redis.call('HLEN', KEYS[1])}
 """
 
 _SUPPORT = """
@@ -109,6 +143,7 @@ class RedisRoomStore:
         self._since = redis.register_script(_SINCE)
         self._enter = redis.register_script(_ENTER)
         self._exit = redis.register_script(_EXIT)
+        self._reap = redis.register_script(_REAP)
         self._support = redis.register_script(_SUPPORT)
         self._put_score = redis.register_script(_PUT_SCORE)
         self._put_field = redis.register_script(_PUT_FIELD)
@@ -136,15 +171,38 @@ class RedisRoomStore:
             return []
         return [_text(item) for item in await self._redis.lrange(self._key(room, "log"), -count, -1)]  # type: ignore[misc]
 
-    async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
-        keys = [self._key(room, "presence"), self._board(room, VIEWERS), self._board(room, SUPPORTERS)]
-        connections, count = await self._enter(keys=keys, args=[viewer, "1" if ranked else "0"])
+    def _presence(self, room: str) -> list[str]:
+        return [self._key(room, "presence"), self._key(room, "held"), self._board(room, VIEWERS)]
+
+    async def enter(self, room: str, viewer: str, *, ranked: bool, node: str = "") -> tuple[bool, int]:
+        keys = [*self._presence(room), self._board(room, SUPPORTERS)]
+        connections, count = await self._enter(keys=keys, args=[viewer, "1" if ranked else "0", node])
         return int(connections) == 1, int(count)
 
-    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
-        keys = [self._key(room, "presence"), self._board(room, VIEWERS)]
-        connections, count = await self._exit(keys=keys, args=[viewer, "1" if every_connection else "0"])
-        return int(connections) == 1, int(count)
+    async def exit(self, room: str, viewer: str, *, node: str = "", every_connection: bool = False
+                   ) -> tuple[bool, int]:
+        args = [viewer, node, "1" if every_connection else "0"]
+        gone, count = await self._exit(keys=self._presence(room), args=args)
+        return int(gone) == 1, int(count)
+
+    async def presence_nodes(self, room: str) -> set[str]:
+        held = await self._redis.hkeys(self._key(room, "held"))  # type: ignore[misc]
+        return {_text(key).split("|", 1)[0] for key in held}
+
+    async def reap(self, room: str, node: str) -> tuple[list[str], int]:
+        gone, count = await self._reap(keys=self._presence(room), args=[node])
+        return sorted(_text(viewer) for viewer in gone), int(count)
+
+    async def heartbeat(self, node: str, ttl_s: float) -> None:
+        await self._redis.set(f"{self._prefix}:node:{node}", b"1", px=max(1, int(ttl_s * 1000)))
+
+    async def alive(self, nodes: Sequence[str]) -> set[str]:
+        ordered = list(nodes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for node in ordered:
+                pipe.exists(f"{self._prefix}:node:{node}")
+            found = await pipe.execute()
+        return {node for node, exists in zip(ordered, found, strict=True) if exists}
 
     async def viewers(self, room: str) -> int:
         return int(await self._redis.hlen(self._key(room, "presence")))  # type: ignore[misc]

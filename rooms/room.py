@@ -70,6 +70,16 @@ class RoomConfig:
     cohost_invite_ttl_s: int = 60
 
 
+@dataclass(slots=True)
+class Node:
+    """What this process keeps about rooms: its id in presence, the taps not yet announced (by room), and
+    the rooms it has had viewers in (where viewers of a dead node come back, so where to reap it)."""
+
+    id: str
+    likes: dict[str, int] = field(default_factory=dict)
+    served: set[str] = field(default_factory=set)
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """A room's state as one action needs it: read once per action."""
@@ -91,7 +101,7 @@ class Standing:
 class Room:
     def __init__(
         self, room_id: str, store: RoomStore, clock: Clock, sink: EventSink, config: RoomConfig,
-        moderator: TextModerator, likes: dict[str, int] | None = None,
+        moderator: TextModerator, node: Node | None = None,
     ) -> None:
         self.id = room_id
         self.store = store
@@ -99,8 +109,7 @@ class Room:
         self.config = config
         self._sink = sink
         self._moderator = moderator
-        # Taps on this node not yet announced, by room; shared by the directory's handles and its ticker.
-        self._likes = likes if likes is not None else {}
+        self._node = node or Node("")
 
     # Events -----------------------------------------------------------------------------------------------
 
@@ -167,13 +176,15 @@ class Room:
             until = standing.scores[0]
             if until is not None and until > self.clock.now_ms():
                 raise NotAllowed("you cannot join this live", slug="banned", until=None if until == FOREVER else until)
-        first, count = await self.store.enter(self.id, actor.viewer, ranked=actor.user_id is not None)
+        first, count = await self.store.enter(self.id, actor.viewer, ranked=actor.user_id is not None,
+                                              node=self._node.id)
+        self._node.served.add(self.id)
         if first and actor.user_id is not None:
             await self.append(ViewerJoined(user_id=actor.user_id, viewers=count))
         return await self.snapshot()
 
     async def leave(self, actor: Actor) -> None:
-        last, count = await self.store.exit(self.id, actor.viewer)
+        last, count = await self.store.exit(self.id, actor.viewer, node=self._node.id)
         if last and actor.user_id is not None:
             await self.append(ViewerLeft(user_id=actor.user_id, viewers=count))
 
@@ -286,10 +297,11 @@ class Room:
         await self.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER)
         if not 1 <= taps <= self.config.like_max_taps:
             raise Invalid(f"1 to {self.config.like_max_taps} taps at a time", slug="bad-taps")
-        self._likes[self.id] = self._likes.get(self.id, 0) + taps
+        likes = self._node.likes
+        likes[self.id] = likes.get(self.id, 0) + taps
 
     async def flush_likes(self) -> RoomEvent | None:
-        taps = self._likes.pop(self.id, 0)
+        taps = self._node.likes.pop(self.id, 0)
         if not taps:
             return None
         total = await self.store.incr(self.id, LIKES, taps)

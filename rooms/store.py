@@ -61,15 +61,33 @@ class RoomStore(Protocol):
         ...
 
     # Presence ---------------------------------------------------------------------------------------------
-    async def enter(self, room: str, viewer: str, *, ranked: bool) -> tuple[bool, int]:
-        """One more connection for ``viewer``. Returns (was this the viewer's first, distinct viewers now).
-        A ``ranked`` (signed-in) viewer also goes on the VIEWERS board with their SUPPORTERS score."""
+    async def enter(self, room: str, viewer: str, *, ranked: bool, node: str = "") -> tuple[bool, int]:
+        """One more connection for ``viewer``, held by ``node``. Returns (was this the viewer's first, distinct
+        viewers now). A ``ranked`` (signed-in) viewer also goes on the VIEWERS board with their SUPPORTERS
+        score."""
         ...
 
-    async def exit(self, room: str, viewer: str, *, every_connection: bool = False) -> tuple[bool, int]:
-        """One connection fewer (all of them with ``every_connection``). Returns (was the viewer present and
-        is now gone, distinct viewers now)."""
+    async def exit(self, room: str, viewer: str, *, node: str = "", every_connection: bool = False
+                   ) -> tuple[bool, int]:
+        """One connection of ``viewer`` held by ``node`` fewer (nothing if that node holds none, e.g. after a
+        reap); with ``every_connection``, all of theirs on every node (a kick). Returns (was the viewer
+        present and is now gone, distinct viewers now)."""
         ...
+
+    async def presence_nodes(self, room: str) -> set[str]:
+        """The nodes holding connections in the room."""
+        ...
+
+    async def reap(self, room: str, node: str) -> tuple[list[str], int]:
+        """Forget every connection a (dead) node held in the room. Returns (viewers now gone, distinct
+        viewers now); racing reapers of the same node get each viewer once in total."""
+        ...
+
+    async def heartbeat(self, node: str, ttl_s: float) -> None:
+        """``node`` is alive for ``ttl_s`` more seconds."""
+        ...
+
+    async def alive(self, nodes: Sequence[str]) -> set[str]: ...
 
     async def viewers(self, room: str) -> int: ...
 

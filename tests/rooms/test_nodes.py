@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from rooms.actor import Actor
 from rooms.directory import RoomDirectory
-from rooms.events import GiftSent, RankedUser
+from rooms.events import GiftSent, RankedUser, ViewerLeft
 from rooms.gifts import GiftDesk
 from rooms.redis_store import RedisRoomStore
 from tests.rooms.conftest import ALICE, BOB, HOST, FakeCharger, FakeClock, Sink
@@ -59,3 +59,35 @@ async def test_a_room_served_by_two_nodes(nodes: tuple[RoomDirectory, RoomDirect
     # a viewer reconnecting to the other node catches up from the same log
     missed = await a.room("live1").resume(10)
     assert [e.seq for e in missed.events or []] == list(range(11, 23))
+
+
+async def test_the_viewers_of_a_dead_node_are_reaped_once(redis_url: str, clock: FakeClock) -> None:
+    prefix = f"nodes{next(_prefixes)}:room"
+    clients = [Redis.from_url(redis_url) for _ in range(3)]
+    sink = Sink()
+    a, b, c = (RoomDirectory(RedisRoomStore(cl, prefix=prefix), clock, sink, node_id=n, presence_ttl_s=30)
+               for cl, n in zip(clients, "ABC", strict=True))
+    try:
+        await a.open("live1", "host")
+        for directory in (a, b, c):
+            await directory.heartbeat()
+        await a.room("live1").join(ALICE)
+        await a.room("live1").join(Actor.anonymous("s1"))
+        await b.room("live1").join(BOB)
+        await c.room("live1").join(Actor("alice", "tab2"))  # alice also watches through C
+        assert await b.reap() == [] and await c.reap() == []  # everyone is alive
+        await clients[0].delete(f"{prefix}:node:A")  # node A dies: its heartbeat runs out
+        left = [e for events in await asyncio.gather(b.reap(), c.reap()) for e in events]
+        assert left == []  # alice is still there through C; the anonymous viewer is counted, not announced
+        assert (await b.room("live1").snapshot()).viewers == 2
+        await c.room("live1").leave(Actor("alice", "tab2"))
+        await clients[1].delete(f"{prefix}:node:C")
+        await b.room("live1").join(Actor("carol", "sid-c"))
+        await c.room("live1").join(Actor("dave", "sid-d"))
+        reaped = await asyncio.gather(b.reap(), b.reap())
+        assert [e.data for events in reaped for e in events] == [ViewerLeft(user_id="dave", viewers=2)]
+        assert sink.history() == [(1, "viewer.joined"), (2, "viewer.joined"), (3, "viewer.left"),
+                                  (4, "viewer.joined"), (5, "viewer.joined"), (6, "viewer.left")]
+    finally:
+        for client in clients:
+            await client.aclose()

@@ -306,4 +306,4 @@ async def test_handles_of_unknown_rooms_hold_nothing(directory: RoomDirectory) -
     for n in range(100):
         with pytest.raises(UnknownRoom):
             await directory.room(f"nope{n}").like(ALICE)
-    assert directory._likes == {}
+    assert directory.node.likes == {} and directory.node.served == set()

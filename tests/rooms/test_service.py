@@ -25,7 +25,7 @@ async def test_two_lives_battle_through_the_service(db: Database, store: RoomSto
                           orders=FakeCommerce(), followers=FakeFollowers(), config=config, clock=clock)
     async with service.running():
         tasks = {t.get_name() for t in asyncio.all_tasks()}
-        assert {"rooms-likes", "pk-referee"} <= tasks
+        assert {"rooms-ticker", "pk-referee"} <= tasks
         one = await service.lives.create(HOST, title="one", category="music")
         two = await service.lives.create(HOST2, title="two", category="music")
         await service.lives.start(HOST, one.id)
@@ -48,7 +48,7 @@ async def test_two_lives_battle_through_the_service(db: Database, store: RoomSto
         ended = [e.data for e in sink.of("pk.ended") if isinstance(e.data, PkEnded)]
         assert len(ended) == 2 and ended[0].battle.winner == "a" and ended[0].battle.a.score == 40
         await service.lives.end(HOST, one.id)
-    assert {"rooms-likes", "pk-referee"}.isdisjoint(t.get_name() for t in asyncio.all_tasks())
+    assert {"rooms-ticker", "pk-referee"}.isdisjoint(t.get_name() for t in asyncio.all_tasks())
     gifts = [e.data for e in sink.events if isinstance(e.data, GiftSent)]
     assert [(g.sender_id, g.coins) for g in gifts] == [("alice", 40), ("bob", 25)]
     assert [t for _, t in sink.history(one.id)] == [

@@ -164,3 +164,25 @@ async def test_expire_forgets_a_room_later(store: RoomStore) -> None:
     await asyncio.sleep(0.15)
     assert await store.last_seq("r") == 0 and await store.fields("r") == {} and await store.size("r", SEATS) == 0
     assert await store.last_seq("keep") == 1 and await store.size("keep", SEATS) == 1
+
+
+async def test_presence_is_held_per_node_and_a_dead_nodes_share_is_reaped(store: RoomStore) -> None:
+    assert await store.enter("r", "alice", ranked=True, node="A") == (True, 1)
+    assert await store.enter("r", "alice", ranked=True, node="B") == (False, 1)  # her second tab, on B
+    assert await store.enter("r", "bob", ranked=True, node="A") == (True, 2)
+    assert await store.enter("r", "anon:x", ranked=False, node="A") == (True, 3)
+    assert await store.enter("r", "carol", ranked=True, node="B") == (True, 4)
+    assert await store.presence_nodes("r") == {"A", "B"}
+    assert await store.exit("r", "carol", node="A") == (False, 4)  # A holds none of carol's connections
+    await store.heartbeat("B", 30)
+    assert await store.alive(["A", "B", "C"]) == {"B"}
+    reaps = await asyncio.gather(store.reap("r", "A"), store.reap("r", "A"))  # two reapers race
+    assert sorted(v for gone, _ in reaps for v in gone) == ["anon:x", "bob"] and {c for _, c in reaps} == {2}
+    assert await store.presence_nodes("r") == {"B"}
+    assert await store.top("r", VIEWERS) == [("carol", 0), ("alice", 0)]
+    assert await store.exit("r", "alice", node="A") == (False, 2)  # the reaped node's late exit: nothing
+    assert await store.exit("r", "alice", node="B") == (True, 1)
+    await store.enter("r", "dave", ranked=True, node="A")
+    await store.enter("r", "dave", ranked=True, node="B")
+    assert await store.exit("r", "dave", every_connection=True) == (True, 1)  # a kick: every node's share
+    assert await store.presence_nodes("r") == {"B"} and await store.viewers("r") == 1
