@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from rooms.errors import Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +29,14 @@ class Role(StrEnum):
     MODERATOR = "moderator"
     VIEWER = "viewer"
     ANONYMOUS = "anonymous"
+
+
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def require_id(value: str, what: str) -> str:
+    """Identifiers from clients (users, rooms, messages, gifts, products) are short and plain: anything
+    else is refused before it reaches the store."""
+    if not isinstance(value, str) or _ID.fullmatch(value) is None:
+        raise Invalid(f"{what} is 1 to 64 letters, digits or _.:-", slug="bad-id", field=what)
+    return value

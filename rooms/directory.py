@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 
+from rooms.actor import require_id
 from rooms.clock import Clock
 from rooms.errors import Conflict
 from rooms.events import RoomEvent, ViewerLeft
@@ -46,6 +47,7 @@ class RoomDirectory:
 
     def room(self, room_id: str) -> Room:
         """A handle on a room (cheap, not kept); whether the room exists is checked by each action."""
+        require_id(room_id, "room_id")
         return Room(room_id, self.store, self.clock, self._sink, self.config, self._moderator, self.node)
 
     async def open(self, room_id: str, host_id: str) -> Room:

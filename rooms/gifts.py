@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from rooms.actor import Actor, Role
+from rooms.actor import Actor, Role, require_id
 from rooms.directory import RoomDirectory
 from rooms.errors import Invalid, NotAllowed
 from rooms.events import GiftSent, RankedUser, RoomEvent
@@ -79,6 +79,8 @@ class GiftDesk:
         combo_id: str | None = None,
     ) -> GiftOutcome:
         room = self._directory.room(room_id)
+        require_id(receiver_id, "receiver_id")
+        require_id(gift_id, "gift_id")
         standing = await room.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER,
                                       scores=[(SEATS, receiver_id), (BANS, actor.user_id or "")])
         seated, banned_until = standing.scores

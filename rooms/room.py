@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from rooms.actor import Actor, Role
+from rooms.actor import Actor, Role, require_id
 from rooms.clock import Clock
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound, Throttled, Unauthenticated, UnknownRoom
 from rooms.events import (
@@ -158,6 +158,7 @@ class Room:
         return standing
 
     async def _require_staff_over(self, actor: Actor, target: str) -> Standing:
+        require_id(target, "user_id")
         standing = await self.require(actor, Role.HOST, Role.MODERATOR, scores=[(MODERATORS, target)])
         if target == standing.host:
             raise NotAllowed("nobody moderates the host", slug="target-is-host")
@@ -229,6 +230,7 @@ class Room:
 
     async def pin_message(self, actor: Actor, message_id: str) -> RoomEvent:
         """Pin a recent chat message (one still in the replay buffer), replacing any pinned one."""
+        require_id(message_id, "message_id")
         await self.require(actor, Role.HOST, Role.MODERATOR)
         assert actor.user_id is not None
         for raw in reversed(await self.store.recent(self.id, PIN_SEARCH)):
@@ -281,6 +283,7 @@ class Room:
         await self.store.remove(self.id, BANS, user_id)
 
     async def set_moderator(self, actor: Actor, user_id: str, moderator: bool) -> RoomEvent:
+        require_id(user_id, "user_id")
         standing = await self.require(actor, Role.HOST)
         if user_id == standing.host:
             raise Invalid("the host is not a moderator of their own live", slug="target-is-host")

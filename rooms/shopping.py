@@ -12,7 +12,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from rooms.actor import Actor, Role
+from rooms.actor import Actor, Role, require_id
 from rooms.clock import to_datetime
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotFound
@@ -141,6 +141,7 @@ class LiveShopping:
     async def order(self, actor: Actor, session_id: str, *, product_id: str, key: str,
                     quantity: int = 1) -> OrderOutcome:
         """Order the pinned product; the order is placed by commerce before the room hears about it."""
+        require_id(product_id, "product_id")
         _, room = await self._room(session_id)
         standing = await room.require(actor, Role.MODERATOR, Role.VIEWER, Role.HOST)
         assert actor.user_id is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rooms.actor import Actor, Role
+from rooms.actor import Actor, Role, require_id
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound
 from rooms.events import (
@@ -49,6 +49,7 @@ class Stage:
         return snapshot.seats
 
     async def _check_guest(self, room: Room, host: str, user_id: str) -> None:
+        require_id(user_id, "user_id")
         if user_id == host:
             raise Invalid("the host is always on stage", slug="target-is-host")
         if await room.store.score(room.id, SEATS, user_id) is not None:
@@ -89,7 +90,7 @@ class Stage:
         if actor.user_id == host:
             if user_id is None:
                 raise Invalid("say whose request to answer", slug="missing-user")
-            return STAGE_REQUESTS, user_id
+            return STAGE_REQUESTS, require_id(user_id, "user_id")
         assert actor.user_id is not None
         return STAGE_INVITES, actor.user_id
 
