@@ -65,11 +65,13 @@ class RoomDirectory:
         await self.store.drop(room_id)
 
     async def flush_likes(self) -> None:
-        for room_id in list(self.node.likes):
+        """Announce, per room, the taps and the (crowded) viewer count gathered on this node."""
+        for room_id in sorted(self.node.likes.keys() | self.node.crowds):
             try:
                 await self.room(room_id).flush_likes()
-            except Exception:  # one room's failure must not stop the others' likes
-                log.exception("flushing likes of room %s", room_id)
+                await self.room(room_id).flush_viewers()
+            except Exception:  # one room's failure must not stop the others'
+                log.exception("flushing likes and viewers of room %s", room_id)
 
     async def heartbeat(self) -> None:
         await self.store.heartbeat(self.node.id, self.presence_ttl_s)

@@ -107,6 +107,14 @@ class ViewerLeft(_Model):
     viewers: int
 
 
+class ViewerCount(_Model):
+    """In a crowded room, joins and leaves are not announced one by one; the count is, once per window."""
+
+    type: Literal["viewer.count"] = "viewer.count"
+    viewers: int
+    top_viewers: list[RankedUser]
+
+
 class ChatMessage(_Model):
     type: Literal["chat.message"] = "chat.message"
     message_id: str
@@ -264,7 +272,7 @@ class RoomEnded(_Model):
 
 
 Payload = Annotated[
-    ViewerJoined | ViewerLeft | ChatMessage | ChatPinned | SlowModeChanged | UserMuted | UserUnmuted
+    ViewerJoined | ViewerLeft | ViewerCount | ChatMessage | ChatPinned | SlowModeChanged | UserMuted | UserUnmuted
     | UserKicked | ModeratorChanged | LikesBatch | GiftSent | PkInvited | PkCancelled | PkCountdown
     | PkStarted | PkScore | PkEnded | CohostInvited | CohostRequested | CohostJoined | CohostLeft
     | CohostDeclined | CohostMuted | ProductPinned | OrderPlaced | RoomEnded,

@@ -35,6 +35,7 @@ from rooms.events import (
     UserKicked,
     UserMuted,
     UserUnmuted,
+    ViewerCount,
     ViewerJoined,
     ViewerLeft,
     decode,
@@ -66,6 +67,7 @@ class RoomConfig:
     top_viewers: int = 10
     like_window_s: float = 1.0
     like_max_taps: int = 50  # taps one request may carry
+    announce_viewers_below: int = 200  # above this many viewers, joins and leaves become a count per window
     cohost_seats: int = 8
     cohost_invite_ttl_s: int = 60
 
@@ -78,6 +80,7 @@ class Node:
     id: str
     likes: dict[str, int] = field(default_factory=dict)
     served: set[str] = field(default_factory=set)
+    crowds: set[str] = field(default_factory=set)  # rooms whose viewer count changed unannounced
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +183,28 @@ class Room:
         first, count = await self.store.enter(self.id, actor.viewer, ranked=actor.user_id is not None,
                                               node=self._node.id)
         self._node.served.add(self.id)
-        if first and actor.user_id is not None:
+        if first and actor.user_id is not None and count < self.config.announce_viewers_below:
             await self.append(ViewerJoined(user_id=actor.user_id, viewers=count))
+        elif first:
+            self._node.crowds.add(self.id)
         return await self.snapshot()
 
     async def leave(self, actor: Actor) -> None:
         last, count = await self.store.exit(self.id, actor.viewer, node=self._node.id)
-        if last and actor.user_id is not None:
+        if last and actor.user_id is not None and count < self.config.announce_viewers_below:
             await self.append(ViewerLeft(user_id=actor.user_id, viewers=count))
+        elif last:
+            self._node.crowds.add(self.id)
+
+    async def flush_viewers(self) -> RoomEvent | None:
+        """Announce the viewer count if joins or leaves on this node went unannounced since the last one."""
+        if self.id not in self._node.crowds:
+            return None
+        self._node.crowds.discard(self.id)
+        count = await self.store.viewers(self.id)
+        top = await self.store.top(self.id, VIEWERS, self.config.top_viewers)
+        return await self.append(ViewerCount(viewers=count, top_viewers=[RankedUser(user_id=u, score=s)
+                                                                         for u, s in top]))
 
     # Chat -------------------------------------------------------------------------------------------------
 

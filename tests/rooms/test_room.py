@@ -11,7 +11,16 @@ import pytest
 from rooms.actor import Actor
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound, Throttled, Unauthenticated, UnknownRoom
-from rooms.events import ChatMessage, LikesBatch, Mute, RankedUser, RoomEvent, UserKicked, ViewerJoined
+from rooms.events import (
+    ChatMessage,
+    LikesBatch,
+    Mute,
+    RankedUser,
+    RoomEvent,
+    UserKicked,
+    ViewerCount,
+    ViewerJoined,
+)
 from rooms.moderation import Verdict
 from rooms.room import RoomConfig
 from rooms.store import SUPPORTERS, RoomStore
@@ -307,3 +316,24 @@ async def test_handles_of_unknown_rooms_hold_nothing(directory: RoomDirectory) -
         with pytest.raises(UnknownRoom):
             await directory.room(f"nope{n}").like(ALICE)
     assert directory.node.likes == {} and directory.node.served == set()
+
+
+async def test_a_crowded_room_announces_its_count_once_per_window(store: RoomStore, clock: FakeClock,
+                                                                  sink: Sink) -> None:
+    rooms = RoomDirectory(store, clock, sink, config=RoomConfig(announce_viewers_below=3))
+    await rooms.open("live1", "host")
+    room = rooms.room("live1")
+    await room.join(ALICE)
+    await room.join(BOB)
+    await store.support("live1", "bob", 9)
+    for n in range(20):  # the crowd arrives: no event per viewer
+        await room.join(Actor(f"fan{n}"))
+    await room.join(Actor.anonymous("sid-x"))
+    await rooms.flush_likes()
+    await rooms.flush_likes()  # nothing changed since: no event
+    await room.leave(Actor("fan0"))
+    await rooms.flush_likes()
+    assert sink.history() == [(1, "viewer.joined"), (2, "viewer.joined"), (3, "viewer.count"), (4, "viewer.count")]
+    counts = [e.data for e in sink.events if isinstance(e.data, ViewerCount)]
+    assert [c.viewers for c in counts] == [23, 22]
+    assert counts[0].top_viewers[0] == RankedUser(user_id="bob", score=9) and len(counts[0].top_viewers) == 10
