@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rooms.actor import Actor, Role
+from rooms.actor import Actor, Role, require_id
 from rooms.clock import Clock, to_datetime, to_ms
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -101,6 +101,7 @@ class PkBattles:
     # Reading ----------------------------------------------------------------------------------------------
 
     async def get(self, battle_id: str) -> PkView:
+        require_id(battle_id, "battle_id")
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(pk_battles).where(pk_battles.c.id == battle_id))).one_or_none()
             if row is None:
@@ -131,7 +132,7 @@ class PkBattles:
 
     async def invite(self, actor: Actor, room_id: str, opponent_room_id: str, duration_s: int | None = None) -> PkView:
         """The host of ``room_id`` invites the host of ``opponent_room_id``; they have ``invite_ttl_s``."""
-        duration = duration_s or self.config.default_duration_s
+        duration = self.config.default_duration_s if duration_s is None else duration_s
         if not self.config.min_duration_s <= duration <= self.config.max_duration_s:
             raise Invalid(f"a battle lasts {self.config.min_duration_s} to {self.config.max_duration_s} s",
                           slug="bad-duration")
@@ -174,6 +175,7 @@ class PkBattles:
         return await self.announce(battle_id)
 
     async def _host_b(self, actor: Actor, battle_id: str) -> Any:
+        require_id(battle_id, "battle_id")
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(pk_battles).where(pk_battles.c.id == battle_id))).one_or_none()
         if row is None:

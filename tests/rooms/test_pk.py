@@ -150,8 +150,11 @@ async def test_who_may_battle(one: Node) -> None:
         await one.battles.invite(ALICE, "live1", "live2")
     with pytest.raises(Invalid):
         await one.battles.invite(HOST, "live1", "live1")
+    for bad in (0, 5, 3601):
+        with pytest.raises(Invalid):
+            await one.battles.invite(HOST, "live1", "live2", bad)
     with pytest.raises(Invalid):
-        await one.battles.invite(HOST, "live1", "live2", 5)
+        await one.battles.accept(HOST2, "x" * 100)
     await one.rooms.room("live2").end(HOST2)
     with pytest.raises(Conflict):
         await one.battles.invite(HOST, "live1", "live2")
