@@ -172,8 +172,9 @@ class Room:
     # Presence ---------------------------------------------------------------------------------------------
 
     async def join(self, actor: Actor) -> RoomSnapshot:
-        """A connection enters; returns the snapshot the client starts from. Signed-in viewers are announced
-        once (on their first connection); anonymous ones only change the count."""
+        """A connection enters; returns the snapshot the client starts from. A signed-in viewer's first
+        connection is announced while the room has fewer than ``announce_viewers_below`` viewers; anonymous
+        viewers, and everyone in a crowded room, show up in the next ``viewer.count`` instead."""
         bans = [(BANS, actor.user_id)] if actor.user_id is not None else []
         standing = await self.standing(actor, live=True, scores=bans)
         if actor.user_id is not None and actor.user_id != standing.host:
