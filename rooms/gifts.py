@@ -20,9 +20,9 @@ from typing import Protocol
 
 from rooms.actor import Actor, Role, require_id
 from rooms.directory import RoomDirectory
-from rooms.errors import Invalid, NotAllowed
+from rooms.errors import Invalid
 from rooms.events import GiftSent, RankedUser, RoomEvent
-from rooms.store import BANS, SEATS, SUPPORTERS
+from rooms.store import SEATS, SUPPORTERS
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ class GiftDesk:
         require_id(receiver_id, "receiver_id")
         require_id(gift_id, "gift_id")
         standing = await room.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER,
-                                      scores=[(SEATS, receiver_id), (BANS, actor.user_id or "")])
-        seated, banned_until = standing.scores
+                                      scores=[(SEATS, receiver_id)])
+        (seated,) = standing.scores
         sender = actor.user_id
         assert sender is not None
         if not key or len(key) > 255:
@@ -97,8 +97,6 @@ class GiftDesk:
         store = room.store
         if receiver_id != standing.host and seated is None:
             raise Invalid("gifts go to the host or a co-host on stage", slug="not-a-gift-receiver")
-        if banned_until is not None and banned_until > room.clock.now_ms():
-            raise NotAllowed("you cannot send gifts in this live", slug="banned")
 
         charge = await self._charger.charge(
             sender_id=sender, receiver_id=receiver_id, gift_id=gift_id, quantity=quantity, key=key,

@@ -83,7 +83,7 @@ class Node:
     crowds: set[str] = field(default_factory=set)  # rooms whose viewer count changed unannounced
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Standing:
     """A room's state as one action needs it: read once per action."""
 
@@ -151,13 +151,19 @@ class Room:
         return standing
 
     async def require(self, actor: Actor, *roles: Role, scores: Sequence[tuple[str, str]] = ()) -> Standing:
-        """The room must be live and ``actor`` must hold one of ``roles``."""
+        """The room must be live, ``actor`` must hold one of ``roles`` and not be kicked or banned from it.
+        ``Standing.scores`` answers ``scores``, in order."""
         if actor.user_id is None:
             raise Unauthenticated("sign in to do this; anonymous viewers may only watch and read")
-        standing = await self.standing(actor, live=True, scores=scores)
+        standing = await self.standing(actor, live=True, scores=[*scores, (BANS, actor.user_id)])
+        *asked, banned_until = standing.scores
         if standing.role(actor) not in roles:
             names = " or ".join(r.value for r in roles)
             raise NotAllowed(f"only the {names} may do this", slug="not-room-staff")
+        if banned_until is not None and banned_until > self.clock.now_ms() and standing.role(actor) is not Role.HOST:
+            raise NotAllowed("you were removed from this live", slug="banned",
+                             until=None if banned_until == FOREVER else banned_until)
+        standing.scores = asked
         return standing
 
     async def _require_staff_over(self, actor: Actor, target: str) -> Standing:

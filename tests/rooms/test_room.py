@@ -5,6 +5,7 @@ Every test asserts the room's whole event history (seq, type), on both store bac
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -337,3 +338,20 @@ async def test_a_crowded_room_announces_its_count_once_per_window(store: RoomSto
     counts = [e.data for e in sink.events if isinstance(e.data, ViewerCount)]
     assert [c.viewers for c in counts] == [23, 22]
     assert counts[0].top_viewers[0] == RankedUser(user_id="bob", score=9) and len(counts[0].top_viewers) == 10
+
+
+async def test_a_kicked_viewer_who_stays_connected_can_do_nothing(directory: RoomDirectory, clock: FakeClock,
+                                                                  sink: Sink) -> None:
+    await live(directory)
+    room = directory.room("live1")
+    await room.set_moderator(HOST, "mod", True)
+    await room.kick(HOST, "mod")  # the host may remove a moderator too
+    actions: list[Callable[[], Awaitable[object]]] = [
+        lambda: room.chat(MOD, "still here?"), lambda: room.like(MOD), lambda: room.kick(MOD, "alice")]
+    for action in actions:
+        with pytest.raises(NotAllowed) as caught:
+            await action()
+        assert caught.value.type_slug == "banned"
+    clock.advance(300)
+    await room.chat(MOD, "back")
+    assert sink.history() == [(1, "moderation.moderator"), (2, "moderation.kicked"), (3, "chat.message")]

@@ -94,7 +94,9 @@ async def test_boards(store: RoomStore) -> None:
 async def test_a_bounded_board_admits_exactly_up_to_its_limit_under_a_race(store: RoomStore) -> None:
     results = await asyncio.gather(*(store.put_score("r", SEATS, f"guest{n}", n, limit=8) for n in range(20)))
     assert sum(results) == 8 and await store.size("r", SEATS) == 8
-    assert await store.put_score("r", SEATS, "guest0", 100, limit=8)  # an existing member may be updated
+    seated = (await store.top("r", SEATS))[-1][0]
+    assert await store.put_score("r", SEATS, seated, 100, limit=8)  # an existing member may be updated
+    assert await store.put_score("r", SEATS, "late", 1, limit=8) is False
 
 
 async def test_one_of_several_racing_removers_wins(store: RoomStore) -> None:
