@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rooms.actor import Actor
 from rooms.clock import Clock, SystemClock
 from rooms.directory import RoomDirectory
+from rooms.events import RoomEvent
 from rooms.gifts import GiftCharger, GiftDesk
 from rooms.lives import Followers, Livestreams
 from rooms.media import MediaControl
@@ -90,6 +92,13 @@ class RoomService:
         self.stage = Stage(self.rooms, media)
         self.shopping = LiveShopping(db, self.rooms, orders)
         self.lives = Livestreams(db, self.rooms, media, self.stage, self.shopping, followers)
+
+    async def kick(self, actor: Actor, room_id: str, user_id: str, *, ban: bool = False) -> RoomEvent:
+        """Remove someone from the live (``Room.kick``) and, if they were a co-host, from the stage, closing
+        their media. The edges call this rather than ``Room.kick``."""
+        event = await self.rooms.room(room_id).kick(actor, user_id, ban=ban)
+        await self.stage.remove(room_id, user_id)
+        return event
 
     def start(self) -> None:
         self.rooms.start()

@@ -129,6 +129,17 @@ class Stage:
         assert actor.user_id is not None
         return await self._off_stage(room, actor.user_id, "left")
 
+    async def remove(self, room_id: str, user_id: str) -> RoomEvent | None:
+        """Take a guest off stage because they were removed from the live (the room already authorized the
+        kick); nothing if they are not on stage."""
+        room = self._room(room_id)
+        if await room.store.score(room_id, SEATS, user_id) is None:
+            return None
+        try:
+            return await self._off_stage(room, user_id, "kicked")
+        except NotFound:  # a racing kick took them off first
+            return None
+
     async def _off_stage(self, room: Room, user_id: str, reason: CohostReason) -> RoomEvent:
         if not await room.store.remove(room.id, SEATS, user_id):
             raise NotFound(f"{user_id!r} is not on stage", slug="not-on-stage")

@@ -65,3 +65,19 @@ def test_the_service_reads_its_settings() -> None:
     assert (config.pk.default_duration_s, config.pk.invite_ttl_s, config.replay_buffer) == (120, 30, 64)
     defaults = RoomServiceConfig.from_settings(Settings())
     assert defaults.room == RoomConfig() and defaults.pk == PkConfig()
+
+
+async def test_kicking_a_co_host_takes_them_off_stage(db: Database, store: RoomStore, clock: FakeClock,
+                                                     sink: Sink) -> None:
+    media = FakeMedia()
+    service = RoomService(db, store, sink, charger=FakeCharger(), media=media, orders=FakeCommerce(), clock=clock)
+    live = await service.lives.create(HOST, title="t", category="c")
+    await service.lives.start(HOST, live.id)
+    await service.stage.invite(HOST, live.id, "alice")
+    await service.stage.accept(ALICE, live.id)
+    await service.kick(HOST, live.id, "alice")
+    await service.kick(HOST, live.id, "bob")  # not on stage: only the room kick
+    assert media.calls == [("ingest", "host"), ("token", "alice"), ("close", "alice")]
+    assert [t for _, t in sink.history(live.id)] == [
+        "cohost.invited", "cohost.joined", "moderation.kicked", "cohost.left", "moderation.kicked"]
+    assert await service.stage.seats(live.id) == []
