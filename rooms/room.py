@@ -125,13 +125,18 @@ class Room:
             log.exception("broadcasting event %d of room %s", event.seq, self.id)
         return event
 
+    async def events_since(self, seq: int) -> list[RoomEvent] | None:
+        """The events after ``seq``, or None when the gap is too old for the replay buffer (send a snapshot)."""
+        missed = await self.store.since(self.id, seq)
+        return None if missed is None else [decode(raw) for raw in missed]
+
     async def resume(self, last_seq: int) -> Resume:
         """What a reconnecting client missed since ``last_seq``, or a snapshot when the buffer lost some."""
         await self.standing(None)
-        missed = await self.store.since(self.id, last_seq)
+        missed = await self.events_since(last_seq)
         if missed is None:
             return Resume(events=None, snapshot=await self.snapshot())
-        return Resume(events=[decode(raw) for raw in missed], snapshot=None)
+        return Resume(events=missed, snapshot=None)
 
     # Authorization ----------------------------------------------------------------------------------------
 

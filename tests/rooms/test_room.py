@@ -284,6 +284,8 @@ async def test_resume_replays_what_was_missed_or_sends_a_snapshot(directory: Roo
     old = await room.resume(3)
     assert old.events is None and old.snapshot is not None
     assert old.snapshot.seq == 16 and old.snapshot.viewers == 1
+    assert await room.events_since(3) is None
+    assert [e.seq for e in await room.events_since(14) or []] == [15, 16]
     ahead = await room.resume(99)  # a client from an older life of the room
     assert ahead.events is None and ahead.snapshot is not None
 
