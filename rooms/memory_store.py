@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rooms.events import stamp
-from rooms.store import ANY, SUPPORTERS, VIEWERS, _Any
+from rooms.store import ANY, SUPPORTERS, TALLIED, VIEWERS, _Any
 
 
 @dataclass
@@ -164,6 +164,19 @@ class MemoryRoomStore:
 
     async def size(self, room: str, board: str) -> int:
         return len(self._board(room, board))
+
+    async def tally(
+        self, room: str, *, gate: str, key: str, now_ms: int, adds: Sequence[tuple[str, str, int]]
+    ) -> list[int] | None:
+        window = self._room(room).fields.get(gate, "")
+        start, _, end = window.partition(":")
+        if not (start.isdigit() and end.isdigit() and int(start) <= now_ms < int(end)):
+            return None
+        tallied = self._board(room, TALLIED)
+        if key in tallied:
+            return None
+        tallied[key] = now_ms
+        return [await self.add(room, board, member, amount) for board, member, amount in adds]
 
     async def incr(self, room: str, counter: str, by: int = 1) -> int:
         counters = self._room(room).counters

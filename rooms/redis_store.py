@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from rooms.store import ANY, SUPPORTERS, VIEWERS, _Any
+from rooms.store import ANY, SUPPORTERS, TALLIED, VIEWERS, _Any
 
 _APPEND = """
 local seq = redis.call('INCR', KEYS[1])
@@ -109,6 +109,23 @@ if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSE
 return 1
 """
 
+# KEYS[1] fields, KEYS[2] the TALLIED board, KEYS[3..] the boards of ``adds``; ARGV: gate, key, now, then
+# (member, amount) per board. Returns the new scores as strings (a Lua number reply would be truncated).
+_TALLY = """
+local window = redis.call('HGET', KEYS[1], ARGV[1])
+if not window then return false end
+local start, finish = string.match(window, '^(%d+):(%d+)$')
+local now = tonumber(ARGV[3])
+if not start or now < tonumber(start) or now >= tonumber(finish) then return false end
+if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return false end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+local scores = {}
+for i = 3, #KEYS do
+  scores[#scores + 1] = redis.call('ZINCRBY', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i - 2])
+end
+return scores
+"""
+
 # Token bucket; the reply is a string because Redis truncates Lua numbers to integers.
 _THROTTLE = """
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -148,6 +165,7 @@ class RedisRoomStore:
         self._put_score = redis.register_script(_PUT_SCORE)
         self._put_field = redis.register_script(_PUT_FIELD)
         self._throttle = redis.register_script(_THROTTLE)
+        self._tally = redis.register_script(_TALLY)
 
     def _key(self, room: str, *parts: str) -> str:
         return ":".join((self._prefix, "{" + room + "}", *parts))
@@ -236,6 +254,16 @@ class RedisRoomStore:
 
     async def size(self, room: str, board: str) -> int:
         return int(await self._redis.zcard(self._board(room, board)))
+
+    async def tally(
+        self, room: str, *, gate: str, key: str, now_ms: int, adds: Sequence[tuple[str, str, int]]
+    ) -> list[int] | None:
+        keys = [self._key(room, "fields"), self._board(room, TALLIED), *(self._board(room, b) for b, _, _ in adds)]
+        args: list[str | int] = [gate, key, now_ms]
+        for _, member, amount in adds:
+            args += [member, amount]
+        found: Any = await self._tally(keys=keys, args=args)
+        return None if found is None else [int(float(_text(score))) for score in found]
 
     async def incr(self, room: str, counter: str, by: int = 1) -> int:
         return int(await self._redis.hincrby(self._key(room, "counters"), counter, by))  # type: ignore[misc]

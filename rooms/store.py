@@ -32,6 +32,7 @@ SEAT_MUTES: Final = "seat_mutes"  # co-host whose microphone the host muted -> s
 STAGE_INVITES: Final = "stage_invites"  # user invited by the host -> invitation expires at (ms)
 STAGE_REQUESTS: Final = "stage_requests"  # user asking to come on stage -> request expires at (ms)
 PK_SCORES: Final = "pk_scores"  # "<battle>:a" / "<battle>:b" -> score (only ever raised)
+TALLIED: Final = "tallied"  # key -> when it was tallied (ms)
 
 
 class _Any:
@@ -119,6 +120,15 @@ class RoomStore(Protocol):
         ...
 
     async def size(self, room: str, board: str) -> int: ...
+
+    async def tally(
+        self, room: str, *, gate: str, key: str, now_ms: int, adds: Sequence[tuple[str, str, int]]
+    ) -> list[int] | None:
+        """Count something once, inside a time window: if field ``gate`` holds ``"<start>:<end>"`` (ms) with
+        start <= ``now_ms`` < end, and ``key`` was not tallied before (board TALLIED), apply every (board,
+        member, amount) and return the new scores; otherwise change nothing and return None. Closing the
+        gate (any other value) stops every later tally: what a PK battle's end does before reading scores."""
+        ...
 
     # Counters and fields ----------------------------------------------------------------------------------
     async def incr(self, room: str, counter: str, by: int = 1) -> int: ...

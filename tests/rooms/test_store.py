@@ -188,3 +188,20 @@ async def test_presence_is_held_per_node_and_a_dead_nodes_share_is_reaped(store:
     await store.enter("r", "dave", ranked=True, node="B")
     assert await store.exit("r", "dave", every_connection=True) == (True, 1)  # a kick: every node's share
     assert await store.presence_nodes("r") == {"B"} and await store.viewers("r") == 1
+
+
+async def test_tally_counts_once_inside_its_window(store: RoomStore) -> None:
+    adds = [("score", "a", 5), ("mvp:a", "alice", 5)]
+    assert await store.tally("pk", gate="window", key="t0", now_ms=1500, adds=adds) is None  # no window yet
+    await store.put("pk", "window", "1000:2000")
+    assert await store.tally("pk", gate="window", key="t0", now_ms=999, adds=adds) is None
+    assert await store.tally("pk", gate="window", key="t1", now_ms=1000, adds=adds) == [5, 5]
+    assert await store.tally("pk", gate="window", key="t1", now_ms=1001, adds=adds) is None  # counted once
+    racing = await asyncio.gather(*(store.tally("pk", gate="window", key=f"r{n % 3}", now_ms=1999,
+                                                adds=[("score", "b", 1)]) for n in range(9)))
+    assert sorted(r[0] for r in racing if r is not None) == [1, 2, 3]
+    assert await store.tally("pk", gate="window", key="t2", now_ms=2000, adds=adds) is None  # the end
+    await store.put("pk", "window", "closed")
+    assert await store.tally("pk", gate="window", key="t3", now_ms=1500, adds=adds) is None
+    assert await store.top("pk", "score") == [("a", 5), ("b", 3)]
+    assert await store.top("pk", "mvp:a") == [("alice", 5)]
