@@ -2,13 +2,17 @@
 (300 s by default) → ended, with the score, the winner (or a draw) and each side's MVP.
 
 The database row is the authority for state and time; every transition is a compare-and-set UPDATE, so it
-happens once however many nodes try. A gift counts toward a side when it is charged while the battle is
-active and goes to that side's host; the counting UPDATE takes the battle row (``WHERE state IN
-('countdown','active') AND starts_at <= now AND ends_at > now``), so it is serialized with the UPDATE that
-ends the battle: a gift either counts before the end or not at all. Each state's events are an outbox:
-``announce_at`` is set with the state and cleared once both rooms have the events; a store marker per
-(battle, state) keeps a retried announcement from showing twice. The timed transitions are driven by
-:class:`~rooms.referee.PkReferee`.
+happens once however many nodes try. The live score is kept in the RoomStore under the battle's own key
+(``pk:<battle>``): a gift counts, once per transfer, when it goes to that side's host while the battle's
+window ``[starts_at, ends_at)`` is open (:meth:`RoomStore.tally`, one atomic step). Ending closes the window
+first, so no gift counts after the scores are read, then claims the end in the database and stores the
+result. The referee also checkpoints live scores into the row, and puts them back into a store that lost
+them (an in-process store after a restart). A gift is thus one store step, never a database write: the
+database sees a battle a handful of times, not once per gift.
+
+Each state's events are an outbox: ``announce_at`` is set with the state and cleared once both rooms have
+the events; a store marker per (battle, state) keeps a retried announcement from showing twice. The timed
+transitions are driven by :class:`~rooms.referee.PkReferee`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rooms.actor import Actor, Role, require_id
@@ -43,11 +46,14 @@ from rooms.room import PK
 from rooms.store import PK_SCORES
 from store.database import Database
 from store.ids import new_id
-from store.schema.rooms import pk_battles, pk_gifts
+from store.schema.rooms import pk_battles
 
 log = logging.getLogger(__name__)
 
 PK_LOCK = "pk_lock"  # room field: the battle this room is in (invited, countdown or active)
+WINDOW, CLOSED = "window", "closed"  # battle field: "<starts_at>:<ends_at>" while gifts count, then "closed"
+SCORE = "score"  # battle board: "a" / "b" -> coins
+SCOREBOARD_RETAIN_S = 600  # an ended battle's scoreboard is kept this long (late gifts are refused by it)
 ANNOUNCED = "pk_announced"  # room board: "<battle>:<state>" whose events were appended
 OPEN_STATES = ("invited", "countdown", "active")
 FINAL_STATES = ("rejected", "expired", "ended")
@@ -72,8 +78,13 @@ class Ranking:
     points: int  # coins scored in those battles
 
 
-class _NotCounted(Exception):
-    pass
+def _ns(battle_id: str) -> str:
+    """The battle's own namespace in the RoomStore (its live scoreboard)."""
+    return f"pk:{battle_id}"
+
+
+def _mvp(board: str) -> str:
+    return f"mvp:{board}"
 
 
 class PkBattles:
@@ -102,26 +113,41 @@ class PkBattles:
 
     async def get(self, battle_id: str) -> PkView:
         require_id(battle_id, "battle_id")
+        return await self._view(await self._row(battle_id))
+
+    async def _row(self, battle_id: str) -> Any:
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(pk_battles).where(pk_battles.c.id == battle_id))).one_or_none()
-            if row is None:
-                raise NotFound(f"no PK battle {battle_id!r}", slug="unknown-battle")
-            return await self._view(conn, row)
+        if row is None:
+            raise NotFound(f"no PK battle {battle_id!r}", slug="unknown-battle")
+        return row
 
-    async def _view(self, conn: AsyncConnection, row: Any) -> PkView:
-        mvps: dict[str, RankedUser | None] = {}
+    async def _live(self, battle_id: str) -> tuple[dict[str, int], dict[str, tuple[str, int] | None]]:
+        """The scoreboard in the store: scores by side, and each side's top supporter."""
+        store = self._directory.store
+        ns = _ns(battle_id)
+        scores = dict(await store.top(ns, SCORE))
+        mvps: dict[str, tuple[str, int] | None] = {}
         for side in ("a", "b"):
-            top = (await conn.execute(
-                sa.select(pk_gifts.c.supporter_id, sa.func.sum(pk_gifts.c.coins).label("coins"))
-                .where(pk_gifts.c.battle_id == row.id, pk_gifts.c.side == side)
-                .group_by(pk_gifts.c.supporter_id)
-                .order_by(sa.desc("coins"), pk_gifts.c.supporter_id).limit(1)
-            )).one_or_none()
-            mvps[side] = RankedUser(user_id=top.supporter_id, score=int(top.coins)) if top else None
+            top = await store.top(ns, _mvp(side), 1)
+            mvps[side] = top[0] if top else None
+        return scores, mvps
+
+    async def _view(self, row: Any) -> PkView:
+        sides: dict[str, PkSide] = {}
+        live = row.state in ("countdown", "active")
+        scores, mvps = await self._live(row.id) if live else ({}, {})
+        for side in ("a", "b"):
+            score = int(getattr(row, f"score_{side}"))
+            mvp_id, mvp_coins = getattr(row, f"mvp_{side}"), getattr(row, f"mvp_{side}_coins")
+            mvp = RankedUser(user_id=mvp_id, score=int(mvp_coins)) if mvp_id is not None else None
+            top = mvps.get(side)
+            if top is not None and (mvp is None or top[1] >= mvp.score):
+                mvp = RankedUser(user_id=top[0], score=top[1])
+            sides[side] = PkSide(room_id=getattr(row, f"room_{side}"), host_id=getattr(row, f"host_{side}"),
+                                 score=max(score, scores.get(side, 0)), mvp=mvp)
         return PkView(
-            battle_id=row.id, state=row.state, duration_s=row.duration_s,
-            a=PkSide(room_id=row.room_a, host_id=row.host_a, score=row.score_a, mvp=mvps["a"]),
-            b=PkSide(room_id=row.room_b, host_id=row.host_b, score=row.score_b, mvp=mvps["b"]),
+            battle_id=row.id, state=row.state, duration_s=row.duration_s, a=sides["a"], b=sides["b"],
             expires_at=to_ms(row.expires_at),
             starts_at=to_ms(row.starts_at) if row.starts_at else None,
             ends_at=to_ms(row.ends_at) if row.ends_at else None,
@@ -195,6 +221,7 @@ class PkBattles:
         )
         if not claimed:
             raise Conflict("the invitation is no longer open", slug="pk-not-open")
+        await self._directory.store.put(_ns(battle_id), WINDOW, f"{starts}:{ends}", expect=None)
         self._scheduled()
         return await self.announce(battle_id)
 
@@ -249,23 +276,75 @@ class PkBattles:
         return done
 
     async def _end(self, battle_id: str, at: datetime) -> bool:
+        row = await self._row(battle_id)
+        if row.state != "active" or row.ends_at > at:
+            return False
+        # Close the window before reading: from here no gift counts, so every referee reads the same scores.
+        await self._directory.store.put(_ns(battle_id), WINDOW, CLOSED)
+        scores, mvps = await self._live(battle_id)
+
         async def work(conn: AsyncConnection) -> bool:
-            ended = await conn.execute(pk_battles.update().where(
+            values: dict[str, Any] = {"state": "ended", "due_at": None, "ended_at": at, "announce_at": at}
+            for side in ("a", "b"):
+                column = pk_battles.c[f"score_{side}"]
+                values[f"score_{side}"] = sa.case((column > scores.get(side, 0), column), else_=scores.get(side, 0))
+            ended = (await conn.execute(pk_battles.update().where(
                 pk_battles.c.id == battle_id, pk_battles.c.state == "active", pk_battles.c.ends_at <= at,
-            ).values(state="ended", due_at=None, ended_at=at, announce_at=at)
-             .returning(pk_battles.c.score_a, pk_battles.c.score_b))
-            scores = ended.one_or_none()
-            if scores is None:
-                return False
-            row = (await conn.execute(sa.select(pk_battles).where(pk_battles.c.id == battle_id))).one()
-            view = await self._view(conn, row)
-            winner = "a" if scores.score_a > scores.score_b else "b" if scores.score_b > scores.score_a else "draw"
-            await conn.execute(pk_battles.update().where(pk_battles.c.id == battle_id).values(
-                winner=winner, mvp_a=view.a.mvp.user_id if view.a.mvp else None,
-                mvp_b=view.b.mvp.user_id if view.b.mvp else None))
+            ).values(values).returning(*pk_battles.c))).one_or_none()
+            if ended is None:
+                return False  # another referee ended it
+            result: dict[str, Any] = {
+                "winner": "a" if ended.score_a > ended.score_b else "b" if ended.score_b > ended.score_a else "draw"}
+            for side in ("a", "b"):
+                top = mvps.get(side)
+                if top is not None and top[1] >= (getattr(ended, f"mvp_{side}_coins") or 0):
+                    result[f"mvp_{side}"], result[f"mvp_{side}_coins"] = top
+            await conn.execute(pk_battles.update().where(pk_battles.c.id == battle_id).values(result))
             return True
 
-        return await self._db.run(work)
+        ended = await self._db.run(work)
+        if ended:
+            await self._directory.store.expire(_ns(battle_id), SCOREBOARD_RETAIN_S)
+        return ended
+
+    async def keep(self) -> None:
+        """For battles in progress: checkpoint the store's live scores into their rows, or, where the store
+        lost them (an in-process store after a restart), put the window and the last checkpoint back."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(sa.select(pk_battles).where(
+                pk_battles.c.state.in_(("countdown", "active"))))).all()
+        store = self._directory.store
+        for row in rows:
+            if await store.get(_ns(row.id), WINDOW) is None:
+                await self._reseed(row)
+            for room_id in (row.room_a, row.room_b):  # a reopened room learns its battle again
+                if await store.get(room_id, "status") is not None and await store.get(room_id, PK) is None:
+                    await store.put(room_id, PK, (await self._view(row)).model_dump_json(), expect=None)
+                    await store.put(room_id, PK_LOCK, row.id, expect=None)
+            scores, mvps = await self._live(row.id)
+            values: dict[str, Any] = {}
+            for side in ("a", "b"):
+                if scores.get(side, 0) > getattr(row, f"score_{side}"):
+                    values[f"score_{side}"] = scores[side]
+                top = mvps.get(side)
+                if top is not None and top[1] > (getattr(row, f"mvp_{side}_coins") or 0):
+                    values[f"mvp_{side}"], values[f"mvp_{side}_coins"] = top
+            if values:
+                async def work(conn: AsyncConnection, battle_id: str = row.id, values: dict[str, Any] = values) -> None:
+                    await conn.execute(pk_battles.update().where(
+                        pk_battles.c.id == battle_id, pk_battles.c.state.in_(("countdown", "active"))).values(values))
+
+                await self._db.run(work)
+
+    async def _reseed(self, row: Any) -> None:
+        store = self._directory.store
+        ns = _ns(row.id)
+        for side in ("a", "b"):
+            await store.put_score(ns, SCORE, side, int(getattr(row, f"score_{side}")), raise_only=True)
+            if getattr(row, f"mvp_{side}") is not None:
+                await store.put_score(ns, _mvp(side), getattr(row, f"mvp_{side}"),
+                                      int(getattr(row, f"mvp_{side}_coins")), raise_only=True)
+        await store.put(ns, WINDOW, f"{to_ms(row.starts_at)}:{to_ms(row.ends_at)}", expect=None)
 
     async def unannounced(self, older_than_s: float = 2.0, limit: int = 100) -> list[str]:
         """Battles whose current state's events may not have reached the rooms (a node died in between)."""
@@ -323,25 +402,19 @@ class PkBattles:
         side = "a" if view.a.room_id == room_id else "b"
         if receiver_id != (view.a if side == "a" else view.b).host_id:
             return  # gifts to a guest or anyone else do not count
-        now = to_datetime(self._now())
-        column = pk_battles.c.score_a if side == "a" else pk_battles.c.score_b
-
-        async def work(conn: AsyncConnection) -> tuple[int, int]:
-            counted = (await conn.execute(pk_battles.update().where(
-                pk_battles.c.id == view.battle_id, pk_battles.c.state.in_(("countdown", "active")),
-                pk_battles.c.starts_at <= now, pk_battles.c.ends_at > now,
-            ).values({column: column + coins}).returning(pk_battles.c.score_a, pk_battles.c.score_b))).one_or_none()
-            if counted is None:
-                raise _NotCounted
-            await conn.execute(pk_gifts.insert().values(
-                transfer_id=transfer_id, battle_id=view.battle_id, side=side, supporter_id=sender_id, coins=coins,
-                created_at=now))
-            return int(counted.score_a), int(counted.score_b)
-
-        try:
-            score_a, score_b = await self._db.run(work)
-        except (_NotCounted, IntegrityError):  # outside the battle's time, or this transfer already counted
-            return
+        ns = _ns(view.battle_id)
+        adds = [(SCORE, side, coins), (_mvp(side), sender_id, coins)]
+        counted = await store.tally(ns, gate=WINDOW, key=transfer_id, now_ms=self._now(), adds=adds)
+        if counted is None and await store.get(ns, WINDOW) is None:
+            row = await self._row(view.battle_id)
+            if row.state not in ("countdown", "active"):
+                return
+            await self._reseed(row)  # the store lost the scoreboard: restore it from the checkpoint
+            counted = await store.tally(ns, gate=WINDOW, key=transfer_id, now_ms=self._now(), adds=adds)
+        if counted is None:
+            return  # outside the battle's window, or this transfer already counted
+        scores = dict(await store.top(ns, SCORE))
+        score_a, score_b = scores.get("a", 0), scores.get("b", 0)
         for side_room in (view.a.room_id, view.b.room_id):
             await store.put_score(side_room, PK_SCORES, f"{view.battle_id}:a", score_a, raise_only=True)
             await store.put_score(side_room, PK_SCORES, f"{view.battle_id}:b", score_b, raise_only=True)

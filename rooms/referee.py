@@ -1,4 +1,5 @@
-"""``PkReferee``: the task that performs PK battles' timed transitions (invitation expiry, start, end).
+"""``PkReferee``: the task that performs PK battles' timed transitions (invitation expiry, start, end), and
+checkpoints the live scores of battles in progress.
 
 Every node may run one; the transitions are compare-and-set UPDATEs (see :mod:`rooms.pk`), so each happens
 exactly once whichever referee gets there first, and a battle whose end fell while no node was running is
@@ -40,6 +41,10 @@ class PkReferee:
                 await self._battles.announce(battle_id)
             except Exception:
                 log.exception("announcing PK battle %s", battle_id)
+        try:
+            await self._battles.keep()
+        except Exception:
+            log.exception("checkpointing PK scores")
         return performed
 
     def nudge(self) -> None:

@@ -1,4 +1,4 @@
-"""Live rooms: PK battles (server-authoritative timers), the gifts that scored in them, live shopping sessions.
+"""Live rooms: livestreams, PK battles (server-authoritative timers and results), live shopping sessions.
 
 The rest of a room's state is short-lived and lives in the RoomStore (memory or Redis); what must survive a
 restart or be agreed by several nodes is here. A battle's timed transitions are claimed with compare-and-set
@@ -34,29 +34,17 @@ pk_battles = Table(
     Column("score_a", BigInteger, nullable=False),
     Column("score_b", BigInteger, nullable=False),
     Column("winner", String(4), nullable=True),  # a | b | draw
+    # Checkpoints of the live scoreboard (kept in the RoomStore while the battle runs), final once ended.
     Column("mvp_a", String(26), nullable=True),
+    Column("mvp_a_coins", BigInteger, nullable=True),
     Column("mvp_b", String(26), nullable=True),
+    Column("mvp_b_coins", BigInteger, nullable=True),
     CheckConstraint("state IN ('invited', 'rejected', 'expired', 'countdown', 'active', 'ended')", name="state"),
     CheckConstraint("score_a >= 0 AND score_b >= 0", name="scores_not_negative"),
     CheckConstraint("duration_s > 0", name="duration_positive"),
     Index("ix_pk_battles_due_at", "due_at"),
     Index("ix_pk_battles_announce_at", "announce_at"),
     Index("ix_pk_battles_state_ended_at", "state", "ended_at"),
-)
-
-# One row per charged gift that counted toward a battle; the transfer id makes counting idempotent.
-pk_gifts = Table(
-    "pk_gifts",
-    metadata,
-    Column("transfer_id", String(64), primary_key=True),
-    Column("battle_id", String(26), ForeignKey("pk_battles.id", ondelete="CASCADE"), nullable=False),
-    Column("side", String(1), nullable=False),
-    Column("supporter_id", String(26), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("coins", BigInteger, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    CheckConstraint("side IN ('a', 'b')", name="side"),
-    CheckConstraint("coins > 0", name="coins_positive"),
-    Index("ix_pk_gifts_battle_id_side_supporter_id", "battle_id", "side", "supporter_id"),
 )
 
 # A live shopping session: one per live. Its analytics are counted in the room store while the live runs

@@ -16,6 +16,7 @@ from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, Unauthenticated
 from rooms.events import PkEnded, PkScore, RankedUser
 from rooms.gifts import GiftDesk
+from rooms.memory_store import MemoryRoomStore
 from rooms.pk import PkBattles, PkConfig, Ranking
 from rooms.referee import PkReferee
 from rooms.store import SEATS, RoomStore
@@ -271,3 +272,39 @@ async def test_rankings_per_day_week_and_all_time(one: Node, clock: FakeClock, d
     clock.advance(7 * 86_400)
     assert await one.battles.rankings("week") == []
     assert [r.host_id for r in await one.battles.rankings("all")] == ["host2", "host"]
+
+
+async def test_a_restart_that_loses_in_process_state_keeps_the_checkpointed_score(
+    db_url: str, db: Database, clock: FakeClock, sink: Sink, charger: FakeCharger
+) -> None:
+    """Single node, in-process store: the process restarts mid-battle and its room state is gone."""
+    first = node(db, MemoryRoomStore(), clock, sink, charger)
+    for room_id, host in (("live1", "host"), ("live2", "host2")):
+        await first.rooms.open(room_id, host)
+    view = await first.battles.invite(HOST, "live1", "live2", 60)
+    await first.battles.accept(HOST2, view.battle_id)
+    clock.advance(3)
+    await first.referee.tick()
+    await gift(first, ALICE, "live1", "host", 30, "a1")
+    await gift(first, BOB, "live2", "host2", 12, "b1")
+    clock.advance(1)
+    await first.referee.tick()  # checkpoints the scores
+    await first.rooms.close()
+
+    restarted_db = Database(db_url)
+    again = node(restarted_db, MemoryRoomStore(), clock, sink, charger)
+    try:
+        for room_id, host in (("live1", "host"), ("live2", "host2")):
+            await again.rooms.open(room_id, host)  # what Livestreams.start does after a restart
+        await again.referee.tick()  # the rooms learn their battle again; the scoreboard is restored
+        await gift(again, Actor("carol"), "live1", "host", 5, "a2")
+        assert (await again.battles.get(view.battle_id)).a.score == 35
+        clock.advance(60)
+        assert await again.referee.tick() == 1
+        result = await again.battles.get(view.battle_id)
+        assert (result.a.score, result.b.score, result.winner) == (35, 12, "a")
+        assert result.a.mvp == RankedUser(user_id="alice", score=30)
+        assert result.b.mvp == RankedUser(user_id="bob", score=12)
+    finally:
+        await again.rooms.close()
+        await restarted_db.close()

@@ -1,4 +1,4 @@
-"""Livestreams, PK battles, the gifts that scored in them, live shopping sessions.
+"""Livestreams, PK battles, live shopping sessions.
 
 Revision ID: 0008_rooms
 Revises: 0001_accounts
@@ -55,7 +55,9 @@ def upgrade() -> None:
         sa.Column("score_b", sa.BigInteger(), nullable=False),
         sa.Column("winner", sa.String(4), nullable=True),
         sa.Column("mvp_a", sa.String(26), nullable=True),
+        sa.Column("mvp_a_coins", sa.BigInteger(), nullable=True),
         sa.Column("mvp_b", sa.String(26), nullable=True),
+        sa.Column("mvp_b_coins", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
             "state IN ('invited', 'rejected', 'expired', 'countdown', 'active', 'ended')", name="ck_pk_battles_state"
         ),
@@ -68,25 +70,6 @@ def upgrade() -> None:
     op.create_index("ix_pk_battles_due_at", "pk_battles", ["due_at"])
     op.create_index("ix_pk_battles_announce_at", "pk_battles", ["announce_at"])
     op.create_index("ix_pk_battles_state_ended_at", "pk_battles", ["state", "ended_at"])
-    op.create_table(
-        "pk_gifts",
-        sa.Column("transfer_id", sa.String(64), nullable=False),
-        sa.Column("battle_id", sa.String(26), nullable=False),
-        sa.Column("side", sa.String(1), nullable=False),
-        sa.Column("supporter_id", sa.String(26), nullable=False),
-        sa.Column("coins", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.CheckConstraint("side IN ('a', 'b')", name="ck_pk_gifts_side"),
-        sa.CheckConstraint("coins > 0", name="ck_pk_gifts_coins_positive"),
-        sa.ForeignKeyConstraint(
-            ["battle_id"], ["pk_battles.id"], name="fk_pk_gifts_battle_id_pk_battles", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["supporter_id"], ["users.id"], name="fk_pk_gifts_supporter_id_users", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("transfer_id", name="pk_pk_gifts"),
-    )
-    op.create_index("ix_pk_gifts_battle_id_side_supporter_id", "pk_gifts", ["battle_id", "side", "supporter_id"])
     op.create_table(
         "live_shopping_sessions",
         sa.Column("id", sa.String(26), nullable=False),
@@ -111,5 +94,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("live_shopping_sessions")
     op.drop_table("livestreams")
-    op.drop_table("pk_gifts")
     op.drop_table("pk_battles")
