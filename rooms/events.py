@@ -200,6 +200,8 @@ class PkStarted(_Model):
 
 
 class PkScore(_Model):
+    """Scores only rise; two gifts counted at once may announce in either order, so keep the larger."""
+
     type: Literal["pk.score"] = "pk.score"
     battle_id: str
     score_a: int
