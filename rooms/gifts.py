@@ -71,9 +71,6 @@ class GiftDesk:
         self._charger = charger
         self._pk = pk
 
-    def attach_pk(self, pk: PkScorer) -> None:
-        self._pk = pk
-
     async def send(
         self, room_id: str, actor: Actor, *, receiver_id: str, gift_id: str, key: str, quantity: int = 1,
         combo_id: str | None = None,
