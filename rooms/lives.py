@@ -127,7 +127,12 @@ class Livestreams:
                 livestreams.c.id == stream_id, livestreams.c.status == "created").values(status="live", started_at=now))
         reopened = started.rowcount == 0 and await self._directory.store.get(stream_id, STATUS) is None
         if started.rowcount == 1 or reopened:  # reopened: the in-process room state did not survive a restart
-            await self._directory.open(stream_id, stream.host_id)
+            try:
+                await self._directory.open(stream_id, stream.host_id)
+            except Conflict:
+                if started.rowcount == 1:
+                    raise
+                # a racing start (another node, a retry) opened it first: the room is live, which is the point
         if started.rowcount == 1 and self._followers is not None:
             try:
                 await self._followers.notify_live(stream.host_id, stream_id, stream.title)
