@@ -66,6 +66,17 @@ class Settings(BaseModel):
     min_withdraw_diamonds: int = Field(1000, ge=1, **_env("MIXILLO_MIN_WITHDRAW_DIAMONDS"))
     topup_cents_per_100_coins: int = Field(142, ge=1, **_env("MIXILLO_TOPUP_CENTS_PER_100_COINS"))
     ledger_max_batch: int = Field(512, ge=1, le=5000, **_env("MIXILLO_LEDGER_MAX_BATCH"))
+    # Live rooms (rooms/): replay buffer, chat limits, likes window, co-host seats, PK battle timers.
+    room_replay_buffer: int = Field(512, ge=16, le=100_000, **_env("MIXILLO_ROOM_REPLAY_BUFFER"))
+    room_chat_max_chars: int = Field(300, ge=1, le=5000, **_env("MIXILLO_ROOM_CHAT_MAX_CHARS"))
+    room_chat_per_minute: int = Field(60, ge=1, **_env("MIXILLO_ROOM_CHAT_PER_MINUTE"))
+    room_chat_burst: int = Field(5, ge=1, **_env("MIXILLO_ROOM_CHAT_BURST"))
+    room_like_window_ms: int = Field(1000, ge=50, le=60_000, **_env("MIXILLO_ROOM_LIKE_WINDOW_MS"))
+    room_cohost_seats: int = Field(8, ge=1, le=32, **_env("MIXILLO_ROOM_COHOST_SEATS"))
+    room_cohost_invite_ttl_s: int = Field(60, ge=5, **_env("MIXILLO_ROOM_COHOST_INVITE_TTL"))
+    pk_invite_ttl_s: int = Field(30, ge=5, **_env("MIXILLO_PK_INVITE_TTL"))
+    pk_countdown_s: int = Field(5, ge=0, le=60, **_env("MIXILLO_PK_COUNTDOWN"))
+    pk_duration_s: int = Field(300, ge=30, le=3600, **_env("MIXILLO_PK_DURATION"))
 
     @field_validator("log_level")
     @classmethod
