@@ -20,11 +20,28 @@ from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.config import Settings
 from api.idempotency import IdempotencyKeys
+from api.media import routes as media_routes
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
-from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from api.state import (
+    ACCESS_TOKENS,
+    ACCOUNTS,
+    DATABASE,
+    ENGINE,
+    IDEMPOTENCY,
+    MEDIA_TOKENS,
+    METRICS,
+    PASSWORDS,
+    RATE_LIMITER,
+    SETTINGS,
+)
+from engine.engine import Engine
+from engine.metrics import EngineCollector
+from signaling import whip
+from signaling.media import engine_config, signaling_config
+from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -32,7 +49,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, media_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -53,6 +70,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
     app[IDEMPOTENCY] = IdempotencyKeys(db)
+    app[MEDIA_TOKENS] = MediaTokens(settings.secret(), settings.media_token_ttl_s)
+    media_engine = app[ENGINE] = Engine(engine_config(settings))
+    metrics.registry.register(EngineCollector(media_engine))
+    whip.install(app, signaling_config(settings))
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -71,7 +92,12 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
         if redis_client is not None:
             await redis_client.aclose()
 
-    app.cleanup_ctx.extend([database, redis])
+    async def media(app: web.Application) -> AsyncIterator[None]:
+        await media_engine.start()
+        yield
+        await media_engine.close()
+
+    app.cleanup_ctx.extend([database, redis, media])
 
     for table in ROUTE_TABLES:
         table.install(app)

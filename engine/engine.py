@@ -24,6 +24,7 @@ from engine.errors import (
 )
 from engine.events import CloseReason, EngineEvent, SessionClosed, SessionRole
 from engine.peer import Peer
+from engine.ports import UdpPortRange
 from engine.router import HOST, Router
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class EngineConfig:
     connect_timeout_s: float = 15.0  # answered but never connected
     media_timeout_s: float = 10.0  # connected but silent (no RTP from a publisher / RTCP from a viewer)
     reap_interval_s: float = 1.0
+    udp_ports: tuple[int, int] | None = None  # (low, high) for ICE host candidates; None: ephemeral
 
 
 @dataclass
@@ -70,10 +72,13 @@ class Engine:
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._reaper: asyncio.Task[None] | None = None
         self._closing = False
+        self._ports = UdpPortRange(*self.config.udp_ports) if self.config.udp_ports else None
 
     # --- lifetime ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._ports is not None:
+            self._ports.install(asyncio.get_running_loop())
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_forever(), name="engine-reaper")
 
@@ -86,6 +91,8 @@ class Engine:
             self._reaper = None
         for router in list(self.routers.values()):
             await self._close_router(router, CloseReason.ENGINE_SHUTDOWN)
+        if self._ports is not None:
+            self._ports.uninstall()
 
     # --- events -----------------------------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ def forwardable(kind: str) -> list[RTCRtpCodecCapability]:
     ordered = []
     for mime, profile in _VIDEO_ORDER:
         for c in caps:
-            if c.mimeType.lower() == mime and (profile is None or c.parameters.get("profile-level-id") == profile):
+            level = c.parameters.get("profile-level-id")
+            if c.mimeType.lower() == mime and (profile is None or level == profile):
                 ordered.append(c)
     return ordered + rtx
 
@@ -91,8 +92,8 @@ class Peer:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         except OperationError as exc:
-            raise UnsupportedMedia(f"no codec in the offer can be forwarded (H.264, VP8, Opus): {exc}") from None
-        except (ValueError, InvalidAccessError, InvalidStateError, InternalError, KeyError, IndexError) as exc:
+            raise UnsupportedMedia(f"no offered codec can be forwarded (H.264, VP8, Opus): {exc}") from None
+        except (ValueError, InvalidAccessError, InvalidStateError, InternalError, LookupError) as exc:
             raise BadOffer(f"the SDP offer could not be applied: {exc}") from None
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)

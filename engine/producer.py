@@ -77,7 +77,7 @@ class Producer:
         receiver = self.receiver
         # Instance attributes shadow the methods aiortc's DTLS transport calls (see the module docstring);
         # the decoder queue must be swapped before ``receive()`` starts the decoder thread with it.
-        receiver._RTCRtpReceiver__decoder_queue = self._tap
+        vars(receiver)["_RTCRtpReceiver__decoder_queue"] = self._tap
         original_rtp = receiver._handle_rtp_packet
         original_nack = receiver._send_rtcp_nack
         original_pli = receiver._send_rtcp_pli
@@ -95,9 +95,9 @@ class Producer:
             self._last_pli = time.monotonic()
             await original_pli(media_ssrc)
 
-        receiver._handle_rtp_packet = handle_rtp
-        receiver._send_rtcp_nack = send_nack
-        receiver._send_rtcp_pli = send_pli
+        setattr(receiver, "_handle_rtp_packet", handle_rtp)  # noqa: B010 (shadowing on the instance)
+        setattr(receiver, "_send_rtcp_nack", send_nack)  # noqa: B010
+        setattr(receiver, "_send_rtcp_pli", send_pli)  # noqa: B010
 
     async def _forward(self, packet: RtpPacket) -> None:
         if self.closed:
@@ -112,10 +112,11 @@ class Producer:
         self.rate.add(len(packet.payload), now)
         if is_rtx(codec):
             apt = codec.parameters.get("apt")
-            if self.media_ssrc is None or len(packet.payload) < 2 or apt not in self.codecs:
+            usable = isinstance(apt, int) and apt in self.codecs and len(packet.payload) >= 2
+            if self.media_ssrc is None or not usable:
                 return
-            packet = unwrap_rtx(packet, payload_type=apt, ssrc=self.media_ssrc)
-            codec = self.codecs[apt]
+            packet = unwrap_rtx(packet, payload_type=int(apt), ssrc=self.media_ssrc)  # type: ignore[arg-type]
+            codec = self.codecs[packet.payload_type]
         else:
             self.media_ssrc = packet.ssrc
         if codec.payloadType != self.codec.payloadType:
@@ -176,13 +177,13 @@ class Producer:
     # --- frames for HLS and the compositor -------------------------------------------------------------
 
     def encoded_frames(self) -> FrameSubscription:
-        """Complete encoded frames as they leave the jitter buffer (H.264 here can be remuxed, not re-encoded)."""
+        """Complete encoded frames from the jitter buffer (H.264 can be remuxed for HLS, not re-encoded)."""
         sub = FrameSubscription(self._encoded.discard)
         self._encoded.add(sub)
         return sub
 
     def decoded_frames(self) -> FrameSubscription:
-        """Decoded frames; decoding starts (at a keyframe) with the first subscriber and stops after the last."""
+        """Decoded frames: decoding starts (on a keyframe) with the first subscriber, stops after the last."""
         sub = FrameSubscription(self._decoded_closed)
         self._decoded.add(sub)
         if self._decode_task is None:

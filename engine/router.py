@@ -77,7 +77,7 @@ class Router:
         return [*self.publishers.values(), *self.subscribers.values()]
 
     async def close(self, reason: CloseReason) -> list[Peer]:
-        """Close every Peer (and with them every Producer and Consumer); returns them for the caller's index."""
+        """Close every Peer (and so every Producer and Consumer); returns them for the caller's index."""
         self.closed = True
         peers = self.peers()
         for peer in peers:
