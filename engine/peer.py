@@ -79,16 +79,36 @@ class Peer:
         self._emit = emit
         self.answer_sdp = ""
 
+        self.client = ""  # the offer's o= username, e.g. "FFmpeg", "-" (browsers)
+
         @self.pc.on("connectionstatechange")
         def _state() -> None:
             if self.pc.connectionState == "connected" and self.connected_at is None:
                 self.connected_at = time.monotonic()
+            elif self.pc.connectionState == "failed" and self.connected_at is None:
+                self._log_failure()
+
+    def _log_failure(self) -> None:
+        dtls = [t.receiver.transport for t in self.pc.getTransceivers()]
+        if not any(d.state == "failed" for d in dtls):
+            log.warning("ICE failed before connecting", extra={"session_id": self.id})
+            return
+        hint = ""
+        if self.client.lower() == "ffmpeg":
+            hint = (
+                "; FFmpeg's WHIP muxer makes its DTLS key on curve P-224 unless given one, and the OpenSSL "
+                "in this server (cryptography's wheel, OpenSSL 4) no longer offers P-224 for TLS: pass the "
+                "muxer cert_file/key_file options with a P-256 certificate (README: Publishing with FFmpeg)"
+            )
+        log.warning("DTLS handshake failed" + hint, extra={"session_id": self.id, "client": self.client})
 
     @property
     def state(self) -> str:
         return str(self.pc.connectionState)
 
     async def _negotiate(self, offer: str, kinds: list[str]) -> None:
+        origin = next((line for line in offer.splitlines() if line.startswith("o=")), "o=")
+        self.client = origin[2:].split(" ")[0]
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         except OperationError as exc:
