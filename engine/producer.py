@@ -180,6 +180,7 @@ class Producer:
         """Complete encoded frames from the jitter buffer (H.264 can be remuxed for HLS, not re-encoded)."""
         sub = FrameSubscription(self._encoded.discard)
         self._encoded.add(sub)
+        self.keyframe_needed()  # a remuxer starts on a keyframe too
         return sub
 
     def decoded_frames(self) -> FrameSubscription:

@@ -11,7 +11,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from engine.engine import Engine
 
@@ -26,9 +26,10 @@ class PatternTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, fps: int = 30) -> None:
+    def __init__(self, fps: int = 30, first: int = 0) -> None:
         super().__init__()
         self.fps = fps
+        self.first = first
         self.count = 0
         self._start: float | None = None
 
@@ -39,7 +40,7 @@ class PatternTrack(MediaStreamTrack):
         delay = target - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = av.VideoFrame.from_ndarray(draw_counter(self.count), format="bgr24")
+        frame = av.VideoFrame.from_ndarray(draw_counter(self.first + self.count), format="bgr24")
         frame.pts = self.count * (VIDEO_CLOCK // self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self.count += 1
@@ -85,10 +86,10 @@ class Publisher:
     session_id: str
 
 
-async def publish(engine: Engine, stream_id: str, *, codec: str | None = "video/H264",
-                  audio: bool = True, replace: bool = False, publisher: str = "host") -> Publisher:
+async def publish(engine: Engine, stream_id: str, *, codec: str | None = "video/H264", audio: bool = True,
+                  replace: bool = False, publisher: str = "host", first: int = 0) -> Publisher:
     pc = RTCPeerConnection()
-    video = PatternTrack()
+    video = PatternTrack(first=first)
     pc.addTransceiver(video, direction="sendonly")
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
@@ -115,8 +116,8 @@ class Viewer:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.pc.close()
 
-    async def wait_frames(self, n: int, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_frames(self, n: int, within: float = 15.0) -> None:
+        deadline = time.monotonic() + within
         while len(self.counters) < n:
             if time.monotonic() > deadline:
                 raise AssertionError(f"only {len(self.counters)} frames ({self.bad_frames} unreadable)")
@@ -139,7 +140,10 @@ async def subscribe(engine: Engine, stream_id: str, *, publisher: str = "host", 
 
 async def _drain(viewer: Viewer, track: Any) -> None:
     while True:
-        frame = await track.recv()
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return
         if track.kind == "audio":
             viewer.audio_frames += 1
             continue

@@ -1,8 +1,9 @@
-"""Engine fixtures: an Engine started and closed around each test."""
+"""Engine fixtures: Engines started and closed around each test."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,21 @@ from engine.engine import Engine, EngineConfig
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    engine = Engine(EngineConfig())
-    await engine.start()
-    yield engine
-    await engine.close()
+async def make_engine() -> AsyncIterator[Callable[..., Any]]:
+    engines: list[Engine] = []
+
+    async def factory(**config: Any) -> Engine:
+        engine = Engine(EngineConfig(**config))
+        await engine.start()
+        engines.append(engine)
+        return engine
+
+    yield factory
+    for engine in engines:
+        await engine.close()
+
+
+@pytest.fixture
+async def engine(make_engine: Callable[..., Any]) -> Engine:
+    created: Engine = await make_engine()
+    return created
