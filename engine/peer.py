@@ -187,10 +187,7 @@ class Peer:
             producer.close(reason)
         for consumer in self.consumers.values():
             consumer.close(reason)
-        try:
-            await asyncio.shield(self.pc.close())
-        except Exception:  # a half-negotiated connection can fail while closing; it is gone either way
-            log.warning("error closing peer connection", exc_info=True)
+        await close_peer_connection(self.pc)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -199,3 +196,41 @@ class Peer:
             "producers": [p.stats() for p in self.producers.values()],
             "consumers": [c.stats() for c in self.consumers.values()],
         }
+
+
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """``pc.close()``, plus the clean-up aiortc misses when a close races its connect task.
+
+    aiortc connects in an unowned task; if ``close()`` lands while ICE is completing, aioice's ``connect()``
+    resumes afterwards and starts a consent-freshness task (RFC 7675) on the closed agent, which then loops
+    forever over no candidate pairs, and a sender or receiver may be started on a transport already stopped. So: make
+    consent checks of a closing agent return at once, and stop the senders again once the connect task has
+    had its turn (which also ends a receiver's decoder thread).
+    """
+    connections = []
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        connections.append(connection)
+        original = connection.query_consent
+
+        async def query_consent(connection: Any = connection, original: Any = original) -> None:
+            if not connection._closing:
+                await original()
+
+        setattr(connection, "query_consent", query_consent)  # noqa: B010 (shadowing on the instance)
+    try:
+        await asyncio.shield(pc.close())
+    except Exception:  # a half-negotiated connection can fail while closing; it is gone either way
+        log.warning("error closing peer connection", exc_info=True)
+    await asyncio.sleep(0)
+    for transceiver in pc.getTransceivers():
+        task = vars(transceiver.sender).get("_RTCRtpSender__rtcp_task")
+        if task is not None and not task.done():
+            await transceiver.sender.stop()
+        task = vars(transceiver.receiver).get("_RTCRtpReceiver__rtcp_task")
+        if task is not None and not task.done():
+            await transceiver.receiver.stop()
+    for connection in connections:
+        task = connection._query_consent_task
+        if task is not None and not task.done():
+            task.cancel()

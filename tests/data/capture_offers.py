@@ -15,9 +15,15 @@ from playwright.async_api import async_playwright
 
 HERE = Path(__file__).parent
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 OFFER_JS = """async () => {
@@ -47,7 +53,12 @@ async def main() -> None:
     await site.start()
     port = runner.addresses[0][1]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.signaling.ffmpeg_whip", f"http://127.0.0.1:{port}/whip/x", "t", "1",
+        sys.executable,
+        "-m",
+        "tests.signaling.ffmpeg_whip",
+        f"http://127.0.0.1:{port}/whip/x",
+        "t",
+        "1",
         stderr=asyncio.subprocess.DEVNULL,
     )
     await proc.wait()

@@ -14,6 +14,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from engine.engine import Engine
+from engine.peer import close_peer_connection
 
 WIDTH, HEIGHT = 320, 240
 BITS = 12
@@ -85,9 +86,20 @@ class Publisher:
     video: PatternTrack
     session_id: str
 
+    async def close(self) -> None:
+        await close_peer_connection(self.pc)
 
-async def publish(engine: Engine, stream_id: str, *, codec: str | None = "video/H264", audio: bool = True,
-                  replace: bool = False, publisher: str = "host", first: int = 0) -> Publisher:
+
+async def publish(
+    engine: Engine,
+    stream_id: str,
+    *,
+    codec: str | None = "video/H264",
+    audio: bool = True,
+    replace: bool = False,
+    publisher: str = "host",
+    first: int = 0,
+) -> Publisher:
     pc = RTCPeerConnection()
     video = PatternTrack(first=first)
     pc.addTransceiver(video, direction="sendonly")
@@ -114,7 +126,7 @@ class Viewer:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
     async def wait_frames(self, n: int, within: float = 15.0) -> None:
         deadline = time.monotonic() + within

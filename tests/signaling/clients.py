@@ -31,4 +31,6 @@ async def answer(pc: RTCPeerConnection, sdp: str) -> None:
 
 
 async def post_sdp(client: Client, path: str, sdp: str, headers: dict[str, str] | None = None) -> object:
-    return await client.post(path, data=sdp.encode(), headers={"Content-Type": "application/sdp", **(headers or {})})
+    return await client.post(
+        path, data=sdp.encode(), headers={"Content-Type": "application/sdp", **(headers or {})}
+    )

@@ -27,7 +27,8 @@ def engine_of(client: Client) -> Engine:
 
 def token(client: Client, stream_id: str, *, publish: bool = False, **grant: object) -> str:
     minted: str = client.app[MEDIA_TOKENS].mint(
-        "user-1", MediaGrant(stream_id, can_publish=publish, **grant)  # type: ignore[arg-type]
+        "user-1",
+        MediaGrant(stream_id, can_publish=publish, **grant),  # type: ignore[arg-type]
     )
     return minted
 

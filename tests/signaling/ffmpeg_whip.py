@@ -19,9 +19,17 @@ def push(url: str, token: str, seconds: float, cert: str | None = None, key: str
     if cert and key:
         options |= {"cert_file": cert, "key_file": key}
     out = av.open(url, "w", format="whip", options=options)
-    video = out.add_stream("libx264", rate=30, options={
-        "tune": "zerolatency", "preset": "ultrafast", "profile": "baseline", "bf": "0", "g": "30",
-    })
+    video = out.add_stream(
+        "libx264",
+        rate=30,
+        options={
+            "tune": "zerolatency",
+            "preset": "ultrafast",
+            "profile": "baseline",
+            "bf": "0",
+            "g": "30",
+        },
+    )
     video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
     audio = out.add_stream("libopus", rate=48000)
     audio.layout = "stereo"

@@ -65,7 +65,9 @@ async def test_chromium_publishes_and_plays(media: Client, chromium: Browser) ->
     base = str(media.make_url("/"))
     publisher = await chromium.new_page()
     await publisher.goto(base)
-    await publisher.evaluate(PUBLISH_JS, {"url": base + "whip/live-1", "token": token(media, "live-1", publish=True)})
+    await publisher.evaluate(
+        PUBLISH_JS, {"url": base + "whip/live-1", "token": token(media, "live-1", publish=True)}
+    )
     producers: dict[str, Any] = {}
     for _ in range(100):
         sessions = engine_of(media).sessions()

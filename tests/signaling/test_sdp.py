@@ -39,8 +39,10 @@ def test_a_publish_offer_is_not_a_play_offer() -> None:
         check_offer(FFMPEG, publish=False)
 
 
-@pytest.mark.parametrize("text", ["", "hello", "v=0\r\n", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nm=video x\r\n",
-                                  "v=0\nbad line\n"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "hello", "v=0\r\n", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nm=video x\r\n", "v=0\nbad line\n"],
+)
 def test_garbage_is_rejected(text: str) -> None:
     with pytest.raises(SdpError) as info:
         check_offer(text, publish=True)
@@ -76,11 +78,14 @@ def test_sdpfrag() -> None:
 
 
 def test_ice_server_links() -> None:
-    links = ice_server_links([IceServer("stun:stun.example.net"),
-                              IceServer("turn:turn.example.net?transport=udp", "user", 'p"w')])
+    links = ice_server_links(
+        [IceServer("stun:stun.example.net"), IceServer("turn:turn.example.net?transport=udp", "user", 'p"w')]
+    )
     assert links[0] == '<stun:stun.example.net>; rel="ice-server"'
-    assert links[1] == ('<turn:turn.example.net?transport=udp>; rel="ice-server"; username="user"; '
-                        'credential="p\\"w"; credential-type="password"')
+    assert links[1] == (
+        '<turn:turn.example.net?transport=udp>; rel="ice-server"; username="user"; '
+        'credential="p\\"w"; credential-type="password"'
+    )
 
 
 def test_announce_address() -> None:

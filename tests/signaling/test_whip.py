@@ -67,7 +67,9 @@ async def test_publish_and_play(make_client: AppFactory, tmp_path: Path) -> None
     try:
         await asyncio.wait_for(frames.get(), 10)
         metrics = await (await media.get("/metrics")).text()
-        assert 'mixillo_media_producer_packets_total{kind="video",publisher="host",stream="alice-1"}' in metrics
+        assert (
+            'mixillo_media_producer_packets_total{kind="video",publisher="host",stream="alice-1"}' in metrics
+        )
         assert "mixillo_media_consumer_packets_total" in metrics
         # DELETE ends both sessions (RFC 9725 §4.2) and the Router goes with the last of them.
         assert (await media.delete(played.headers["Location"])).status == 200
@@ -89,12 +91,18 @@ async def test_trickle_patch(media: Client) -> None:
     frag = f"a=ice-ufrag:x\r\na=ice-pwd:y\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n{candidate}\r\na=end-of-candidates\r\n"
     ok = await media.patch(location, data=frag, headers={**frag_headers, "If-Match": etag})
     assert ok.status == 204, await ok.text()
-    await problem(await media.patch(location, data=frag, headers={**frag_headers, "If-Match": '"stale"'}), 412)
+    await problem(
+        await media.patch(location, data=frag, headers={**frag_headers, "If-Match": '"stale"'}), 412
+    )
     await problem(await media.patch(location, data=frag, headers=frag_headers), 428)
-    restart = await problem(await media.patch(location, data=frag, headers={**frag_headers, "If-Match": "*"}), 422)
+    restart = await problem(
+        await media.patch(location, data=frag, headers={**frag_headers, "If-Match": "*"}), 422
+    )
     assert restart["type"].endswith("ice-restart-unsupported")
     await problem(await media.patch(location, data=frag, headers={"If-Match": etag}), 415)
-    await problem(await media.patch(location, data="garbage", headers={**frag_headers, "If-Match": etag}), 400)
+    await problem(
+        await media.patch(location, data="garbage", headers={**frag_headers, "If-Match": etag}), 400
+    )
     await media.delete(location)
     await problem(await media.patch(location, data=frag, headers={**frag_headers, "If-Match": etag}), 404)
     await pub.close()
@@ -103,11 +111,20 @@ async def test_trickle_patch(media: Client) -> None:
 async def test_bad_requests_change_nothing(media: Client) -> None:
     publish = auth(token(media, "s", publish=True))
     _, offer = await whip_offer()
-    await problem(await media.post("/whip/s", data=offer, headers={"Content-Type": "text/plain", **publish}), 415)
+    await problem(
+        await media.post("/whip/s", data=offer, headers={"Content-Type": "text/plain", **publish}), 415
+    )
     await problem(await post(media, "/whip/s", "this is not sdp", publish), 400)
     no_media = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-    assert (await problem(await post(media, "/whip/s", no_media, publish), 400))["detail"].startswith("the offer has")
-    vp9 = (DATA / "ffmpeg_whip_offer.sdp").read_text().replace("H264/", "VP9/").replace("opus/48000/2", "PCMU/8000")
+    assert (await problem(await post(media, "/whip/s", no_media, publish), 400))["detail"].startswith(
+        "the offer has"
+    )
+    vp9 = (
+        (DATA / "ffmpeg_whip_offer.sdp")
+        .read_text()
+        .replace("H264/", "VP9/")
+        .replace("opus/48000/2", "PCMU/8000")
+    )
     await problem(await post(media, "/whip/s", vp9, publish), 406)
     await problem(await post(media, "/whip/s", b"v=0\r\n" + b"a=x\r\n" * 40_000, publish), 413)
     await problem(await post(media, "/whip/s", offer), 401)
@@ -135,7 +152,9 @@ async def test_second_publisher_and_replace(media: Client) -> None:
     assert [s.id for s in sessions] == [replaced.headers["Location"].rsplit("/", 1)[1]]
     await engine_of(media).end_stream("s")
     third, offer3 = await whip_offer()
-    await problem(await post(media, "/whip/s", offer3, auth(token(media, "s", publish=True, replace=True))), 410)
+    await problem(
+        await post(media, "/whip/s", offer3, auth(token(media, "s", publish=True, replace=True))), 410
+    )
     assert engine_of(media).sessions() == []
     for pc in (first, second, third):
         await pc.close()
@@ -147,8 +166,9 @@ async def test_media_token_endpoint(media: Client) -> None:
     creator = await register(media, "cara", account_type="creator")
     viewer = await register(media, "vic")
     uid = creator["user"]["id"]
-    minted = await media.post("/api/media/tokens", json={"stream_id": f"{uid}-live", "publish": True},
-                              headers=bearer(creator))
+    minted = await media.post(
+        "/api/media/tokens", json={"stream_id": f"{uid}-live", "publish": True}, headers=bearer(creator)
+    )
     assert minted.status == 201, await minted.text()
     body = await minted.json()
     assert body["whip_url"] == f"/whip/{uid}-live"
@@ -156,10 +176,20 @@ async def test_media_token_endpoint(media: Client) -> None:
     created = await post(media, body["whip_url"], offer, auth(body["token"]))
     assert created.status == 201, await created.text()
     await pub.close()
-    await problem(await media.post("/api/media/tokens", json={"stream_id": "someone-else", "publish": True},
-                                   headers=bearer(creator)), 403)
-    await problem(await media.post("/api/media/tokens", json={"stream_id": viewer["user"]["id"], "publish": True},
-                                   headers=bearer(viewer)), 403)
+    await problem(
+        await media.post(
+            "/api/media/tokens", json={"stream_id": "someone-else", "publish": True}, headers=bearer(creator)
+        ),
+        403,
+    )
+    await problem(
+        await media.post(
+            "/api/media/tokens",
+            json={"stream_id": viewer["user"]["id"], "publish": True},
+            headers=bearer(viewer),
+        ),
+        403,
+    )
     sub = await media.post("/api/media/tokens", json={"stream_id": f"{uid}-live"}, headers=bearer(viewer))
     assert sub.status == 201
     # A media token is not an API token, and an API token is not a media token.
