@@ -203,9 +203,9 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
 
     aiortc connects in an unowned task; if ``close()`` lands while ICE is completing, aioice's ``connect()``
     resumes afterwards and starts a consent-freshness task (RFC 7675) on the closed agent, which then loops
-    forever over no candidate pairs, and a sender or receiver may be started on a transport already stopped. So: make
-    consent checks of a closing agent return at once, and stop the senders again once the connect task has
-    had its turn (which also ends a receiver's decoder thread).
+    forever over no candidate pairs, and a sender or receiver may start on a stopped transport.
+    So: make consent checks of a closing agent return at once, and stop senders and receivers again once
+    the connect task has had its turn (which also ends a receiver's decoder thread).
     """
     connections = []
     for transceiver in pc.getTransceivers():

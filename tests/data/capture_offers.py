@@ -46,7 +46,11 @@ async def main() -> None:
 
     app = web.Application()
     app.router.add_post("/whip/{stream}", store)
-    app.router.add_get("/", lambda _r: web.Response(text="<html></html>", content_type="text/html"))
+
+    async def blank(_request: web.Request) -> web.Response:
+        return web.Response(text="<html></html>", content_type="text/html")
+
+    app.router.add_get("/", blank)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCPeerConnection
-
 from engine.engine import Engine
 from tests.engine.clients import publish, subscribe
 
@@ -23,10 +21,6 @@ def census() -> tuple[int, int, int]:
     gc.collect()
     return len(asyncio.all_tasks()), threading.active_count(), len(os.listdir("/proc/self/fd"))
 
-
-async def connected(pc: RTCPeerConnection) -> None:
-    while pc.connectionState != "connected":
-        await asyncio.sleep(0.01)
 
 
 async def settle(before: tuple[int, int, int], within: float = 10.0) -> tuple[int, int, int]:

@@ -58,4 +58,5 @@ def push(url: str, token: str, seconds: float, cert: str | None = None, key: str
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    push(args[0], args[1], float(args[2]), *(args[3:5] or [None, None]))
+    cert, key = (args[3], args[4]) if len(args) >= 5 else (None, None)
+    push(args[0], args[1], float(args[2]), cert, key)

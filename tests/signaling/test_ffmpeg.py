@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+import av
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -66,7 +67,7 @@ async def test_ffmpeg_default_key_fails_with_a_clear_reason(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="engine.peer")
     proc = await ffmpeg(str(media.make_url("/whip/ff")), token(media, "ff", publish=True), 3)
-    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode != 0, "FFmpeg's default P-224 DTLS key is accepted now: drop the README workaround"
     for _ in range(50):
         if any("P-224" in r.getMessage() for r in caplog.records) and not engine_of(media).sessions():
@@ -95,7 +96,7 @@ async def test_ffmpeg_publishes_with_a_p256_certificate(media: Client, tmp_path:
         await answer(pc, await played.text())
         video = next(t.receiver.track for t in pc.getTransceivers() if t.kind == "video")
         frame = await asyncio.wait_for(video.recv(), 10)
-        assert (frame.width, frame.height) == (320, 240)
+        assert isinstance(frame, av.VideoFrame) and (frame.width, frame.height) == (320, 240)
         assert producers["audio"].packets > 20
         await Viewer(pc, "").close()
     finally:

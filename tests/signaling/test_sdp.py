@@ -66,7 +66,7 @@ def test_sdpfrag() -> None:
     # The shape of RFC 8840 §9 / RFC 9725 §4.3.1's example.
     frag = (
         "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n"
-        "a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0 ufrag EsAw network-id 1\r\n"
+        "a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0 ufrag EsAw\r\n"
         "a=end-of-candidates\r\n"
     )
     parsed = parse_sdpfrag(frag)
@@ -89,7 +89,10 @@ def test_ice_server_links() -> None:
 
 
 def test_announce_address() -> None:
-    sdp = "v=0\r\na=candidate:1 1 udp 2122260223 10.0.0.5 40000 typ host\r\na=candidate:2 1 udp 1 ::1 4 typ host\r\n"
+    sdp = (
+        "v=0\r\na=candidate:1 1 udp 2122260223 10.0.0.5 40000 typ host\r\n"
+        "a=candidate:2 1 udp 1 ::1 4 typ host\r\n"
+    )
     out = announce_address(sdp, "203.0.113.7").split("\r\n")
     assert out[2] == "a=candidate:19 1 udp 2122260223 203.0.113.7 40000 typ host"
     assert sum("203.0.113.7" in line for line in out) == 1

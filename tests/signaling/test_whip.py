@@ -88,7 +88,10 @@ async def test_trickle_patch(media: Client) -> None:
     location, etag = response.headers["Location"], response.headers["ETag"]
     frag_headers = {"Content-Type": "application/trickle-ice-sdpfrag"}
     candidate = next(line for line in offer.splitlines() if line.startswith("a=candidate:"))
-    frag = f"a=ice-ufrag:x\r\na=ice-pwd:y\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n{candidate}\r\na=end-of-candidates\r\n"
+    frag = (
+        f"a=ice-ufrag:x\r\na=ice-pwd:y\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n{candidate}\r\n"
+        "a=end-of-candidates\r\n"
+    )
     ok = await media.patch(location, data=frag, headers={**frag_headers, "If-Match": etag})
     assert ok.status == 204, await ok.text()
     await problem(
