@@ -199,12 +199,12 @@ async def run_subscribers(url: str, count: int, seconds: float, out: str) -> Non
             results.append(asyncio.create_task(one_subscriber(url, http)))
             await asyncio.sleep(0.05)
         done = await asyncio.gather(*results)
-        await asyncio.sleep(seconds)
         joins = [j for j, _, _ in done]
-        frames = [c["video"] for _, _, c in done]
+        # Written once all have joined: the driver starts measuring when every process has written.
+        Path(out).write_text(json.dumps({"joins": joins}))  # noqa: ASYNC240
+        await asyncio.sleep(seconds)
         for _, pc, _ in done:
             await pc.close()
-    Path(out).write_text(json.dumps({"joins": joins, "frames": frames}))  # noqa: ASYNC240 (once, at the end)
 
 
 # --- server process ----------------------------------------------------------------------------------
@@ -409,8 +409,11 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
             counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
             for count, out in zip(counts, outs, strict=True):
                 if count:
-                    subs.append(await spawn("subscribe", url, str(count), str(seconds), str(out)))
-            await asyncio.sleep(2 + n * 0.05 / procs + 2)  # joins plus settling
+                    subs.append(await spawn("subscribe", url, str(count), str(seconds + 90), str(out)))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(o.stat().st_size for o in outs[: len(subs)]):  # noqa: ASYNC110
+                await asyncio.sleep(0.2)  # polling files the subscriber processes write
+            await asyncio.sleep(1)  # settle
             async with http.get(url + "/delays") as r:
                 await r.json()  # discard the join period
             c1, t1 = cpu_seconds(server.pid), time.monotonic()
@@ -419,8 +422,6 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
             loaded = (cpu_seconds(server.pid) - c1) / window
             async with http.get(url + "/delays") as r:
                 delays = await r.json()
-        for proc in subs:
-            await proc.wait()
         joins: list[float | None] = []
         for out in outs:
             if out.stat().st_size:

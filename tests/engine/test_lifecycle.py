@@ -109,6 +109,19 @@ async def test_ten_percent_loss_on_the_publisher_leg(engine: Engine) -> None:
     await pub.pc.close()
 
 
+async def test_ten_percent_loss_on_the_subscriber_leg(engine: Engine) -> None:
+    pub = await publish(engine, "lossy-out", audio=False)
+    viewer = await subscribe(engine, "lossy-out", audio=False)
+    drop_outgoing(engine.session(viewer.session_id).pc, 0.10)  # the server's sends to this viewer
+    await viewer.wait_frames(60, within=25)
+    consumer = engine.session(viewer.session_id).consumers["video"]
+    assert consumer.nacks_received > 0  # the viewer asked the engine to retransmit (RTX from history)...
+    assert viewer.bad_frames <= 3, viewer.bad_frames  # ...and got the pattern intact
+    assert viewer.counters == sorted(viewer.counters)
+    await viewer.close()
+    await pub.pc.close()
+
+
 async def test_vanished_publisher_is_reaped(make_engine: Callable[..., Any]) -> None:
     engine: Engine = await make_engine(media_timeout_s=1.5, reap_interval_s=0.2, connect_timeout_s=1.0)
     events = record(engine)
