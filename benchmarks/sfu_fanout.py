@@ -225,9 +225,9 @@ async def sfu_app(delays: Delays) -> web.Application:
 
     original = Consumer.send
 
-    async def timed_send(self: Consumer, packet: Any, codec: Any, now: float) -> None:
+    async def timed_send(self: Consumer, packet: Any, codec: Any, now: float, ntp: int) -> None:
         before = self.packets
-        await original(self, packet, codec, now)
+        await original(self, packet, codec, now, ntp)
         if self.kind == "video" and self.packets > before:
             delays.add(time.monotonic() - now)
             delays.frames += packet.marker

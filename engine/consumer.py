@@ -15,7 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCRtpSender
-from aiortc import clock as rtc_clock
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -24,6 +23,7 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     RTP_HISTORY_SIZE,
+    HeaderExtensions,
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
@@ -33,7 +33,7 @@ from aiortc.rtp import (
 
 from engine.bitrate import Bitrate
 from engine.events import CloseReason
-from engine.rtp import StreamRewriter, keyframe_start
+from engine.rtp import StreamRewriter, keyframe_start, serialize
 
 if TYPE_CHECKING:
     from engine.producer import Producer
@@ -62,6 +62,23 @@ class SilentTrack(MediaStreamTrack):
         self._ended.set()
 
 
+class SentPacket:
+    """An RTP history entry: what the sender's NACK handler reads (RFC 4588 RTX wraps these fields), with
+    the bytes already serialised for a plain retransmission."""
+
+    __slots__ = ("csrc", "data", "extensions", "marker", "payload", "payload_type", "sequence_number",
+                 "ssrc", "timestamp")
+
+    def __init__(self, payload_type: int, marker: int, seq: int, ts: int, ssrc: int, payload: bytes,
+                 extensions: HeaderExtensions, data: bytes) -> None:
+        self.payload_type, self.marker, self.sequence_number, self.timestamp = payload_type, marker, seq, ts
+        self.ssrc, self.payload, self.extensions, self.data = ssrc, payload, extensions, data
+        self.csrc: list[int] = []
+
+    def serialize(self, _extensions_map: Any = None) -> bytes:
+        return self.data
+
+
 class Consumer:
     def __init__(self, stream_id: str, publisher: str, session_id: str, sender: RTCRtpSender,
                  codecs: list[RTCRtpCodecParameters]) -> None:
@@ -86,6 +103,11 @@ class Consumer:
         self.packets_lost = 0
         self.dropped_codec = 0
         self.rate = Bitrate()
+        self._state: dict[str, Any] | None = None
+        self._fixed_elements: list[tuple[int, bytes]] = []
+        self._abs_id = self._level_id = self._ssrc = 0
+        self._history_extensions = HeaderExtensions()
+        self._transport: Any = None
         self._hook_sender()
 
     def _hook_sender(self) -> None:
@@ -122,7 +144,8 @@ class Consumer:
         self.waiting_keyframe = True
         producer.attach(self)
 
-    async def send(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float) -> None:
+    async def send(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float, ntp: int) -> None:
+        """Forward one packet; ``now`` (monotonic) and ``ntp`` (wall clock) are read once per packet."""
         if self.closed or not self.ready:
             return
         payload_type = self._payload_types.get(codec_key(codec))
@@ -139,28 +162,46 @@ class Consumer:
         mapped = self._rewriter.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
             return
-        sender = self.sender
-        state = vars(sender)  # the sender's private fields (see the module docstring)
-        out = RtpPacket(payload_type=payload_type, marker=packet.marker, sequence_number=mapped[0],
-                        timestamp=mapped[1], ssrc=sender._ssrc, payload=packet.payload)
-        ntp = rtc_clock.current_ntp_time()
-        out.extensions.mid = state["_RTCRtpSender__mid"]
-        out.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
-        out.extensions.audio_level = packet.extensions.audio_level
-        state["_RTCRtpSender__rtp_history"][out.sequence_number % RTP_HISTORY_SIZE] = out
-        data = out.serialize(state["_RTCRtpSender__rtp_header_extensions_map"])
+        state = self._state or self._bind()
+        elements = [*self._fixed_elements]
+        if self._abs_id:
+            elements.append((self._abs_id, ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")))
+        level = packet.extensions.audio_level
+        if level is not None and self._level_id:
+            elements.append((self._level_id, bytes([(0x80 if level[0] else 0) | (level[1] & 0x7F)])))
+        seq, ts = mapped
+        payload = packet.payload
+        data = serialize(payload_type, packet.marker, seq, ts, self._ssrc, elements, payload)
+        state["_RTCRtpSender__rtp_history"][seq % RTP_HISTORY_SIZE] = SentPacket(
+            payload_type, packet.marker, seq, ts, self._ssrc, payload, self._history_extensions, data
+        )
         try:
-            await sender.transport._send_rtp(data)
+            await self._transport._send_rtp(data)
         except ConnectionError:
             return
         # What the sender's RTCP loop puts in its sender reports.
         state["_RTCRtpSender__ntp_timestamp"] = ntp
-        state["_RTCRtpSender__rtp_timestamp"] = out.timestamp
-        state["_RTCRtpSender__octet_count"] += len(out.payload)
+        state["_RTCRtpSender__rtp_timestamp"] = ts
+        state["_RTCRtpSender__octet_count"] += len(payload)
         state["_RTCRtpSender__packet_count"] += 1
         self.packets += 1
-        self.bytes += len(out.payload)
-        self.rate.add(len(out.payload), now)
+        self.bytes += len(payload)
+        self.rate.add(len(payload), now)
+
+    def _bind(self) -> dict[str, Any]:
+        """Read, once the sender has started, what every packet needs: its fields, ids and transport."""
+        sender = self.sender
+        state: dict[str, Any] = vars(sender)  # the sender's private fields (see the module docstring)
+        ids = vars(state["_RTCRtpSender__rtp_header_extensions_map"])["_HeaderExtensionsMap__ids"]
+        mid = state["_RTCRtpSender__mid"]
+        self._fixed_elements = [(ids.mid, mid.encode())] if ids.mid and mid else []
+        self._abs_id = ids.abs_send_time or 0
+        self._level_id = ids.audio_level or 0
+        self._history_extensions = HeaderExtensions(mid=mid)
+        self._ssrc = sender._ssrc
+        self._transport = sender.transport
+        self._state = state
+        return state
 
     def close(self, reason: CloseReason) -> None:
         if self.closed:

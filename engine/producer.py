@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCRtpReceiver
+from aiortc import clock as rtc_clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket, unwrap_rtx
@@ -124,8 +125,9 @@ class Producer:
         if packet.extensions.audio_level is not None:
             self._audio_level(packet.extensions.audio_level, now)
         waiting = False
+        ntp = rtc_clock.current_ntp_time()
         for consumer in tuple(self.consumers):
-            await consumer.send(packet, codec, now)
+            await consumer.send(packet, codec, now, ntp)
             waiting = waiting or consumer.waiting_keyframe
         if (waiting or self._tap.waiting_keyframe) and now - self._last_pli >= PLI_INTERVAL_S:
             await self.request_keyframe()

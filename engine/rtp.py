@@ -7,7 +7,10 @@ leaves and a new one takes its place (RFC 3550 §5.1: a receiver treats a jump a
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+
+from aiortc.rtp import pack_header_extensions
 
 # H.264 NAL unit types (ITU-T H.264 Table 7-1) and RTP packet types (RFC 6184 §5.2).
 _NAL_IDR = 5
@@ -117,3 +120,15 @@ class StreamRewriter:
             self.last_ts = out_ts
             self.last_time = now
         return out_seq, out_ts
+
+
+def serialize(payload_type: int, marker: int, seq: int, ts: int, ssrc: int,
+              extensions: list[tuple[int, bytes]], payload: bytes) -> bytes:
+    """An RTP packet (RFC 3550 §5.1) with header extensions (RFC 8285), as aiortc's ``RtpPacket.serialize``
+    writes it, without building the packet object: this runs once per packet per subscriber."""
+    profile, value = pack_header_extensions(extensions)
+    if not value:
+        return struct.pack("!BBHLL", 0x80, (marker << 7) | payload_type, seq, ts, ssrc) + payload
+    value += b"\x00" * (-len(value) % 4)
+    first = struct.pack("!BBHLL", 0x90, (marker << 7) | payload_type, seq, ts, ssrc)
+    return first + struct.pack("!HH", profile, len(value) >> 2) + value + payload

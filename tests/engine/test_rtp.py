@@ -55,3 +55,28 @@ def test_rewriter_continues_across_sources() -> None:
     assert seq == 2
     assert ts == 4000 + 90000
     assert rw.map(501, 77 + 3000, 1.2) == (3, 4000 + 90000 + 3000)
+
+
+def test_serialize_matches_aiortc() -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+    from engine.rtp import serialize
+
+    extmap = HeaderExtensionsMap()
+    extmap.configure(RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+        RTCRtpHeaderExtensionParameters(id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+        RTCRtpHeaderExtensionParameters(id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+    ]))
+    for mid, level in (("0", None), ("video1", (True, 42)), ("1", (False, 127))):
+        packet = RtpPacket(payload_type=111, marker=1, sequence_number=65535, timestamp=2**32 - 1, ssrc=7,
+                           payload=b"\x01\x02\x03")
+        packet.extensions.mid = mid
+        packet.extensions.abs_send_time = 0xABCDEF
+        packet.extensions.audio_level = level
+        elements = [(1, mid.encode()), (3, b"\xab\xcd\xef")]
+        if level is not None:
+            elements.append((2, bytes([(0x80 if level[0] else 0) | level[1]])))
+        assert serialize(111, 1, 65535, 2**32 - 1, 7, elements, b"\x01\x02\x03") == packet.serialize(extmap)
+    assert serialize(96, 0, 1, 2, 3, [], b"x") == RtpPacket(96, 0, 1, 2, 3, b"x").serialize()
