@@ -213,6 +213,8 @@ class Delays:
     def __init__(self) -> None:
         self.samples: list[float] = []
         self.frames = 0  # video frames delivered to subscribers (SFU: last packets sent; relay: encodes)
+        self.send_cpu = 0.0  # SFU: thread CPU seconds spent in Consumer.send, and the packets it sent
+        self.sent = 0
 
     def add(self, value: float) -> None:
         if len(self.samples) < 2_000_000:
@@ -226,8 +228,10 @@ async def sfu_app(delays: Delays) -> web.Application:
     original = Consumer.send
 
     async def timed_send(self: Consumer, packet: Any, codec: Any, now: float, ntp: int) -> None:
-        before = self.packets
+        before, cpu = self.packets, time.thread_time()
         await original(self, packet, codec, now, ntp)
+        delays.send_cpu += time.thread_time() - cpu
+        delays.sent += self.packets - before
         if self.kind == "video" and self.packets > before:
             delays.add(time.monotonic() - now)
             delays.frames += packet.marker
@@ -354,8 +358,12 @@ async def run_server(mode: str) -> None:
     async def report(_request: web.Request) -> web.Response:
         samples = sorted(delays.samples)
         frames, delays.frames = delays.frames, 0
+        per_packet = delays.send_cpu / delays.sent if delays.sent else None
         delays.samples.clear()
-        return web.json_response({"frames": frames, "p50": pct(samples, 50), "p99": pct(samples, 99)})
+        delays.send_cpu, delays.sent = 0.0, 0
+        return web.json_response(
+            {"frames": frames, "p50": pct(samples, 50), "p99": pct(samples, 99), "send_cpu": per_packet}
+        )
 
     app.router.add_get("/delays", report)
     runner = web.AppRunner(app)
@@ -402,9 +410,10 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
                         break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1)
-            c0, t0 = cpu_seconds(server.pid), time.monotonic()
+            c0, t0, p0 = cpu_seconds(server.pid), time.monotonic(), await received(http, url)
             await asyncio.sleep(3)
             idle = (cpu_seconds(server.pid) - c0) / (time.monotonic() - t0)  # the publisher leg alone
+            packet_rate = (await received(http, url) - p0) / (time.monotonic() - t0)
             outs = [Path(tempfile.mkstemp(suffix=".json")[1]) for _ in range(procs)]
             counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
             for count, out in zip(counts, outs, strict=True):
@@ -437,12 +446,24 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
     # to one subscriber receiving full-rate video (30 frames/s), from the frames actually delivered.
     fps = delays["frames"] / window
     per_sub = max(loaded - idle, 1e-9) / max(fps / FPS, 1e-9)
+    send_cpu = delays.get("send_cpu")
     return {
+        "send_us": None if send_cpu is None else send_cpu * 1e6,
+        "send_subs_per_core": None if not send_cpu or not packet_rate else 1 / (send_cpu * packet_rate),
         "mode": mode, "n": n, "idle_cpu": idle, "cpu": loaded, "cpu_per_sub": per_sub,
         "subs_per_core": 1 / per_sub, "delay_p50": delays["p50"], "delay_p99": delays["p99"],
         "join_p50": pct(joined, 50), "join_p95": pct(joined, 95), "failed_joins": len(joins) - len(joined),
         "fps_per_sub": fps / n,
     }
+
+
+async def received(http: ClientSession, url: str) -> int:
+    """RTP packets the SFU has received from the publisher (0 for the relay, which has no such count)."""
+    async with http.get(url + "/stats") as r:
+        if r.status != 200:
+            return 0
+        stats = await r.json()
+    return sum(p["packets"] for s in stats for p in s["producers"])
 
 
 def ms(value: float | None) -> str:
@@ -467,6 +488,10 @@ async def drive(args: argparse.Namespace) -> None:
               f"{r['subs_per_core']:>10.1f} {ms(r['delay_p50']):>11} {ms(r['delay_p99']):>11} "
               f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {r['failed_joins']:>7} "
               f"{r['fps_per_sub']:>8.1f}")
+    for r in rows:
+        if r["send_us"] is not None:
+            print(f"SFU N={r['n']}: Consumer.send costs {r['send_us']:.1f} µs of thread CPU per packet and "
+                  f"subscriber: {r['send_subs_per_core']:.0f} subscribers per core for the send path alone")
     sfu = [r for r in rows if r["mode"] == "sfu"]
     relay = [r for r in rows if r["mode"] == "relay"]
     if sfu and relay:
