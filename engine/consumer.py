@@ -104,6 +104,7 @@ class Consumer:
         self.dropped_codec = 0
         self.rate = Bitrate()
         self._state: dict[str, Any] | None = None
+        self._ready = False
         self._fixed_elements: list[tuple[int, bytes]] = []
         self._abs_id = self._level_id = self._ssrc = 0
         self._history_extensions = HeaderExtensions()
@@ -135,9 +136,14 @@ class Consumer:
 
     @property
     def ready(self) -> bool:
-        return bool(getattr(self.sender, "_RTCRtpSender__started", False)) and (
+        """The sender has started on a connected transport (checked until true; a transport that closes
+        later makes sends fail with ``ConnectionError``, which ``send`` handles)."""
+        if self._ready:
+            return True
+        self._ready = bool(getattr(self.sender, "_RTCRtpSender__started", False)) and (
             self.sender.transport.state == "connected"
         )
+        return self._ready
 
     def resume_from(self, producer: Producer) -> None:
         """Start (or restart after the publisher came back) on the next keyframe of ``producer``."""

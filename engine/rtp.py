@@ -126,7 +126,11 @@ def serialize(payload_type: int, marker: int, seq: int, ts: int, ssrc: int,
               extensions: list[tuple[int, bytes]], payload: bytes) -> bytes:
     """An RTP packet (RFC 3550 §5.1) with header extensions (RFC 8285), as aiortc's ``RtpPacket.serialize``
     writes it, without building the packet object: this runs once per packet per subscriber."""
-    profile, value = pack_header_extensions(extensions)
+    if all(0 < i < 15 and 0 < len(v) <= 16 for i, v in extensions):
+        # RFC 8285 §4.2 one-byte form, which is what aiortc writes for these ids and lengths.
+        profile, value = 0xBEDE, b"".join(bytes(((i << 4) | (len(v) - 1),)) + v for i, v in extensions)
+    else:
+        profile, value = pack_header_extensions(extensions)
     if not value:
         return struct.pack("!BBHLL", 0x80, (marker << 7) | payload_type, seq, ts, ssrc) + payload
     value += b"\x00" * (-len(value) % 4)
