@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -53,7 +53,10 @@ ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, media_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
-def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, run_migrations: bool = True, extra_routes: Sequence[Routes] = ()
+) -> web.Application:
+    """The whole service. ``extra_routes`` adds endpoint tables that get the same conventions."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
     app = web.Application(
@@ -99,9 +102,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
 
     app.cleanup_ctx.extend([database, redis, media])
 
-    for table in ROUTE_TABLES:
+    tables = [*ROUTE_TABLES, *extra_routes]
+    for table in tables:
         table.install(app)
-    endpoints = [ep for table in ROUTE_TABLES for ep in table.endpoints]
+    endpoints = [ep for table in tables for ep in table.endpoints]
     app[OPENAPI] = openapi.build(endpoints, title="Mixillo Live API", version=VERSION)
     openapi_body = json.dumps(app[OPENAPI]).encode()
 

@@ -84,7 +84,9 @@ class IdempotencyKeys:
             if row.state == "done":
                 return StoredResponse(row.response_status, row.response_body)
             if asyncio.get_running_loop().time() >= deadline:
-                raise Conflict("a request with this Idempotency-Key is still in progress", slug="idempotency-in-progress")
+                raise Conflict(
+                    "a request with this Idempotency-Key is still in progress", slug="idempotency-in-progress"
+                )
             await asyncio.sleep(0.02)
 
     async def finish(self, scope: str, key: str, response: StoredResponse) -> None:
