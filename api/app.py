@@ -19,6 +19,8 @@ from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.config import Settings
+from api.economy import gift_routes, money_routes
+from api.economy.economy import Economy
 from api.idempotency import IdempotencyKeys
 from api.media import routes as media_routes
 from api.observability import Metrics, observability_middleware
@@ -29,6 +31,7 @@ from api.state import (
     ACCESS_TOKENS,
     ACCOUNTS,
     DATABASE,
+    ECONOMY,
     ENGINE,
     IDEMPOTENCY,
     MEDIA_TOKENS,
@@ -49,7 +52,9 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, media_routes]
+ROUTE_TABLES: list[Routes] = [
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
+]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -72,7 +77,10 @@ def create_app(
     passwords = Passwords()
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
-    app[IDEMPOTENCY] = IdempotencyKeys(db)
+    app[IDEMPOTENCY] = IdempotencyKeys(db, lease_s=settings.idempotency_lease_s)
+    economy = Economy.build(db, settings)
+    app[ECONOMY] = economy
+    economy.instrument(metrics.registry)
     app[MEDIA_TOKENS] = MediaTokens(settings.secret(), settings.media_token_ttl_s)
     media_engine = app[ENGINE] = Engine(engine_config(settings))
     metrics.registry.register(EngineCollector(media_engine))
@@ -95,12 +103,17 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
+    async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
+        await economy.start()
+        yield
+        await economy.close()  # before the database closes: queued transfers still commit
+
     async def media(app: web.Application) -> AsyncIterator[None]:
         await media_engine.start()
         yield
         await media_engine.close()
 
-    app.cleanup_ctx.extend([database, redis, media])
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media])
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -15,6 +15,7 @@ from store.database import Database
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
+    from api.economy.economy import Economy
     from api.observability import Metrics
     from engine.engine import Engine
     from signaling.tokens import MediaTokens
@@ -27,5 +28,6 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
