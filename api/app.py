@@ -22,6 +22,7 @@ from api.config import Settings
 from api.economy import gift_routes, money_routes
 from api.economy.economy import Economy
 from api.idempotency import IdempotencyKeys
+from api.media import routes as media_routes
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -31,12 +32,19 @@ from api.state import (
     ACCOUNTS,
     DATABASE,
     ECONOMY,
+    ENGINE,
     IDEMPOTENCY,
+    MEDIA_TOKENS,
     METRICS,
     PASSWORDS,
     RATE_LIMITER,
     SETTINGS,
 )
+from engine.engine import Engine
+from engine.metrics import EngineCollector
+from signaling import whip
+from signaling.media import engine_config, signaling_config
+from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -44,7 +52,9 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, money_routes.routes, gift_routes.routes]
+ROUTE_TABLES: list[Routes] = [
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
+]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -71,6 +81,10 @@ def create_app(
     economy = Economy.build(db, settings)
     app[ECONOMY] = economy
     economy.instrument(metrics.registry)
+    app[MEDIA_TOKENS] = MediaTokens(settings.secret(), settings.media_token_ttl_s)
+    media_engine = app[ENGINE] = Engine(engine_config(settings))
+    metrics.registry.register(EngineCollector(media_engine))
+    whip.install(app, signaling_config(settings))
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -94,7 +108,12 @@ def create_app(
         yield
         await economy.close()  # before the database closes: queued transfers still commit
 
-    app.cleanup_ctx.extend([database, redis, economy_ctx])
+    async def media(app: web.Application) -> AsyncIterator[None]:
+        await media_engine.start()
+        yield
+        await media_engine.close()
+
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media])
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -78,6 +78,35 @@ class Settings(BaseModel):
     pk_countdown_s: int = Field(5, ge=0, le=60, **_env("MIXILLO_PK_COUNTDOWN"))
     pk_duration_s: int = Field(300, ge=30, le=3600, **_env("MIXILLO_PK_DURATION"))
 
+    # Media engine (WHIP/WHEP). ICE servers: comma-separated stun:/turn:/turns: URLs; the TURN credentials
+    # apply to every turn(s): URL and go to clients in WHIP/WHEP Link headers (RFC 9725 §4.6).
+    ice_servers: str = Field("", **_env("MIXILLO_ICE_SERVERS"))
+    turn_username: str | None = Field(None, **_env("MIXILLO_TURN_USERNAME"))
+    turn_credential: SecretStr | None = Field(None, **_env("MIXILLO_TURN_CREDENTIAL"))
+    media_public_ip: str | None = Field(None, **_env("MIXILLO_MEDIA_PUBLIC_IP"))
+    media_udp_port_min: int | None = Field(None, ge=1024, le=65535, **_env("MIXILLO_MEDIA_UDP_PORT_MIN"))
+    media_udp_port_max: int | None = Field(None, ge=1024, le=65535, **_env("MIXILLO_MEDIA_UDP_PORT_MAX"))
+    media_token_ttl_s: int = Field(6 * 3600, ge=60, **_env("MIXILLO_MEDIA_TOKEN_TTL"))
+    media_anonymous_whep: bool = Field(True, **_env("MIXILLO_MEDIA_ANONYMOUS_WHEP"))
+    media_timeout_s: float = Field(10.0, ge=2, le=25, **_env("MIXILLO_MEDIA_TIMEOUT"))
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice(cls, value: str) -> str:
+        for url in filter(None, (u.strip() for u in value.split(","))):
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return value
+
+    @field_validator("media_public_ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value:
+            import ipaddress
+
+            ipaddress.ip_address(value)
+        return value or None
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
