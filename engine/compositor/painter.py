@@ -66,7 +66,7 @@ class Planes:
             raise ValueError(f"expected yuv420p, got {frame.format.name}")
         views = []
         for plane in frame.planes:
-            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
             views.append(rows[:, : plane.width])
         return cls(views[0], views[1], views[2])
 
@@ -151,7 +151,7 @@ class Painter:
         """Score bar (red share | blue share, totals at its ends) and the countdown box above the pictures."""
         bar = layout.score_bar
         if bar is not None:
-            split = bar.x + int(round(bar.width * board.share_a() / 2)) * 2
+            split = bar.x + round(bar.width * board.share_a() / 2) * 2
             split = min(max(split, bar.x), bar.right)
             if split > bar.x:
                 self.fill(planes, Rect(bar.x, bar.y, split - bar.x, bar.height), SIDE_A)
