@@ -107,29 +107,30 @@ class ManualClock:
     """Monotonic time that moves only when the test says so; sleepers wake in deadline order."""
 
     def __init__(self, start: float = 100.0, wall_ms: int = 1_800_000_000_000) -> None:
-        self._start = self._now = start
+        self._start = start
+        self._elapsed = Fraction(0)  # exact, so "now" lands exactly on start + n/fps like the deadlines do
         self._wall = wall_ms
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
     def now(self) -> float:
-        return self._now
+        return self._start + float(self._elapsed)
 
     def wall_ms(self) -> int:
-        return self._wall + round((self._now - self._start) * 1000)
+        return self._wall + round(self._elapsed * 1000)
 
     async def sleep_until(self, deadline: float) -> None:
-        if deadline <= self._now:
+        if deadline <= self.now():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (deadline, next(self._seq), future))
         await future
 
-    async def advance(self, seconds: float) -> None:
+    async def advance(self, seconds: Fraction) -> None:
         for _ in range(5):  # let readers take what the test pushed before time moves
             await asyncio.sleep(0)
-        self._now += seconds
-        while self._sleepers and self._sleepers[0][0] <= self._now:
+        self._elapsed += seconds
+        while self._sleepers and self._sleepers[0][0] <= self.now():
             _, _, future = heapq.heappop(self._sleepers)
             if not future.done():
                 future.set_result(None)
