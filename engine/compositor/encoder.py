@@ -62,6 +62,7 @@ class ProgramEncoder:
         self._audio: av.AudioCodecContext | None = None
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_CLOCK)
         self._keyframe_wanted = True
+        self._audio_next: int | None = None
         self._subscriptions: set[Subscription[EncodedPacket]] = set()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="compositor-encode")
         self._task: asyncio.Task[None] | None = None
@@ -126,16 +127,16 @@ class ProgramEncoder:
         if self._video is None:
             self._video = self._open_video(frame.width, frame.height)
         # The program's frames are shared with other readers (the HLS ladder): never mutate one. The
-        # compositor stamped it in 1/fps, the context's time base, so only a forced keyframe needs a copy.
+        # compositor stamps them in 1/fps, the context's time base, so usually only a forced keyframe
+        # needs a copy.
+        pts = round(time * self._fps)
+        key = self._keyframe_wanted
+        self._keyframe_wanted = False
         out = frame
-        if self._keyframe_wanted:
+        if key or frame.pts != pts or frame.time_base != 1 / self._fps:
             out = _copy(frame)
-            out.pict_type = av.video.frame.PictureType.I
-            self._keyframe_wanted = False
-        if out.pts is None:
-            out = _copy(frame) if out is frame else out
-            out.pts = round(time * self._fps)
-            out.time_base = 1 / self._fps
+            out.pts, out.time_base = pts, 1 / self._fps
+            out.pict_type = av.video.frame.PictureType.I if key else av.video.frame.PictureType.NONE
         packets = []
         for packet in self._video.encode(out):
             assert packet.pts is not None
@@ -166,9 +167,13 @@ class ProgramEncoder:
             resampled.time_base = Fraction(1, AUDIO_CLOCK)
             pts += resampled.samples
             for packet in self._audio.encode(resampled):
-                assert packet.pts is not None
+                # libopus stamps packets 312 samples early (its pre-skip, RFC 7845 §4.2, an Ogg notion);
+                # the RTP timestamp is the capture time of the packet's first sample, so count from ours.
+                if self._audio_next is None:
+                    self._audio_next = round(time * AUDIO_CLOCK)
+                packets.append(EncodedPacket(bytes(packet), self._audio_next, True, "opus"))
+                self._audio_next += packet.duration or 960
                 self.audio_packets += 1
-                packets.append(EncodedPacket(bytes(packet), packet.pts, True, "opus"))
         return packets
 
     # --- lifetime -------------------------------------------------------------------------------------
@@ -192,5 +197,4 @@ def _copy(frame: av.VideoFrame) -> av.VideoFrame:
     copy = av.VideoFrame(frame.width, frame.height, "yuv420p")
     src, dst = Planes.of(frame), Planes.of(copy)
     dst.y[:], dst.u[:], dst.v[:] = src.y, src.u, src.v
-    copy.pts, copy.time_base = frame.pts, frame.time_base
     return copy

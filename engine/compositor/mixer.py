@@ -22,17 +22,19 @@ FRAME_SECONDS = FRAME_SAMPLES / RATE
 PREBUFFER = 2 * FRAME_SAMPLES  # a (re)starting participant is heard once 40 ms are buffered
 MAX_BUFFER = 10 * FRAME_SAMPLES  # 200 ms: more than that is latency, the oldest goes
 KNEE = 0.8
+CEILING = 0.99  # the limiter's asymptote, just under full scale (float32 tanh reaches 1.0 exactly)
 
 Samples = npt.NDArray[np.float32]
 
 
 def soft_limit(mix: Samples, knee: float = KNEE) -> Samples:
-    """Identity below ``knee``; above it ``knee + (1 - knee)·tanh((|x| - knee) / (1 - knee))``: continuous
-    with slope 1 at the knee and never reaching full scale, so the int16 or Opus encode never clips."""
+    """Identity below ``knee``; above it ``knee + (c - knee)·tanh((|x| - knee) / (c - knee))`` with ``c`` the
+    ceiling: continuous with slope 1 at the knee, monotonic, and never past the ceiling, so the int16 or
+    Opus encode never clips."""
     out = mix.copy()
     over = np.abs(mix) > knee
     if over.any():
-        room = 1.0 - knee
+        room = CEILING - knee
         peaks = mix[over]
         out[over] = np.sign(peaks) * (knee + room * np.tanh((np.abs(peaks) - knee) / room))
     return out
