@@ -17,6 +17,7 @@ from engine.compositor.encoder import EncodedPacket, EncoderSettings, ProgramEnc
 from engine.compositor.painter import yuv
 
 FPS = 30
+ENCODERS = {VideoCodec.H264: "libx264 ultrafast/zerolatency", VideoCodec.VP8: "libvpx realtime cpu-used 8"}
 WARMUP = 10  # frames before the measurement starts
 GOAL_2_GUESTS = 0.15  # of one core, composing only (issue 9)
 
@@ -108,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     codec = VideoCodec(args.codec)
     print(f"720x1280 @ {FPS} fps, {args.frames} frames x {args.repeat} runs (median), "
-          f"cv2 threads {cv2.getNumThreads()}, encoder {codec.value} ultrafast/zerolatency + Opus")
+          f"cv2 threads {cv2.getNumThreads()}, encoder {ENCODERS[codec]} + Opus")
     header = (f"{'guests':>6} | {'compose CPU ms/frame':>20} | {'% of a core':>11} | "
               f"{'with encode ms/frame':>20} | {'% of a core':>11}")
     if args.decode:
