@@ -28,7 +28,7 @@ import av
 from engine.compositor.board import PkBoard
 from engine.compositor.clock import Clock, LoopClock
 from engine.compositor.encoder import EncoderSettings, ProgramEncoder
-from engine.compositor.errors import CompositorClosed, ParticipantError
+from engine.compositor.errors import CompositorClosed, LayoutError, ParticipantError
 from engine.compositor.feed import Feed, MediaSource
 from engine.compositor.layout import Canvas, Layout, LayoutKind, Tile, arrange
 from engine.compositor.mixer import FRAME_SECONDS, AudioMixer
@@ -137,7 +137,7 @@ class Compositor:
             return None
         try:
             return arrange(self.kind, participants, self.canvas)
-        except Exception:
+        except LayoutError:
             # Leaving never fails: someone leaving a PK (one left is solo) or a grid always fits a grid.
             return arrange(LayoutKind.GRID, participants, self.canvas)
 
@@ -147,6 +147,17 @@ class Compositor:
         layout = arrange(kind, list(self.feeds), self.canvas) if self.feeds else None
         self.kind, self.layout = kind, layout
         return layout
+
+    async def attach(self, participant: str, *, video: MediaSource | None = None,
+                     audio: MediaSource | None = None) -> None:
+        """New sources for someone on stage (they published again after a drop, or started publishing after
+        taking their seat). Kinds not given are left as they are."""
+        feed = self.feeds.get(participant)
+        if feed is None:
+            raise ParticipantError(f"{participant} is not on stage")
+        for kind, source in (("video", video), ("audio", audio)):
+            if source is not None:
+                await feed.attach(kind, source)
 
     def mute(self, participant: str, muted: bool = True) -> None:
         feed = self.feeds.get(participant)

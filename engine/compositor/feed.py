@@ -52,17 +52,45 @@ class Feed:
         self._on_sound = on_sound
         self._executor = executor
         self.decoders: dict[str, Decoder] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started = False
 
     @property
     def has_video(self) -> bool:
         return "video" in self._sources
 
     def start(self) -> None:
-        for kind, source in self._sources.items():
-            task = asyncio.create_task(self._read(kind, source), name=f"compositor-feed:{self.participant}:{kind}")
-            task.add_done_callback(self._done)
-            self._tasks.append(task)
+        self._started = True
+        for kind in self._sources:
+            self._start(kind)
+
+    def _start(self, kind: str) -> None:
+        task = asyncio.create_task(self._read(kind, self._sources[kind]),
+                                   name=f"compositor-feed:{self.participant}:{kind}")
+        task.add_done_callback(self._done)
+        self._tasks[kind] = task
+
+    async def attach(self, kind: str, source: MediaSource | None) -> None:
+        """Replace this participant's ``kind`` source (they published again, or stopped: None). The picture
+        on screen stays until the new source's first one; the old source and its decoder close."""
+        await self._stop(kind)
+        if source is not None:
+            self._sources[kind] = source
+            if self._started:
+                self._start(kind)
+
+    async def _stop(self, kind: str) -> None:
+        task = self._tasks.pop(kind, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        source = self._sources.pop(kind, None)
+        if source is not None:
+            source.close()
+        decoder = self.decoders.pop(kind, None)
+        if decoder is not None:
+            decoder.close()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -76,7 +104,9 @@ class Feed:
                 frames: list[av.VideoFrame | av.AudioFrame] = [item]
             else:
                 decoder = self.decoders.get(kind)
-                if decoder is None:
+                if decoder is None or decoder.codec != item.codec.lower():  # first frame, or renegotiated
+                    if decoder is not None:
+                        decoder.close()
                     decoder = self.decoders[kind] = Decoder(item.codec)
                 frames = await loop.run_in_executor(self._executor, decoder.decode, item)
             for frame in frames:
@@ -94,19 +124,11 @@ class Feed:
 
     async def close(self) -> None:
         """Stop reading, close the sources (unsubscribing from the engine) and drop the decoders."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for source in self._sources.values():
-            source.close()
-        for decoder in self.decoders.values():
-            decoder.close()
-        self._tasks.clear()
+        for kind in list({*self._sources, *self._tasks, *self.decoders}):
+            await self._stop(kind)
 
     def failed(self) -> BaseException | None:
-        for task in self._tasks:
+        for task in self._tasks.values():
             if task.done() and not task.cancelled() and task.exception() is not None:
                 return task.exception()
         return None
