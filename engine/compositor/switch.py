@@ -43,18 +43,25 @@ class Source(Protocol):
 
 
 class _Lane:
-    """One source being read into the switch's queue by its own task."""
+    """One source read by its own task into its own bounded queue, so the source being switched to is seen at
+    once even while the ladder still has a backlog of the one being left."""
 
-    def __init__(self, source: Source, queue: asyncio.Queue[tuple[_Lane, Any]]) -> None:
+    def __init__(self, source: Source, wakeup: asyncio.Event) -> None:
         self.source = source
-        self._queue = queue
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_ITEMS)
+        self.ended = False
+        self._wakeup = wakeup
         self.task = asyncio.create_task(self._read(), name="compositor-switch-lane")
 
     async def _read(self) -> None:
-        async for item in self.source.items():
-            if isinstance(getattr(item, "frame", None), av.VideoFrame | av.AudioFrame):
-                await self._queue.put((self, item))
-        await self._queue.put((self, None))
+        try:
+            async for item in self.source.items():
+                if isinstance(getattr(item, "frame", None), av.VideoFrame | av.AudioFrame):
+                    await self.queue.put(item)  # backpressure: a live source drops its oldest itself
+                    self._wakeup.set()
+        finally:
+            self.ended = True
+            self._wakeup.set()
 
     async def close(self) -> None:
         self.task.cancel()
@@ -68,9 +75,8 @@ class ProgramSwitch:
         host_info = host.info
         self._info = info or ProgramInfo(host_info.width, host_info.height, Fraction(host_info.frame_rate),
                                          bool(host_info.has_audio))
-        self._queue: asyncio.Queue[tuple[_Lane, Any]] = asyncio.Queue(QUEUE_ITEMS)
-        self._host = host
-        self._active = _Lane(host, self._queue)
+        self._wakeup = asyncio.Event()
+        self._active = _Lane(host, self._wakeup)
         self._closing: set[asyncio.Task[None]] = set()
         self._settled = asyncio.Event()
         self._settled.set()
@@ -101,7 +107,7 @@ class ProgramSwitch:
         if self._pending is not None:
             stale, self._pending = self._pending, None
             self._spawn_close(stale)
-        self._pending = _Lane(source, self._queue)
+        self._pending = _Lane(source, self._wakeup)
         self._settled.clear()
 
     def _spawn_close(self, lane: _Lane) -> None:
@@ -111,22 +117,34 @@ class ProgramSwitch:
 
     async def items(self) -> AsyncIterator[Any]:
         while True:
-            lane, item = await self._queue.get()
-            if item is None:
-                if lane is self._active and self._pending is None:
-                    return  # the live's source ended
+            pending = self._pending
+            if pending is not None and not pending.queue.empty():
+                item = pending.queue.get_nowait()
+                if isinstance(item.frame, av.VideoFrame):
+                    self._cut_over(pending)
+                    yield self._restamp(item)
+                # else: sound before the new source's first picture is dropped, so both start together
                 continue
-            if lane is self._pending:
-                if not isinstance(item.frame, av.VideoFrame):
-                    continue  # cut over on a picture, so sound and pictures of the new source start together
-                old, self._active, self._pending = self._active, lane, None
-                self._offsets = {"video": None, "audio": None}
-                self.switches += 1
+            if pending is not None and pending.ended:
+                log.warning("the source switched to ended before its first picture; staying on the current one")
+                self._pending = None
                 self._settled.set()
-                self._spawn_close(old)
-            elif lane is not self._active:
-                continue  # a source being left or dropped
-            yield self._restamp(item)
+                self._spawn_close(pending)
+                continue
+            if not self._active.queue.empty():
+                yield self._restamp(self._active.queue.get_nowait())
+                continue
+            if self._active.ended and self._pending is None:
+                return  # the live's source ended
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    def _cut_over(self, lane: _Lane) -> None:
+        old, self._active, self._pending = self._active, lane, None
+        self._offsets = {"video": None, "audio": None}
+        self.switches += 1
+        self._settled.set()
+        self._spawn_close(old)  # with whatever backlog it still had: time runs on from what was yielded
 
     def _restamp(self, item: Any) -> Any:
         frame = item.frame
