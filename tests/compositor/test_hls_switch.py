@@ -1,19 +1,19 @@
 """Issue 9's HLS proof: a live that goes solo -> PK -> solo through the real transcode ladder plays on without
-a gap. Runs once the transcode branch is merged (it needs ``transcode.transcoder``); checked with ffprobe."""
+a gap. Runs once the transcode branch is merged (it needs ``transcode.transcoder``)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
-from engine.compositor import LayoutKind, LiveProgram, ProgramPicture, ProgramSource
+from engine.compositor import Canvas, LayoutKind, LiveProgram, ProgramPicture, ProgramSource
 from engine.compositor.encoder import EncodedPacket
 from engine.compositor.program import Subscription
 from tests.compositor.media import RED, near, picture
@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]
 
 SOLO_S, PK_S = 2.0, 3.0
 SEGMENT_S = 1.0
+SIZE = (360, 640)  # small, so a shared 2-core machine keeps up with the pattern, compositor and ladder
 
 
 class ProgramForLadder:
@@ -52,7 +53,7 @@ class PatternFrames:
     """The host's pattern, decoded frames only, as a compositor input."""
 
     def __init__(self) -> None:
-        self.pattern = pattern.PatternSource(720, 1280, duration=60, audio=False)
+        self.pattern = pattern.PatternSource(*SIZE, duration=60, audio=False)
         self.items = self.pattern.items()
 
     async def get(self) -> Any:
@@ -88,7 +89,7 @@ class Media:
         return PatternFrames() if participant == "host" else Rival()
 
     def host_stream(self) -> Any:
-        return pattern.PatternSource(720, 1280, duration=60, audio=True)
+        return pattern.PatternSource(*SIZE, duration=60, audio=True)
 
     def program_stream(self, program: ProgramSource) -> Any:
         return ProgramForLadder(program)
@@ -101,7 +102,7 @@ class Media:
 
 
 async def test_hls_plays_on_across_solo_pk_solo(tmp_path: Path) -> None:
-    live = LiveProgram("host", "Host", Media(), kind=LayoutKind.PK)
+    live = LiveProgram("host", "Host", Media(), kind=LayoutKind.PK, canvas=Canvas(*SIZE))
     options = transcoder.HlsOptions(segment_duration=SEGMENT_S, part_duration=None, recording=False, max_rungs=1,
                                     thumbnail_interval=1000)
     ladder = transcoder.Transcoder(live.source, storage.LocalStorage(tmp_path), "live/x", options)
@@ -116,25 +117,30 @@ async def test_hls_plays_on_across_solo_pk_solo(tmp_path: Path) -> None:
         await ladder.stop()
         await live.close()
     assert live.switch.switches == 2
-    times, pixel = _played(tmp_path / "live/x")
+    shown = _played(tmp_path / "live/x")
+    times = [t for t, _ in shown]
     # The issue's bar: no gap longer than a segment. The switches themselves add none (the restamping is exact,
     # see test_live.py); an overloaded machine can make the compositor's clock skip a few ticks (``skipped``).
     gaps = [round(b - a, 3) for a, b in itertools.pairwise(times) if b - a >= SEGMENT_S]
-    assert len(times) >= 20 * (2 * SOLO_S + PK_S) and not gaps, gaps
-    assert near(pixel, RED, 40)  # and the PK is in there: its middle has the rival's red right half
+    assert not gaps, gaps
+    assert len(times) >= 10 * (2 * SOLO_S + PK_S)  # (30 fps wanted; a starved machine makes fewer)
+    # what was played: the host, the PK (the rival's red right half), the host again
+    assert [kind for kind, _ in itertools.groupby(pk for _, pk in shown)] == [False, True, False]
 
 
-def _played(live: Path) -> tuple[list[float], tuple[int, int, int]]:
-    """The top rendition's picture times (ffprobe) and one pixel of the PK's right half, mid-PK (ffmpeg)."""
+def _played(live: Path) -> list[tuple[float, bool]]:
+    """The top rendition as a player gets it (init + segments), decoded: each picture's time and whether it
+    shows the PK."""
     rendition = next(p for p in live.iterdir() if p.is_dir() and p.name.endswith("p"))
     segments = sorted(rendition.glob("seg*.m4s"), key=lambda p: int(p.stem[3:]))
     video = live / "all.mp4"
     video.write_bytes((rendition / "init.mp4").read_bytes() + b"".join(s.read_bytes() for s in segments))
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time",
-                            "-of", "csv=p=0", str(video)], capture_output=True, text=True, check=True)
-    times = [float(line.strip(",")) for line in probe.stdout.split() if line.strip(",")]
-    grab = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(SOLO_S + PK_S / 2), "-i", str(video),
-                           "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                          capture_output=True, check=True).stdout
-    offset = (500 * 720 + 540) * 3
-    return times, (grab[offset], grab[offset + 1], grab[offset + 2])
+    shown = []
+    with av.open(str(video)) as container:
+        for frame in container.decode(video=0):
+            assert frame.time is not None
+            rgb = frame.to_ndarray(format="rgb24")
+            h, w = rgb.shape[:2]
+            pixel = rgb[int(h * 0.4), int(w * 0.75)]
+            shown.append((frame.time, near((int(pixel[0]), int(pixel[1]), int(pixel[2])), RED, 40)))
+    return shown
