@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -46,6 +46,14 @@ class Settings(BaseModel):
     rate_write_per_user: int = Field(600, ge=1, **_env("MIXILLO_RATE_WRITE_PER_USER"))
     rate_write_per_ip: int = Field(1200, ge=1, **_env("MIXILLO_RATE_WRITE_PER_IP"))
     trust_forwarded_for: bool = Field(False, **_env("MIXILLO_TRUST_FORWARDED_FOR"))
+
+    # The composed program of lives with guests (engine/compositor): picture size (even sides), frame rate,
+    # and the codec and bit rate of the encoded program WHEP viewers of ``program`` receive.
+    compositor_width: int = Field(720, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_WIDTH"))
+    compositor_height: int = Field(1280, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_HEIGHT"))
+    compositor_fps: int = Field(30, ge=10, le=60, **_env("MIXILLO_COMPOSITOR_FPS"))
+    compositor_codec: Literal["H264", "VP8"] = Field("H264", **_env("MIXILLO_COMPOSITOR_CODEC"))
+    compositor_bit_rate: int = Field(2_500_000, ge=200_000, le=20_000_000, **_env("MIXILLO_COMPOSITOR_BIT_RATE"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
