@@ -123,3 +123,19 @@ def test_any_grid_stays_on_canvas(people: list[str], w: int, h: int) -> None:
     layout = arrange(LayoutKind.GRID, people, canvas)
     for tile in layout.tiles:
         assert Rect(0, 0, w, h).contains(tile.rect) and _even(tile.rect) and tile.rect.width > 0
+
+
+@given(st.integers(64, 1000).map(lambda v: v * 2), st.integers(64, 1000).map(lambda v: v * 2))
+def test_pk_and_pip_stay_on_any_canvas(w: int, h: int) -> None:
+    canvas = Canvas(w, h)
+    full = Rect(0, 0, w, h)
+    pk = pk_split("a", "b", canvas)
+    assert pk.score_bar is not None and pk.countdown is not None
+    for rect in (*(t.rect for t in pk.tiles), pk.score_bar, pk.countdown):
+        assert full.contains(rect) and _even(rect) and rect.width > 0 and rect.height > 0
+    assert not pk.tiles[0].rect.overlaps(pk.tiles[1].rect)
+    try:
+        pip = picture_in_picture("a", ["b"], canvas)
+    except LayoutError:
+        return  # a canvas too wide and short for an inset: refused, not drawn off-canvas
+    assert all(full.contains(t.rect) and _even(t.rect) for t in pip.tiles)

@@ -184,3 +184,24 @@ async def test_join_and_leave_relayout_without_a_gap(clock: ManualClock) -> None
         assert guests["g1"].closed  # leaving closed their source (unsubscribed from the engine)
     finally:
         await compositor.close()
+
+
+async def test_picture_in_picture_draws_the_inset_above(clock: ManualClock) -> None:
+    compositor = Compositor(kind=LayoutKind.PIP, clock=clock)
+    try:
+        host, guest = source(), source()
+        compositor.join("host", "Host", video=host)
+        compositor.join("guest", "Guest", video=guest)
+        program = compositor.program()
+        compositor.start()
+        host.push(picture(GREEN, 1))
+        guest.push(picture(RED, 2))
+        shot = await tick(clock, program)
+        layout = compositor.layout
+        assert layout is not None
+        main, inset = (t.rect for t in layout.tiles)
+        assert main == Rect(0, 0, 720, 1280) and near(rgb_at(shot.frame, 100, 300), GREEN)  # the host fills it
+        assert near(rgb_at(shot.frame, inset.x + inset.width // 2, inset.y + inset.height // 3), RED)  # on top
+        assert read_counter(shot.frame, inset) == 2
+    finally:
+        await compositor.close()
