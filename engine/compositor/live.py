@@ -99,7 +99,12 @@ class LiveProgram:
                 raise ParticipantError(f"{participant} is already on stage")
             if self.compositor is None:
                 return await self._start_composing(participant, name)
-            layout = self.compositor.join(participant, name, **self._sources(participant))
+            sources = self._sources(participant)
+            try:
+                layout = self.compositor.join(participant, name, **sources)
+            except BaseException:
+                _close(sources)  # refused: stop the engine decoding for us at once
+                raise
             self.names[participant] = name
             self.compositor.mute(participant, participant in self.muted)
             return layout
@@ -107,11 +112,13 @@ class LiveProgram:
     async def _start_composing(self, participant: str, name: str) -> Layout:
         compositor = Compositor(canvas=self.canvas, fps=self.fps, kind=self.kind, board=self.board,
                                 clock=self.clock)
+        sources = self._sources(participant)
         try:
             compositor.join(self.host, self.host_name, **self._sources(self.host))
-            layout = compositor.join(participant, name, **self._sources(participant))
+            layout = compositor.join(participant, name, **sources)
         except BaseException:
-            await compositor.close(CloseReason.FAILED)
+            _close(sources)
+            await compositor.close(CloseReason.FAILED)  # closes the host's sources with its feed
             raise
         self.names[participant] = name
         for someone in (self.host, participant):
@@ -194,3 +201,9 @@ class LiveProgram:
                 self.media.unpublish_program()
                 await compositor.close(reason)
             await self.switch.aclose()
+
+
+def _close(sources: dict[str, MediaSource | None]) -> None:
+    for source in sources.values():
+        if source is not None:
+            source.close()

@@ -28,7 +28,7 @@ class Stage:
     """The media engine in memory: who publishes what, subscriptions handed out, the program producer."""
 
     def __init__(self) -> None:
-        self.publishing: set[str] = {"host", "rival"}
+        self.publishing: set[str] = {"host", "rival", "third"}
         self.subscriptions: dict[str, list[Subscription[Any]]] = {}
         self.host_streams: list[ProgramSource] = []
         self.program: Subscription[EncodedPacket] | None = None
@@ -105,6 +105,7 @@ async def test_passthrough_pk_passthrough(clock: ManualClock) -> None:
         with pytest.raises(LayoutError):
             await live.join("third", "Third")  # a PK has two sides; nothing changes
         assert list(compositor.feeds) == ["host", "rival"] and "third" not in live.names
+        assert all(sub.closed for sub in stage.subscriptions["third"])  # and nothing is left decoding
         for _ in range(20):
             stage.send()
             await step(clock, live)
