@@ -92,6 +92,7 @@ class Compositor:
         self.pictures = 0
         self.sounds = 0
         self.skipped = 0  # picture ticks skipped because the machine fell behind
+        self.failed = 0  # pictures that could not be drawn (a bug), skipped likewise
         self._programs: set[ProgramSource] = set()
         self._encoders: list[Closable] = []
         self._draw = ThreadPoolExecutor(1, thread_name_prefix="compositor-draw")
@@ -274,10 +275,18 @@ class Compositor:
                 sound += 1
                 self.sounds += 1
             else:
-                frame = await loop.run_in_executor(self._draw, self.draw, self.scene(), picture)
-                self._publish(ProgramPicture(frame, picture / self.fps))
+                try:
+                    frame = await loop.run_in_executor(self._draw, self.draw, self.scene(), picture)
+                except Exception:
+                    # A bug drawing one picture must not end the live's program: the clock runs on and the
+                    # ladder sees one picture missing (well under a segment).
+                    self.failed += 1
+                    if self.failed == 1 or self.failed % 300 == 0:
+                        log.exception("compositor could not draw picture %d (%d so far)", picture, self.failed)
+                else:
+                    self._publish(ProgramPicture(frame, picture / self.fps))
+                    self.pictures += 1
                 picture += 1
-                self.pictures += 1
 
     # --- lifetime -------------------------------------------------------------------------------------
 
@@ -292,7 +301,7 @@ class Compositor:
         self.closed, self.close_reason = True, reason
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a failure was logged when it died
                 await self._task
         for child in self._encoders:
             await child.close()
