@@ -149,16 +149,13 @@ class Compositor:
         self.kind, self.layout = kind, layout
         return layout
 
-    async def attach(self, participant: str, *, video: MediaSource | None = None,
-                     audio: MediaSource | None = None) -> None:
-        """New sources for someone on stage (they published again after a drop, or started publishing after
-        taking their seat). Kinds not given are left as they are."""
+    async def attach(self, participant: str, kind: str, source: MediaSource | None) -> None:
+        """A new ``kind`` source for someone on stage (they published again after a drop, or started
+        publishing after taking their seat), or None when they stopped (camera off: their placeholder)."""
         feed = self.feeds.get(participant)
         if feed is None:
             raise ParticipantError(f"{participant} is not on stage")
-        for kind, source in (("video", video), ("audio", audio)):
-            if source is not None:
-                await feed.attach(kind, source)
+        await feed.attach(kind, source)
 
     def mute(self, participant: str, muted: bool = True) -> None:
         feed = self.feeds.get(participant)

@@ -71,9 +71,12 @@ class Feed:
         self._tasks[kind] = task
 
     async def attach(self, kind: str, source: MediaSource | None) -> None:
-        """Replace this participant's ``kind`` source (they published again, or stopped: None). The picture
-        on screen stays until the new source's first one; the old source and its decoder close."""
+        """Replace this participant's ``kind`` source (they published again), or remove it (None: they
+        stopped). A new source's first picture replaces the one on screen; removing the video shows the
+        placeholder. The old source and its decoder close."""
         await self._stop(kind)
+        if source is None and kind == "video":
+            self.picture, self._frame = None, None  # camera off: the placeholder, not a frozen picture
         if source is not None:
             self._sources[kind] = source
             if self._started:

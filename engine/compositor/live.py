@@ -182,9 +182,11 @@ class LiveProgram:
             self.compositor.mute(participant, muted)
 
     async def republished(self, participant: str) -> None:
-        """``participant`` published again (new producers after a reconnect): read their new tracks."""
+        """What ``participant`` publishes changed (a reconnect, camera or microphone on or off): read their
+        tracks as they are now."""
         if self.compositor is not None and participant in self.compositor.feeds:
-            await self.compositor.attach(participant, **self._sources(participant))
+            for kind, source in self._sources(participant).items():
+                await self.compositor.attach(participant, kind, source)
 
     def _check_open(self) -> None:
         if self.closed:

@@ -117,6 +117,16 @@ async def test_passthrough_pk_passthrough(clock: ManualClock) -> None:
         for _ in range(10):
             stage.send()
             await step(clock, live)
+        # the rival turns the camera off: their placeholder, not their last picture
+        stage.publishing.discard("rival")
+        await live.republished("rival")
+        await step(clock, live)
+        assert compositor.feeds["rival"].picture is None and stage.subscriptions["rival"][-1].closed
+        stage.publishing.add("rival")
+        await live.republished("rival")
+        for _ in range(5):
+            stage.send()
+            await step(clock, live)
         packets = stage.program
         leaving = asyncio.create_task(live.leave("rival"))
         while not leaving.done():  # the ladder switches back on the host stream's first picture
@@ -135,7 +145,9 @@ async def test_passthrough_pk_passthrough(clock: ManualClock) -> None:
     pictures = [i for i in out if isinstance(i, ProgramPicture)]
     steps = {round((b.time - a.time) * FPS, 6) for a, b in itertools.pairwise(pictures)}
     assert steps == {1.0}, steps  # one stream for the ladder, no gap, no jump back
-    shown = ["pk" if near(rgb_at(p.frame, 540, 400), RED) else "solo" for p in pictures]
+    # solo: the host fills the picture; PK: the right half is the rival (or their placeholder, camera off)
+    shown = ["solo" if near(rgb_at(p.frame, 540, 400), GREEN) else "pk" for p in pictures]
+    assert sum(near(rgb_at(p.frame, 540, 400), RED) for p in pictures) >= 30
     assert [k for k, _ in itertools.groupby(shown)] == ["solo", "pk", "solo"]
     assert all(near(rgb_at(p.frame, 360, 300), GREEN) for p, k in zip(pictures, shown, strict=True) if k == "solo")
     assert live.closed and all(stream.closed for stream in stage.host_streams)
