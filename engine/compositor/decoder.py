@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # The engine's codec names (RTP encoding names, RFC 6184 / RFC 7741 / RFC 7587) -> FFmpeg decoders.
 DECODERS = {"h264": "h264", "vp8": "vp8", "opus": "opus"}
-OPUS_RATE = 48_000  # RFC 7587 §4.1: the RTP clock and the decoder's output are always 48 kHz
+OPUS_RATE = 48_000  # Opus over RTP is clocked at 48 kHz whatever the coded bandwidth (RFC 7587 §4.1)
 
 
 class EncodedMedia(Protocol):

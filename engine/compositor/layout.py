@@ -1,8 +1,8 @@
 """Layouts: pure functions from the people on stage to the tiles of the program picture.
 
-Every rectangle has even coordinates and sizes so it maps onto whole 2x2 chroma blocks of a yuv420p canvas
-(ITU-T H.273 / the 4:2:0 sampling the encoders take), and the compositor can copy planes without resampling
-chroma twice. Solo is not a layout to draw: it says "pass the host's stream through, do not composite".
+Every rectangle has even coordinates and sizes so it maps onto whole 2x2 chroma blocks of the 4:2:0
+(yuv420p) canvas the encoders take, and each chroma plane is scaled once, straight into place. Solo is not
+a layout to draw: it says "pass the host's stream through, do not composite".
 """
 
 from __future__ import annotations

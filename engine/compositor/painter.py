@@ -27,7 +27,7 @@ YUV420 = {"yuv420p", "yuvj420p"}
 
 
 def yuv(r: int, g: int, b: int) -> Yuv:
-    """An sRGB colour in BT.601 limited-range Y'CbCr (ITU-R BT.601-7 §2.5.3)."""
+    """An sRGB colour in limited-range Y'CbCr with the ITU-R BT.601 coefficients."""
     y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
     u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
     v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
