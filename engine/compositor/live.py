@@ -183,7 +183,11 @@ class LiveProgram:
 
     async def republished(self, participant: str) -> None:
         """What ``participant`` publishes changed (a reconnect, camera or microphone on or off): read their
-        tracks as they are now."""
+        tracks as they are now. The host republishing while solo gets the ladder a new host stream (the
+        ladder keeps running as long as the old one had not ended)."""
+        if self.compositor is None and participant == self.host and not self.switch.closed:
+            self.switch.switch_to(self.media.host_stream())
+            return
         if self.compositor is not None and participant in self.compositor.feeds:
             for kind, source in self._sources(participant).items():
                 await self.compositor.attach(participant, kind, source)

@@ -136,8 +136,14 @@ async def test_passthrough_pk_passthrough(clock: ManualClock) -> None:
         assert live.compositor is None and compositor.closed and stage.program is None
         assert all(sub.closed for subs in stage.subscriptions.values() for sub in subs)  # decoding stopped
         assert packets is not None and packets.closed
-        for _ in range(10):
+        for _ in range(5):
             stage.send()
+        await asyncio.sleep(0.05)
+        await live.republished("host")  # the host reconnects while solo: a new stream for the ladder
+        for _ in range(5):
+            stage.send()
+        await asyncio.wait_for(live.switch.settled(), 5)
+        assert live.switch.switches == 3 and len(stage.host_streams) == 3
         await asyncio.sleep(0.05)
     finally:
         await live.close()
