@@ -101,10 +101,6 @@ class Compositor:
 
     # --- stage ----------------------------------------------------------------------------------------
 
-    @property
-    def participants(self) -> list[str]:
-        return list(self.feeds)
-
     def join(self, participant: str, name: str, *, video: MediaSource | None = None,
              audio: MediaSource | None = None) -> Layout:
         """Put someone on stage (after everyone already there). If the layout cannot take them, raises
@@ -162,12 +158,6 @@ class Compositor:
         if feed is None:
             raise ParticipantError(f"{participant} is not on stage")
         feed.muted = muted
-
-    def rename(self, participant: str, name: str) -> None:
-        feed = self.feeds.get(participant)
-        if feed is None:
-            raise ParticipantError(f"{participant} is not on stage")
-        feed.name = name
 
     # --- output ---------------------------------------------------------------------------------------
 

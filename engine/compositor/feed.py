@@ -55,10 +55,6 @@ class Feed:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._started = False
 
-    @property
-    def has_video(self) -> bool:
-        return "video" in self._sources
-
     def start(self) -> None:
         self._started = True
         for kind in self._sources:
@@ -129,9 +125,3 @@ class Feed:
         """Stop reading, close the sources (unsubscribing from the engine) and drop the decoders."""
         for kind in list({*self._sources, *self._tasks, *self.decoders}):
             await self._stop(kind)
-
-    def failed(self) -> BaseException | None:
-        for task in self._tasks.values():
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                return task.exception()
-        return None
