@@ -123,7 +123,10 @@ async def test_two_webrtc_publishers_composed_live() -> None:
                     break
             return pictures, np.concatenate(sounds, axis=1)
 
-        await record(1.5)  # ICE, DTLS, first keyframes, jitter buffers
+        async with asyncio.timeout(20):  # ICE, DTLS, first keyframes (a loaded machine takes longer)
+            while not all(f.pictures and compositor.mixer.buffered(p) for p, f in compositor.feeds.items()):
+                await record(0.1)
+        await record(0.5)  # jitter buffers settle
         pictures, sound = await record(1.0)
         assert len(pictures) >= 15  # ~30 a second; fewer only if a starved machine makes the clock skip
         layout = compositor.layout
