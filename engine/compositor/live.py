@@ -74,7 +74,11 @@ class LiveProgram:
         self.board = PkBoard()
         self.names: dict[str, str] = {host: host_name}
         self.muted: set[str] = set()  # kept across compositors: a seat's mute outlives a PK
-        self.switch = ProgramSwitch(media.host_stream(), ProgramInfo(canvas.width, canvas.height, Fraction(fps), True))
+        host_stream = media.host_stream()
+        # The ladder is built once from this: the program's picture, and sound only if the host has any (a
+        # ladder waiting for sound that never comes would never publish its playlists).
+        info = ProgramInfo(canvas.width, canvas.height, Fraction(fps), bool(host_stream.info.has_audio))
+        self.switch = ProgramSwitch(host_stream, info)
         self.compositor: Compositor | None = None
         self.closed = False
         self._lock = asyncio.Lock()  # joins and leaves are applied one at a time, in order
