@@ -18,11 +18,11 @@ from typing import Protocol
 from engine.compositor.board import PkBoard
 from engine.compositor.clock import Clock
 from engine.compositor.compositor import CloseReason, Compositor
-from engine.compositor.encoder import EncodedPacket, EncoderSettings
+from engine.compositor.encoder import EncoderSettings, ProgramEncoder
 from engine.compositor.errors import CompositorClosed, ParticipantError
 from engine.compositor.feed import MediaSource
 from engine.compositor.layout import Canvas, Layout, LayoutKind, solo
-from engine.compositor.program import ProgramInfo, ProgramSource, Subscription
+from engine.compositor.program import ProgramInfo, ProgramSource
 from engine.compositor.switch import ProgramSwitch, Source
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,9 @@ class StageMedia(Protocol):
         """The program as the HLS ladder's frame source (adapts item types where the ladder needs its own)."""
         ...
 
-    def publish_program(self, packets: Subscription[EncodedPacket]) -> None:
-        """Offer the encoded program to WHEP viewers as the ``program`` producer."""
+    def publish_program(self, encoder: ProgramEncoder) -> None:
+        """Offer the encoded program to WHEP viewers as the ``program`` producer: read ``encoder.packets()``,
+        and call ``encoder.request_keyframe()`` when a viewer needs one (PLI)."""
         ...
 
     def unpublish_program(self) -> None: ...
@@ -130,7 +131,7 @@ class LiveProgram:
         self.compositor = compositor
         compositor.start()
         encoder = compositor.encoder(self.encoder_settings)
-        self.media.publish_program(encoder.packets())
+        self.media.publish_program(encoder)
         self.switch.switch_to(self.media.program_stream(compositor.program()))
         log.info("composing", extra={"host": self.host, "layout": layout.kind.value})
         return layout

@@ -14,7 +14,7 @@ import av
 import pytest
 
 from engine.compositor import Canvas, LayoutKind, LiveProgram, ProgramPicture, ProgramSource
-from engine.compositor.encoder import EncodedPacket
+from engine.compositor.encoder import EncodedPacket, ProgramEncoder
 from engine.compositor.program import Subscription
 from tests.compositor.media import RED, near, picture
 
@@ -94,8 +94,8 @@ class Media:
     def program_stream(self, program: ProgramSource) -> Any:
         return ProgramForLadder(program)
 
-    def publish_program(self, packets: Subscription[EncodedPacket]) -> None:
-        self.program = packets
+    def publish_program(self, encoder: ProgramEncoder) -> None:
+        self.program = encoder.packets()
 
     def unpublish_program(self) -> None:
         self.program = None

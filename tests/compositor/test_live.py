@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.compositor import LayoutError, LayoutKind, ProgramInfo, ProgramPicture, ProgramSource
-from engine.compositor.encoder import EncodedPacket
+from engine.compositor.encoder import EncodedPacket, ProgramEncoder
 from engine.compositor.live import LiveProgram
 from engine.compositor.program import Subscription
 from engine.compositor.switch import Source
@@ -50,8 +50,8 @@ class Stage:
     def program_stream(self, program: ProgramSource) -> Source:
         return program
 
-    def publish_program(self, packets: Subscription[EncodedPacket]) -> None:
-        self.program, self.published = packets, self.published + 1
+    def publish_program(self, encoder: ProgramEncoder) -> None:
+        self.program, self.published = encoder.packets(), self.published + 1
 
     def unpublish_program(self) -> None:
         self.program = None
