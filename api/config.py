@@ -49,6 +49,14 @@ class Settings(BaseModel):
     # Seconds after which an Idempotency-Key still "running" is deemed abandoned by a crashed process.
     idempotency_lease_s: float = Field(60.0, gt=0, **_env("MIXILLO_IDEMPOTENCY_LEASE"))
 
+    # The composed program of lives with guests (engine/compositor): picture size (even sides), frame rate,
+    # and the codec and bit rate of the encoded program WHEP viewers of ``program`` receive.
+    compositor_width: int = Field(720, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_WIDTH"))
+    compositor_height: int = Field(1280, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_HEIGHT"))
+    compositor_fps: int = Field(30, ge=10, le=60, **_env("MIXILLO_COMPOSITOR_FPS"))
+    compositor_codec: Literal["H264", "VP8"] = Field("H264", **_env("MIXILLO_COMPOSITOR_CODEC"))
+    compositor_bit_rate: int = Field(2_500_000, ge=200_000, le=20_000_000, **_env("MIXILLO_COMPOSITOR_BIT_RATE"))
+
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
     s3_region: str = Field("us-east-1", **_env("MIXILLO_S3_REGION"))
