@@ -23,6 +23,7 @@ from api.economy import gift_routes, money_routes
 from api.economy.economy import Economy
 from api.events import LocalEvents
 from api.idempotency import IdempotencyKeys
+from api.media import routes as media_routes
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -34,14 +35,21 @@ from api.state import (
     ACCOUNTS,
     DATABASE,
     ECONOMY,
+    ENGINE,
     IDEMPOTENCY,
+    MEDIA_TOKENS,
     METRICS,
     PASSWORDS,
     RATE_LIMITER,
     SETTINGS,
     SOCIAL,
 )
+from engine.engine import Engine
+from engine.metrics import EngineCollector
+from signaling import whip
+from signaling.media import engine_config, signaling_config
 from signaling.socketio import SocketServer
+from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -50,7 +58,7 @@ log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
-    health.routes, auth_routes, money_routes.routes, gift_routes.routes, *SOCIAL_ROUTES
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes, *SOCIAL_ROUTES
 ]
 OPENAPI = web.AppKey("openapi", dict)
 SOCKETS = web.AppKey("sockets", SocketServer)
@@ -79,6 +87,10 @@ def create_app(
     economy = Economy.build(db, settings)
     app[ECONOMY] = economy
     economy.instrument(metrics.registry)
+    app[MEDIA_TOKENS] = MediaTokens(settings.secret(), settings.media_token_ttl_s)
+    media_engine = app[ENGINE] = Engine(engine_config(settings))
+    metrics.registry.register(EngineCollector(media_engine))
+    whip.install(app, signaling_config(settings))
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -102,6 +114,11 @@ def create_app(
         yield
         await economy.close()  # before the database closes: queued transfers still commit
 
+    async def media(app: web.Application) -> AsyncIterator[None]:
+        await media_engine.start()
+        yield
+        await media_engine.close()
+
     events = LocalEvents()
     sockets = SocketServer(tokens, events, redis_url=settings.redis_url)
     app[SOCKETS] = sockets
@@ -114,7 +131,7 @@ def create_app(
         await sockets.close()
         await social.close()
 
-    app.cleanup_ctx.extend([database, redis, economy_ctx, social_domains])
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media, social_domains])
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

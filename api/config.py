@@ -49,6 +49,13 @@ class Settings(BaseModel):
     # Seconds after which an Idempotency-Key still "running" is deemed abandoned by a crashed process.
     idempotency_lease_s: float = Field(60.0, gt=0, **_env("MIXILLO_IDEMPOTENCY_LEASE"))
 
+    # The composed program of lives with guests (engine/compositor): picture size (even sides), frame rate,
+    # and the codec and bit rate of the encoded program WHEP viewers of ``program`` receive.
+    compositor_width: int = Field(720, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_WIDTH"))
+    compositor_height: int = Field(1280, ge=64, le=1920, multiple_of=2, **_env("MIXILLO_COMPOSITOR_HEIGHT"))
+    compositor_fps: int = Field(30, ge=10, le=60, **_env("MIXILLO_COMPOSITOR_FPS"))
+    compositor_codec: Literal["H264", "VP8"] = Field("H264", **_env("MIXILLO_COMPOSITOR_CODEC"))
+    compositor_bit_rate: int = Field(2_500_000, ge=200_000, le=20_000_000, **_env("MIXILLO_COMPOSITOR_BIT_RATE"))
     content_max_video_s: float = Field(600, gt=0, **_env("MIXILLO_CONTENT_MAX_VIDEO_SECONDS"))
     sound_max_duration_s: float = Field(300, gt=0, **_env("MIXILLO_SOUND_MAX_SECONDS"))
     fcm_service_account: Path | None = Field(None, **_env("MIXILLO_FCM_SERVICE_ACCOUNT"))
@@ -70,6 +77,46 @@ class Settings(BaseModel):
     min_withdraw_diamonds: int = Field(1000, ge=1, **_env("MIXILLO_MIN_WITHDRAW_DIAMONDS"))
     topup_cents_per_100_coins: int = Field(142, ge=1, **_env("MIXILLO_TOPUP_CENTS_PER_100_COINS"))
     ledger_max_batch: int = Field(512, ge=1, le=5000, **_env("MIXILLO_LEDGER_MAX_BATCH"))
+    # Live rooms (rooms/): replay buffer, chat limits, likes window, co-host seats, PK battle timers.
+    room_replay_buffer: int = Field(512, ge=16, le=100_000, **_env("MIXILLO_ROOM_REPLAY_BUFFER"))
+    room_chat_max_chars: int = Field(300, ge=1, le=5000, **_env("MIXILLO_ROOM_CHAT_MAX_CHARS"))
+    room_chat_per_minute: int = Field(60, ge=1, **_env("MIXILLO_ROOM_CHAT_PER_MINUTE"))
+    room_chat_burst: int = Field(5, ge=1, **_env("MIXILLO_ROOM_CHAT_BURST"))
+    room_like_window_ms: int = Field(1000, ge=50, le=60_000, **_env("MIXILLO_ROOM_LIKE_WINDOW_MS"))
+    room_cohost_seats: int = Field(8, ge=1, le=32, **_env("MIXILLO_ROOM_COHOST_SEATS"))
+    room_cohost_invite_ttl_s: int = Field(60, ge=5, **_env("MIXILLO_ROOM_COHOST_INVITE_TTL"))
+    pk_invite_ttl_s: int = Field(30, ge=5, **_env("MIXILLO_PK_INVITE_TTL"))
+    pk_countdown_s: int = Field(5, ge=0, le=60, **_env("MIXILLO_PK_COUNTDOWN"))
+    pk_duration_s: int = Field(300, ge=30, le=3600, **_env("MIXILLO_PK_DURATION"))
+
+    # Media engine (WHIP/WHEP). ICE servers: comma-separated stun:/turn:/turns: URLs; the TURN credentials
+    # apply to every turn(s): URL and go to clients in WHIP/WHEP Link headers (RFC 9725 §4.6).
+    ice_servers: str = Field("", **_env("MIXILLO_ICE_SERVERS"))
+    turn_username: str | None = Field(None, **_env("MIXILLO_TURN_USERNAME"))
+    turn_credential: SecretStr | None = Field(None, **_env("MIXILLO_TURN_CREDENTIAL"))
+    media_public_ip: str | None = Field(None, **_env("MIXILLO_MEDIA_PUBLIC_IP"))
+    media_udp_port_min: int | None = Field(None, ge=1024, le=65535, **_env("MIXILLO_MEDIA_UDP_PORT_MIN"))
+    media_udp_port_max: int | None = Field(None, ge=1024, le=65535, **_env("MIXILLO_MEDIA_UDP_PORT_MAX"))
+    media_token_ttl_s: int = Field(6 * 3600, ge=60, **_env("MIXILLO_MEDIA_TOKEN_TTL"))
+    media_anonymous_whep: bool = Field(True, **_env("MIXILLO_MEDIA_ANONYMOUS_WHEP"))
+    media_timeout_s: float = Field(10.0, ge=2, le=25, **_env("MIXILLO_MEDIA_TIMEOUT"))
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice(cls, value: str) -> str:
+        for url in filter(None, (u.strip() for u in value.split(","))):
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return value
+
+    @field_validator("media_public_ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value:
+            import ipaddress
+
+            ipaddress.ip_address(value)
+        return value or None
 
     @field_validator("log_level")
     @classmethod

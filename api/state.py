@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from api.auth.accounts import Accounts
     from api.economy.economy import Economy
     from api.observability import Metrics
+    from engine.engine import Engine
+    from signaling.tokens import MediaTokens
     from api.social.domain import Social
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -28,4 +30,6 @@ IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
 SOCIAL: web.AppKey[Social] = web.AppKey("social")

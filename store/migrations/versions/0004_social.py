@@ -2,8 +2,8 @@
 activity; and the full-text search indexes (SQLite FTS5 tables kept by triggers, PostgreSQL GIN tsvector
 expression indexes).
 
-Revision ID: 0003_social
-Revises: 0002_ledger
+Revision ID: 0004_social
+Revises: 0003_rooms
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from store.types import UtcDateTime
 
-revision = "0003_social"
-down_revision = "0002_ledger"
+revision = "0004_social"
+down_revision = "0003_rooms"
 branch_labels = None
 depends_on = None
 
