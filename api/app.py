@@ -18,6 +18,8 @@ from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
+from api.commerce import setup as commerce_setup
+from api.commerce.routes import routes as commerce_routes
 from api.config import Settings
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
@@ -32,7 +34,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -56,6 +58,7 @@ def create_app(
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
     app[IDEMPOTENCY] = IdempotencyKeys(db)
+    commerce_setup.install(app, settings, db)
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
