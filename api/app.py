@@ -20,6 +20,7 @@ from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.commerce import setup as commerce_setup
 from api.commerce.routes import routes as commerce_routes
+from api.safety.routes import routes as safety_routes
 from api.config import Settings
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
@@ -34,7 +35,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, safety_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from api.safety.notices import Notifier
     from api.safety.reports import Reports
     from api.safety.support import Support
+    from api.safety.targets import Targets
 
 CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 CART: web.AppKey[Cart] = web.AppKey("cart")
@@ -51,5 +52,6 @@ REPORTS: web.AppKey[Reports] = web.AppKey("reports")
 MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
 SUPPORT: web.AppKey[Support] = web.AppKey("support")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
+TARGETS: web.AppKey[Targets] = web.AppKey("targets")
 AI_PROVIDER: web.AppKey[AiProvider] = web.AppKey("ai_provider")
 AI: web.AppKey[AiService] = web.AppKey("ai")

@@ -1,4 +1,10 @@
-"""Builds issue 5's services (shop, creator tools, safety, AI) onto the application; called by ``create_app``."""
+"""Builds issue 5's services (shop, creator tools, safety, AI) onto the application; called by ``create_app``.
+
+Seams other domains plug into, after this runs: ``app[TARGETS].register(kind, target)`` for content,
+comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifications service);
+``app[ORDERS].payments`` (the ledger/card :class:`~api.commerce.orders.OrderPayments`); ``app[ANALYTICS].record``
+(feed it the activity events); the scheduler's ``publisher`` (creates the content of a due post).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,31 @@ from api.commerce.coupons import Coupons
 from api.commerce.orders import Orders
 from api.commerce.products import Catalog
 from api.config import Settings
-from api.state import CART, CATALOG, COUPONS, ORDERS
+from api.safety.moderation import Moderation
+from api.safety.notices import MemoryInbox
+from api.safety.reports import Reports
+from api.safety.support import Support
+from api.safety.targets import Targets, TargetKind, UserTarget
+from api.state import ACCOUNTS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SUPPORT, TARGETS
 from store.database import Database
 
 
 def install(app: web.Application, settings: Settings, db: Database) -> None:
+    notifier = MemoryInbox()
+    app[NOTIFIER] = notifier
+    targets = Targets()
+    app[TARGETS] = targets
+    moderation = Moderation(db, targets, app[ACCOUNTS], notifier, settings.report_queue_threshold)
+    app[MODERATION] = moderation
+    app[REPORTS] = Reports(db, moderation)
+    app[SUPPORT] = Support(db, notifier)
+
     coupons = Coupons(db)
     app[COUPONS] = coupons
-    app[CATALOG] = Catalog(db)
+    catalog = Catalog(db)
+    app[CATALOG] = catalog
     app[CART] = Cart(db)
     app[ORDERS] = Orders(db, coupons)
+
+    targets.register(TargetKind.USER, UserTarget(db))
+    targets.register(TargetKind.PRODUCT, catalog)
