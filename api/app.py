@@ -20,6 +20,7 @@ from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.commerce import setup as commerce_setup
 from api.commerce.routes import routes as commerce_routes
+from api.creator.routes import routes as creator_routes
 from api.safety.routes import routes as safety_routes
 from api.config import Settings
 from api.idempotency import IdempotencyKeys
@@ -35,7 +36,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, safety_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, creator_routes, safety_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -59,7 +60,6 @@ def create_app(
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
     app[IDEMPOTENCY] = IdempotencyKeys(db)
-    commerce_setup.install(app, settings, db)
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -79,6 +79,7 @@ def create_app(
             await redis_client.aclose()
 
     app.cleanup_ctx.extend([database, redis])
+    commerce_setup.install(app, settings, db)
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -8,6 +8,8 @@ comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifica
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
 from api.commerce.cart import Cart
@@ -15,12 +17,16 @@ from api.commerce.coupons import Coupons
 from api.commerce.orders import Orders
 from api.commerce.products import Catalog
 from api.config import Settings
+from api.creator.analytics import Analytics
+from api.creator.scheduling import NoticePublisher, Scheduler
 from api.safety.moderation import Moderation
 from api.safety.notices import MemoryInbox
 from api.safety.reports import Reports
 from api.safety.support import Support
 from api.safety.targets import Targets, TargetKind, UserTarget
-from api.state import ACCOUNTS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SUPPORT, TARGETS
+from api.state import (
+    ACCOUNTS, ANALYTICS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SCHEDULER, SUPPORT, TARGETS,
+)
 from store.database import Database
 
 
@@ -39,7 +45,20 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     catalog = Catalog(db)
     app[CATALOG] = catalog
     app[CART] = Cart(db)
-    app[ORDERS] = Orders(db, coupons)
+    analytics = Analytics(db)
+    app[ANALYTICS] = analytics
+    app[ORDERS] = Orders(db, coupons, activity=analytics)
+    scheduler = Scheduler(db, NoticePublisher(notifier), poll_s=settings.scheduler_poll_s,
+                          lease_s=settings.scheduler_lease_s, reminder_lead_s=settings.live_reminder_lead_s)
+    app[SCHEDULER] = scheduler
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)
+
+    async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
+        # Registered after the database context, so it starts after migrations and stops before the pool closes.
+        scheduler.start()
+        yield
+        await scheduler.close()
+
+    app.cleanup_ctx.append(run_scheduler)

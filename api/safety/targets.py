@@ -48,6 +48,15 @@ class Targets:
             raise Unprocessable(f"{kind.value} reports are not available on this server", slug="target-kind-unavailable")
         return found
 
+    async def known_owner(self, target_id: str) -> str | None:
+        """The owner of a post, live or product with this id, whichever kind it is; None if none has it."""
+        for kind in (TargetKind.CONTENT, TargetKind.LIVESTREAM, TargetKind.PRODUCT):
+            target = self._kinds.get(kind)
+            owner = await target.owner_of(target_id) if target is not None else None
+            if owner is not None:
+                return owner
+        return None
+
     async def owner_of(self, kind: TargetKind, target_id: str) -> str:
         owner = await self.kind(kind).owner_of(target_id)
         if owner is None:
