@@ -17,6 +17,7 @@ from api import health, openapi
 from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
+from api.ai.routes import routes as ai_routes
 from api.auth.tokens import AccessTokens
 from api.commerce import setup as commerce_setup
 from api.commerce.routes import routes as commerce_routes
@@ -36,7 +37,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, creator_routes, safety_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, creator_routes, safety_routes, ai_routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 

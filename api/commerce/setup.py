@@ -12,11 +12,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from api.ai.local import LocalAi
+from api.ai.provider import AiProvider
+from api.ai.remote import RemoteAi
+from api.ai.service import AiService
 from api.commerce.cart import Cart
 from api.commerce.coupons import Coupons
 from api.commerce.orders import Orders
 from api.commerce.products import Catalog
-from api.config import Settings
+from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
 from api.creator.scheduling import NoticePublisher, Scheduler
 from api.safety.moderation import Moderation
@@ -25,7 +29,7 @@ from api.safety.reports import Reports
 from api.safety.support import Support
 from api.safety.targets import Targets, TargetKind, UserTarget
 from api.state import (
-    ACCOUNTS, ANALYTICS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SCHEDULER, SUPPORT, TARGETS,
+    ACCOUNTS, AI, AI_PROVIDER, ANALYTICS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SCHEDULER, SUPPORT, TARGETS,
 )
 from store.database import Database
 
@@ -42,7 +46,18 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
 
     coupons = Coupons(db)
     app[COUPONS] = coupons
-    catalog = Catalog(db)
+    provider: AiProvider
+    if settings.ai_provider == "remote":
+        if not settings.ai_remote_url:
+            raise ConfigError("MIXILLO_AI_REMOTE_URL: required when MIXILLO_AI_PROVIDER=remote")
+        provider = RemoteAi(settings.ai_remote_url, settings.ai_remote_timeout_s)
+    else:
+        provider = LocalAi()
+    app[AI_PROVIDER] = provider
+    ai = AiService(db, provider, moderation)
+    app[AI] = ai
+
+    catalog = Catalog(db, screen=ai.screen)
     app[CATALOG] = catalog
     app[CART] = Cart(db)
     analytics = Analytics(db)
@@ -60,5 +75,6 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         scheduler.start()
         yield
         await scheduler.close()
+        await provider.close()
 
     app.cleanup_ctx.append(run_scheduler)
