@@ -14,21 +14,21 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from api import health, openapi
+from api.ai.routes import routes as ai_routes
 from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
-from api.ai.routes import routes as ai_routes
 from api.auth.tokens import AccessTokens
 from api.commerce import setup as commerce_setup
 from api.commerce.routes import routes as commerce_routes
-from api.creator.routes import routes as creator_routes
-from api.safety.routes import routes as safety_routes
 from api.config import Settings
+from api.creator.routes import routes as creator_routes
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
+from api.safety.routes import routes as safety_routes
 from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
 from store import migrate
 from store.database import Database

@@ -31,8 +31,10 @@ def recommend(history: Sequence[str], interactions: Iterable[tuple[str, str]], l
         popularity.update(items)
     seen = set(history)
     if not seen:
-        return [ItemScore(i, float(n), "popular") for i, n in sorted(popularity.items(), key=lambda kv: (-kv[1], kv[0]))
-                [:limit]]
+        return [
+            ItemScore(i, float(n), "popular")
+            for i, n in sorted(popularity.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        ]
     co: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for items in by_user.values():
         mine = items & seen

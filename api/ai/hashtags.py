@@ -17,8 +17,60 @@ from datetime import datetime, timedelta
 
 HALF_LIFE = timedelta(days=7)
 STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have i in is it its my of on or our so that the this to was we "
-    "were will with you your me just new get got out up all more now very can do did not no yes".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "just",
+        "new",
+        "get",
+        "got",
+        "out",
+        "up",
+        "all",
+        "more",
+        "now",
+        "very",
+        "can",
+        "do",
+        "did",
+        "not",
+        "no",
+        "yes",
+    ]
 )
 TAG = re.compile(r"#(\w{1,50})")
 WORD = re.compile(r"[^\W\d_][\w']{2,}")
@@ -76,7 +128,8 @@ def suggest(text: str, corpus: Sequence[Document], now: datetime, limit: int = 1
             scores[tag] += len(shared) * recency
     ranked = [
         TagScore(tag, round(score / math.log2(2 + frequency[tag]), 4), "corpus")
-        for tag, score in scores.items() if tag not in present
+        for tag, score in scores.items()
+        if tag not in present
     ]
     ranked.sort(key=lambda s: (-s.score, s.tag))
     out = ranked[:limit]
@@ -116,6 +169,14 @@ def analyse(tags: Sequence[str], corpus: Sequence[Document], now: datetime) -> l
             trend = "falling"
         else:
             trend = "steady"
-        results.append(TagStats(tag, uses, recent, before, trend,
-                                [t for t, _ in sorted(related.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]))
+        results.append(
+            TagStats(
+                tag,
+                uses,
+                recent,
+                before,
+                trend,
+                [t for t, _ in sorted(related.items(), key=lambda kv: (-kv[1], kv[0]))[:5]],
+            )
+        )
     return results

@@ -26,9 +26,16 @@ def _join(names: list[str]) -> str:
 
 def write_caption(facts: VideoFacts, creator_text: str) -> str:
     """A caption from measured facts, led by the creator's words. Pure: the same facts give the same text."""
-    light = ("A dark" if facts.brightness < 60 else "A dimly lit" if facts.brightness < 110
-             else "A bright" if facts.brightness > 170 else "A well-lit")
-    pace = ("fast-moving" if facts.motion > 12 else "lively" if facts.motion > 4 else "calm")
+    light = (
+        "A dark"
+        if facts.brightness < 60
+        else "A dimly lit"
+        if facts.brightness < 110
+        else "A bright"
+        if facts.brightness > 170
+        else "A well-lit"
+    )
+    pace = "fast-moving" if facts.motion > 12 else "lively" if facts.motion > 4 else "calm"
     seconds = f"{facts.duration_s:.0f}-second " if facts.duration_s >= 1 else ""
     sentence = f"{light}, {pace} {seconds}clip"
     colours = [name for name, _ in facts.colours]

@@ -89,9 +89,17 @@ class RemoteAi:
     async def caption(self, video: Path, creator_text: str) -> Caption:
         samples, duration, width, height = await asyncio.to_thread(vision.sample_frames, video, 4)
         frames = [await asyncio.to_thread(jpeg_base64, s.frame) for s in samples]
-        reply = await self._call("/v1/caption", {
-            "frames": frames, "text": creator_text, "duration_s": duration, "width": width, "height": height,
-        }, CaptionReply)
+        reply = await self._call(
+            "/v1/caption",
+            {
+                "frames": frames,
+                "text": creator_text,
+                "duration_s": duration,
+                "width": width,
+                "height": height,
+            },
+            CaptionReply,
+        )
         return Caption(reply.caption, reply.facts)
 
     async def moderate_text(self, text: str) -> Verdict:
@@ -111,8 +119,9 @@ class RemoteAi:
         self, history: Sequence[str], interactions: Iterable[tuple[str, str]], limit: int
     ) -> list[ItemScore]:
         pairs = [list(p) for _, p in zip(range(MAX_INTERACTIONS), interactions, strict=False)]
-        reply = await self._call("/v1/recommend", {"history": list(history), "interactions": pairs, "limit": limit},
-                                 ItemsReply)
+        reply = await self._call(
+            "/v1/recommend", {"history": list(history), "interactions": pairs, "limit": limit}, ItemsReply
+        )
         return [ItemScore(i.item_id, i.score, i.reason) for i in reply.items[:limit]]
 
     async def close(self) -> None:

@@ -43,21 +43,32 @@ class CaptionView(ResponseModel):
 
 
 def _caption(row: Any) -> CaptionView:
-    return CaptionView(content_id=row.content_id, owner_id=row.owner_id, caption=row.caption,
-                       hashtags=row.hashtags.split(), facts=json.loads(row.facts), provider=row.provider,
-                       created_at=row.created_at)
+    return CaptionView(
+        content_id=row.content_id,
+        owner_id=row.owner_id,
+        caption=row.caption,
+        hashtags=row.hashtags.split(),
+        facts=json.loads(row.facts),
+        provider=row.provider,
+        created_at=row.created_at,
+    )
 
 
 @routes.post(
-    "/api/ai-captions/generate", query=CaptionQuery, response=CaptionView, status=201, tags=AI_TAGS,
+    "/api/ai-captions/generate",
+    query=CaptionQuery,
+    response=CaptionView,
+    status=201,
+    tags=AI_TAGS,
     request_content={t: {"schema": {"type": "string", "format": "binary"}} for t in VIDEO_TYPES[:3]},
     errors=(403, 413, 415, 422, 503),
 )
 async def generate_caption(request: web.Request, query: CaptionQuery) -> CaptionView:
     """Write a caption for a video (the request body) from what is in it and the creator's words."""
     if request.content_type not in VIDEO_TYPES:
-        raise UnsupportedMediaType("send the video itself as the body (video/mp4, video/webm, ...)",
-                                   accept=", ".join(VIDEO_TYPES))
+        raise UnsupportedMediaType(
+            "send the video itself as the body (video/mp4, video/webm, ...)", accept=", ".join(VIDEO_TYPES)
+        )
     limit = request.app[SETTINGS].upload_limit_bytes
     tmp_dir = request.app[SETTINGS].data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -72,8 +83,9 @@ async def generate_caption(request: web.Request, query: CaptionQuery) -> Caption
         if size == 0:
             raise BadRequest("the request body is empty; send the video", slug="empty-body")
         try:
-            row = await request.app[AI].generate_caption(principal(request).user_id, query.content_id,
-                                                         Path(handle.name), query.text)
+            row = await request.app[AI].generate_caption(
+                principal(request).user_id, query.content_id, Path(handle.name), query.text
+            )
         except VideoError as exc:
             raise Unprocessable(str(exc), slug="unreadable-video") from None
     return _caption(row)
@@ -150,8 +162,9 @@ class ModerationVerdict(ResponseModel):
     queued: bool
 
 
-@routes.post("/api/ai/moderate", body=ModerateRequest, response=ModerationVerdict, tags=AI_TAGS,
-             errors=(403, 404, 422, 503))
+@routes.post(
+    "/api/ai/moderate", body=ModerateRequest, response=ModerationVerdict, tags=AI_TAGS, errors=(403, 404, 422, 503)
+)
 async def ai_moderate(request: web.Request, body: ModerateRequest) -> ModerationVerdict:
     """Check text and/or an image against the moderation rules (or the configured model service)."""
     who = principal(request)
@@ -168,11 +181,12 @@ async def ai_moderate(request: web.Request, body: ModerateRequest) -> Moderation
         decoded = cv2.imdecode(raw, cv2.IMREAD_COLOR)
         if decoded is None:
             raise Unprocessable("image_base64 is not a JPEG or PNG image", slug="bad-image")
-        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+        image = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     target = (body.target.type, body.target.id) if body.target else None
     verdict, queued = await request.app[AI].moderate(body.text, image, target)
-    return ModerationVerdict(flagged=verdict.flagged, score=verdict.score, labels=verdict.labels,
-                             matches=verdict.matches, queued=queued)
+    return ModerationVerdict(
+        flagged=verdict.flagged, score=verdict.score, labels=verdict.labels, matches=verdict.matches, queued=queued
+    )
 
 
 class RecommendRequest(RequestModel):

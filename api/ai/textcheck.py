@@ -20,15 +20,35 @@ import numpy.typing as npt
 # Scores add up; 1.0 or more flags the text. Kept short and explicit so moderators can read and tune it.
 WORDS: dict[str, float] = {
     # threats and violence
-    "kill": 0.6, "murder": 0.7, "shoot": 0.4, "bomb": 0.6, "stab": 0.6,
+    "kill": 0.6,
+    "murder": 0.7,
+    "shoot": 0.4,
+    "bomb": 0.6,
+    "stab": 0.6,
     # harassment
-    "idiot": 0.35, "stupid": 0.3, "loser": 0.3, "moron": 0.4, "ugly": 0.25, "trash": 0.2,
-    "kys": 1.0, "die": 0.4,
+    "idiot": 0.35,
+    "stupid": 0.3,
+    "loser": 0.3,
+    "moron": 0.4,
+    "ugly": 0.25,
+    "trash": 0.2,
+    "kys": 1.0,
+    "die": 0.4,
     # scams
-    "scam": 0.4, "giveaway": 0.3, "free money": 0.8, "crypto": 0.3, "double your": 0.8, "wire transfer": 0.6,
-    "password": 0.4, "gift card": 0.5,
+    "scam": 0.4,
+    "giveaway": 0.3,
+    "free money": 0.8,
+    "crypto": 0.3,
+    "double your": 0.8,
+    "wire transfer": 0.6,
+    "password": 0.4,
+    "gift card": 0.5,
     # adult
-    "nude": 0.6, "nudes": 0.8, "porn": 1.0, "xxx": 0.8, "onlyfans": 0.6,
+    "nude": 0.6,
+    "nudes": 0.8,
+    "porn": 1.0,
+    "xxx": 0.8,
+    "onlyfans": 0.6,
 }
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 

@@ -9,6 +9,7 @@ frames, and scene changes as low correlation between HSV histograms of neighbour
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,18 +50,23 @@ class VideoFacts:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "duration_s": round(self.duration_s, 2), "width": self.width, "height": self.height,
-            "samples": self.samples, "brightness": round(self.brightness, 1),
+            "duration_s": round(self.duration_s, 2),
+            "width": self.width,
+            "height": self.height,
+            "samples": self.samples,
+            "brightness": round(self.brightness, 1),
             "colours": [{"name": n, "share": round(s, 3)} for n, s in self.colours],
-            "max_faces": self.max_faces, "face_share": round(self.face_share, 3),
-            "motion": round(self.motion, 2), "scene_changes": self.scene_changes,
+            "max_faces": self.max_faces,
+            "face_share": round(self.face_share, 3),
+            "motion": round(self.motion, 2),
+            "scene_changes": self.scene_changes,
         }
 
 
 def _rgb(frame: av.VideoFrame) -> Image:
     scale = SAMPLE_WIDTH / max(1, frame.width)
     height = max(2, int(frame.height * scale) // 2 * 2)
-    out: Image = frame.to_ndarray(format="rgb24", width=SAMPLE_WIDTH, height=height)
+    out: Image = np.asarray(frame.to_ndarray(format="rgb24", width=SAMPLE_WIDTH, height=height), dtype=np.uint8)
     return out
 
 
@@ -113,7 +119,8 @@ _CASCADE: cv2.CascadeClassifier | None = None
 def _faces(grey: Image) -> int:
     global _CASCADE
     if _CASCADE is None:
-        _CASCADE = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+        cascades = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
+        _CASCADE = cv2.CascadeClassifier(str(cascades / "haarcascade_frontalface_default.xml"))
     found = _CASCADE.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
     return len(found)
 
@@ -126,8 +133,17 @@ def colour_name(rgb: npt.NDArray[np.float32]) -> str:
     if s < 40:
         return "white" if v > 200 else "grey"
     hue = h * 2  # OpenCV keeps hue in 0-179
-    for limit, name in ((15, "red"), (40, "orange"), (70, "yellow"), (160, "green"), (200, "cyan"),
-                        (260, "blue"), (290, "purple"), (340, "pink"), (360, "red")):
+    for limit, name in (
+        (15, "red"),
+        (40, "orange"),
+        (70, "yellow"),
+        (160, "green"),
+        (200, "cyan"),
+        (260, "blue"),
+        (290, "purple"),
+        (340, "pink"),
+        (360, "red"),
+    ):
         if hue < limit:
             return name
     return "red"
@@ -157,22 +173,31 @@ def _histogram(frame: Image) -> npt.NDArray[np.float32]:
 
 def analyse(samples: list[Sample], duration: float, width: int, height: int) -> VideoFacts:
     frames = [s.frame for s in samples]
-    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    greys = [np.asarray(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), dtype=np.uint8) for f in frames]
     brightness = float(np.mean([cv2.cvtColor(f, cv2.COLOR_RGB2HSV)[..., 2].mean() for f in frames]))
     faces = [_faces(g) for g in greys]
     motions = [
-        float(cv2.absdiff(cv2.cvtColor(s.frame, cv2.COLOR_RGB2GRAY), cv2.cvtColor(s.next_frame, cv2.COLOR_RGB2GRAY))
-              .mean())
-        for s in samples if s.next_frame is not None and s.next_frame.shape == s.frame.shape
+        float(
+            cv2.absdiff(
+                cv2.cvtColor(s.frame, cv2.COLOR_RGB2GRAY), cv2.cvtColor(s.next_frame, cv2.COLOR_RGB2GRAY)
+            ).mean()
+        )
+        for s in samples
+        if s.next_frame is not None and s.next_frame.shape == s.frame.shape
     ]
     hists = [_histogram(f) for f in frames]
     cuts = sum(
-        1 for a, b in zip(hists, hists[1:], strict=False)
-        if cv2.compareHist(a, b, cv2.HISTCMP_CORREL) < SCENE_CUT_CORRELATION
+        1 for a, b in itertools.pairwise(hists) if cv2.compareHist(a, b, cv2.HISTCMP_CORREL) < SCENE_CUT_CORRELATION
     )
     return VideoFacts(
-        duration_s=duration, width=width, height=height, samples=len(samples), brightness=brightness,
-        colours=[c for c in dominant_colours(frames) if c[1] >= 0.1][:3], max_faces=max(faces),
-        face_share=sum(1 for n in faces if n) / len(faces), motion=float(np.mean(motions)) if motions else 0.0,
+        duration_s=duration,
+        width=width,
+        height=height,
+        samples=len(samples),
+        brightness=brightness,
+        colours=[c for c in dominant_colours(frames) if c[1] >= 0.1][:3],
+        max_faces=max(faces),
+        face_share=sum(1 for n in faces if n) / len(faces),
+        motion=float(np.mean(motions)) if motions else 0.0,
         scene_changes=cuts,
     )

@@ -50,7 +50,9 @@ class Cart:
             rows = list(await conn.execute(query))
         lines = [
             CartLine(
-                product=to_product(row), quantity=row.quantity, line_total=row.price * row.quantity,
+                product=to_product(row),
+                quantity=row.quantity,
+                line_total=row.price * row.quantity,
                 available=row.status == "active" and row.stock >= row.quantity,
             )
             for row in rows
@@ -113,8 +115,9 @@ class Cart:
         if row.stock == 0:
             raise Conflict("this product is sold out", slug="sold-out", product_id=product_id)
         if quantity > row.stock:
-            raise Conflict(f"only {row.stock} left in stock", slug="insufficient-stock", product_id=product_id,
-                           available=row.stock)
+            raise Conflict(
+                f"only {row.stock} left in stock", slug="insufficient-stock", product_id=product_id, available=row.stock
+            )
         if quantity > 1000:
             raise Conflict("at most 1000 of one product per cart", slug="cart-line-limit")
         if exists:
@@ -125,6 +128,5 @@ class Cart:
             )
         else:
             await conn.execute(
-                cart_items.insert().values(user_id=user_id, product_id=product_id, quantity=quantity,
-                                           added_at=utcnow())
+                cart_items.insert().values(user_id=user_id, product_id=product_id, quantity=quantity, added_at=utcnow())
             )

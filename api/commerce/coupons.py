@@ -88,19 +88,34 @@ class Coupons:
             if scope_id != who.user_id and not who.is_admin:
                 raise Forbidden("a creator coupon can only cover your own products", slug="not-your-shop")
         if body.kind == "percent" and body.value > 100:
-            raise Unprocessable("a percent coupon is 1-100", errors=[{"pointer": "#/value", "in": "body",
-                                                                          "detail": "must be at most 100"}])
+            raise Unprocessable(
+                "a percent coupon is 1-100",
+                errors=[{"pointer": "#/value", "in": "body", "detail": "must be at most 100"}],
+            )
         now = utcnow()
         starts = body.starts_at or now
         if body.expires_at is not None and body.expires_at <= starts:
-            raise Unprocessable("the coupon would expire before it starts", errors=[
-                {"pointer": "#/expires_at", "in": "body", "detail": "must be after starts_at"}])
+            raise Unprocessable(
+                "the coupon would expire before it starts",
+                errors=[{"pointer": "#/expires_at", "in": "body", "detail": "must be after starts_at"}],
+            )
         values = {
-            "id": new_id(), "code": body.code.upper(), "owner_id": who.user_id, "kind": body.kind,
-            "value": body.value, "min_order": body.min_order, "scope": body.scope,
-            "scope_id": None if body.scope == "all" else scope_id, "max_uses": body.max_uses,
-            "per_user_limit": body.per_user_limit, "uses": 0, "starts_at": starts,
-            "expires_at": body.expires_at, "active": True, "description": body.description, "created_at": now,
+            "id": new_id(),
+            "code": body.code.upper(),
+            "owner_id": who.user_id,
+            "kind": body.kind,
+            "value": body.value,
+            "min_order": body.min_order,
+            "scope": body.scope,
+            "scope_id": None if body.scope == "all" else scope_id,
+            "max_uses": body.max_uses,
+            "per_user_limit": body.per_user_limit,
+            "uses": 0,
+            "starts_at": starts,
+            "expires_at": body.expires_at,
+            "active": True,
+            "description": body.description,
+            "created_at": now,
         }
         async with self._db.write() as conn:
             if body.scope == "product":
@@ -119,9 +134,7 @@ class Coupons:
         async with self._db.read() as conn:
             return Coupon.model_validate(await self._by_code(conn, code))
 
-    async def list_available(
-        self, limit: int, cursor: str | None, seller_id: str | None = None
-    ) -> Page[Coupon]:
+    async def list_available(self, limit: int, cursor: str | None, seller_id: str | None = None) -> Page[Coupon]:
         """Coupons that can be used now: active, started, not expired, not used up."""
         now = utcnow()
         query = sa.select(coupons).where(
@@ -136,8 +149,10 @@ class Coupons:
         if after:
             query = query.where(coupons.c.id < str(after[0]))
         async with self._db.read() as conn:
-            rows = [Coupon.model_validate(r) for r in await conn.execute(query.order_by(coupons.c.id.desc())
-                                                                           .limit(limit + 1))]
+            rows = [
+                Coupon.model_validate(r)
+                for r in await conn.execute(query.order_by(coupons.c.id.desc()).limit(limit + 1))
+            ]
         items, next_cursor = page_of(rows, limit, lambda c: [c.id])
         return Page[Coupon](items=items, next_cursor=next_cursor)
 
@@ -148,8 +163,13 @@ class Coupons:
         quote = evaluate(coupon, lines, uses, utcnow())
         subtotal = sum(line.total for line in lines)
         return CouponCheck(
-            code=coupon.code, valid=quote.reason is None, reason=quote.reason, detail=quote.detail,
-            subtotal=subtotal, discount=quote.discount, total=subtotal - quote.discount,
+            code=coupon.code,
+            valid=quote.reason is None,
+            reason=quote.reason,
+            detail=quote.detail,
+            subtotal=subtotal,
+            discount=quote.discount,
+            total=subtotal - quote.discount,
         )
 
     async def redeem(
@@ -170,40 +190,51 @@ class Coupons:
             .values(uses=coupons.c.uses + 1)
         )
         if taken.rowcount != 1:
-            raise Conflict("this coupon has been used as many times as it allows", slug="coupon-exhausted",
-                           reason="exhausted")
+            raise Conflict(
+                "this coupon has been used as many times as it allows", slug="coupon-exhausted", reason="exhausted"
+            )
         # The row is now locked for this transaction, so this count cannot race another order's.
         uses = await self.user_uses(conn, coupon.id, user_id)
         if coupon.per_user_limit is not None and uses >= coupon.per_user_limit:
-            raise Conflict(f"you have already used this coupon {uses} time(s)", slug="coupon-user-limit",
-                           reason="user-limit")
+            raise Conflict(
+                f"you have already used this coupon {uses} time(s)", slug="coupon-user-limit", reason="user-limit"
+            )
         return coupon, quote.discount
 
     @staticmethod
     async def record(conn: AsyncConnection, coupon_id: str, user_id: str, order_id: str, discount: int) -> None:
-        await conn.execute(coupon_redemptions.insert().values(
-            id=new_id(), coupon_id=coupon_id, user_id=user_id, order_id=order_id, discount=discount,
-            created_at=utcnow(),
-        ))
+        await conn.execute(
+            coupon_redemptions.insert().values(
+                id=new_id(),
+                coupon_id=coupon_id,
+                user_id=user_id,
+                order_id=order_id,
+                discount=discount,
+                created_at=utcnow(),
+            )
+        )
 
     @staticmethod
     async def release(conn: AsyncConnection, order_id: str) -> None:
         """A cancelled order gives its coupon use back."""
-        found = (await conn.execute(
-            sa.select(coupon_redemptions.c.coupon_id).where(coupon_redemptions.c.order_id == order_id)
-        )).first()
+        found = (
+            await conn.execute(
+                sa.select(coupon_redemptions.c.coupon_id).where(coupon_redemptions.c.order_id == order_id)
+            )
+        ).first()
         if found is None:
             return
         await conn.execute(coupon_redemptions.delete().where(coupon_redemptions.c.order_id == order_id))
-        await conn.execute(coupons.update().where(coupons.c.id == found.coupon_id, coupons.c.uses > 0)
-                           .values(uses=coupons.c.uses - 1))
+        await conn.execute(
+            coupons.update().where(coupons.c.id == found.coupon_id, coupons.c.uses > 0).values(uses=coupons.c.uses - 1)
+        )
 
     @staticmethod
     async def user_uses(conn: AsyncConnection, coupon_id: str, user_id: str) -> int:
         count = await conn.execute(
-            sa.select(sa.func.count()).select_from(coupon_redemptions).where(
-                coupon_redemptions.c.coupon_id == coupon_id, coupon_redemptions.c.user_id == user_id
-            )
+            sa.select(sa.func.count())
+            .select_from(coupon_redemptions)
+            .where(coupon_redemptions.c.coupon_id == coupon_id, coupon_redemptions.c.user_id == user_id)
         )
         return int(count.scalar_one())
 

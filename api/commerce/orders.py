@@ -87,7 +87,10 @@ def _lines_of(items: list[ItemRequest]) -> dict[str, int]:
 
 class Orders:
     def __init__(
-        self, db: Database, coupons: Coupons, payments: OrderPayments | None = None,
+        self,
+        db: Database,
+        coupons: Coupons,
+        payments: OrderPayments | None = None,
         activity: ActivitySink | None = None,
     ) -> None:
         self._db = db
@@ -102,7 +105,9 @@ class Orders:
         else:
             async with self._db.read() as conn:
                 rows = await conn.execute(
-                    sa.select(cart_items.c.product_id, cart_items.c.quantity).where(cart_items.c.user_id == buyer.user_id)
+                    sa.select(cart_items.c.product_id, cart_items.c.quantity).where(
+                        cart_items.c.user_id == buyer.user_id
+                    )
                 )
                 quantities = {r.product_id: r.quantity for r in rows}
             if not quantities:
@@ -130,25 +135,49 @@ class Orders:
                 if taken.rowcount != 1:
                     left = (await conn.execute(sa.select(products.c.stock).where(products.c.id == row.id))).scalar()
                     slug = "sold-out" if not left else "insufficient-stock"
-                    raise Conflict(f"not enough stock for {row.title!r} ({left or 0} left)", slug=slug,
-                                   product_id=row.id, available=left or 0)
+                    raise Conflict(
+                        f"not enough stock for {row.title!r} ({left or 0} left)",
+                        slug=slug,
+                        product_id=row.id,
+                        available=left or 0,
+                    )
             order_id = new_id()
             subtotal = sum(row.price * qty for row, qty in lines)
             coupon, discount = None, 0
             if body.coupon_code is not None:
                 coupon, discount = await self._coupons.redeem(conn, buyer.user_id, body.coupon_code, priced(lines))
             now = utcnow()
-            await conn.execute(orders.insert().values(
-                id=order_id, buyer_id=buyer.user_id, seller_id=sellers.pop(), status=OrderStatus.PENDING,
-                currency=currencies.pop(), subtotal=subtotal, discount=discount, total=subtotal - discount,
-                coupon_id=coupon.id if coupon else None, coupon_code=coupon.code if coupon else None,
-                payment_method=body.payment_method, shipping_address=json.dumps(body.shipping_address.model_dump()),
-                created_at=now, updated_at=now,
-            ))
-            await conn.execute(order_items.insert(), [
-                {"order_id": order_id, "product_id": row.id, "title": row.title, "unit_price": row.price,
-                 "quantity": qty} for row, qty in lines
-            ])
+            await conn.execute(
+                orders.insert().values(
+                    id=order_id,
+                    buyer_id=buyer.user_id,
+                    seller_id=sellers.pop(),
+                    status=OrderStatus.PENDING,
+                    currency=currencies.pop(),
+                    subtotal=subtotal,
+                    discount=discount,
+                    total=subtotal - discount,
+                    coupon_id=coupon.id if coupon else None,
+                    coupon_code=coupon.code if coupon else None,
+                    payment_method=body.payment_method,
+                    shipping_address=json.dumps(body.shipping_address.model_dump()),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await conn.execute(
+                order_items.insert(),
+                [
+                    {
+                        "order_id": order_id,
+                        "product_id": row.id,
+                        "title": row.title,
+                        "unit_price": row.price,
+                        "quantity": qty,
+                    }
+                    for row, qty in lines
+                ],
+            )
             if coupon is not None:
                 await self._coupons.record(conn, coupon.id, buyer.user_id, order_id, discount)
             if from_cart:
@@ -158,16 +187,18 @@ class Orders:
         order_id = await self._db.run(work)
         order = await self._load(order_id)
         if self._activity is not None:
-            await self._activity.record_order(order.seller_id, order.buyer_id,
-                                              [line.product_id for line in order.items], order.total)
+            await self._activity.record_order(
+                order.seller_id, order.buyer_id, [line.product_id for line in order.items], order.total
+            )
         if self.payments is None:
             return order
         return await self._charge(order)
 
     async def _charge(self, order: Order) -> Order:
         assert self.payments is not None
-        charge = OrderCharge(order.id, order.buyer_id, order.seller_id, order.total, order.currency,
-                             order.payment_method)
+        charge = OrderCharge(
+            order.id, order.buyer_id, order.seller_id, order.total, order.currency, order.payment_method
+        )
         try:
             ref = await self.payments.charge(charge)
         except ApiError:
@@ -176,7 +207,8 @@ class Orders:
         async with self._db.write() as conn:
             now = utcnow()
             await conn.execute(
-                orders.update().where(orders.c.id == order.id, orders.c.status == OrderStatus.PENDING)
+                orders.update()
+                .where(orders.c.id == order.id, orders.c.status == OrderStatus.PENDING)
                 .values(status=OrderStatus.PAID, payment_ref=ref, paid_at=now, updated_at=now)
             )
         return await self._load(order.id)
@@ -187,7 +219,7 @@ class Orders:
             raise NotFound("no such order", slug="order-not-found")
         return order
 
-    async def list(
+    async def listing(
         self, who: Principal, role: str, status: str | None, limit: int, cursor: str | None
     ) -> Page[Order]:
         column = orders.c.seller_id if role == "seller" else orders.c.buyer_id
@@ -198,7 +230,7 @@ class Orders:
         if after:
             query = query.where(orders.c.id < str(after[0]))
         async with self._db.read() as conn:
-            ids = list((await conn.execute(query.order_by(orders.c.id.desc()).limit(limit + 1))).scalars())
+            ids: list[str] = list((await conn.execute(query.order_by(orders.c.id.desc()).limit(limit + 1))).scalars())
             page_ids, next_cursor = page_of(ids, limit, lambda i: [i])
             items = [await self._load_in(conn, i) for i in page_ids]
         return Page[Order](items=items, next_cursor=next_cursor)
@@ -206,13 +238,15 @@ class Orders:
     async def cancel(self, who: Principal, order_id: str) -> Order:
         order = await self.get(who, order_id)
         if order.status not in (OrderStatus.PENDING, OrderStatus.PAID):
-            raise Conflict(f"a {order.status} order cannot be cancelled", slug="order-not-cancellable",
-                           order_status=order.status)
+            raise Conflict(
+                f"a {order.status} order cannot be cancelled", slug="order-not-cancellable", order_status=order.status
+            )
         if order.status == OrderStatus.PAID:
             if self.payments is None or order.payment_ref is None:
                 raise Conflict("this order cannot be refunded here", slug="refund-unavailable")
-            charge = OrderCharge(order.id, order.buyer_id, order.seller_id, order.total, order.currency,
-                                 order.payment_method)
+            charge = OrderCharge(
+                order.id, order.buyer_id, order.seller_id, order.total, order.currency, order.payment_method
+            )
             # Refund first (idempotent per order): a crash after it leaves a paid order a retry will finish.
             await self.payments.refund(charge, order.payment_ref)
             await self._restock(order.id, (OrderStatus.PAID,), OrderStatus.REFUNDED)
@@ -235,24 +269,28 @@ class Orders:
                 orders.update().where(orders.c.id == order_id, orders.c.status == before).values(**values)
             )
         if moved.rowcount != 1:
-            raise Conflict(f"a {order.status} order cannot become {to}", slug="invalid-transition",
-                           order_status=order.status)
+            raise Conflict(
+                f"a {order.status} order cannot become {to}", slug="invalid-transition", order_status=order.status
+            )
         return await self._load(order_id)
 
     async def _restock(self, order_id: str, from_states: tuple[OrderStatus, ...], to: OrderStatus) -> bool:
         async def work(conn: AsyncConnection) -> bool:
             now = utcnow()
             moved = await conn.execute(
-                orders.update().where(orders.c.id == order_id, orders.c.status.in_(from_states))
+                orders.update()
+                .where(orders.c.id == order_id, orders.c.status.in_(from_states))
                 .values(status=to, cancelled_at=now, updated_at=now)
             )
             if moved.rowcount != 1:
                 return False
-            lines = await conn.execute(sa.select(order_items).where(order_items.c.order_id == order_id)
-                                       .order_by(order_items.c.product_id))
+            lines = await conn.execute(
+                sa.select(order_items).where(order_items.c.order_id == order_id).order_by(order_items.c.product_id)
+            )
             for line in lines.all():
                 await conn.execute(
-                    products.update().where(products.c.id == line.product_id)
+                    products.update()
+                    .where(products.c.id == line.product_id)
                     .values(stock=products.c.stock + line.quantity, sold=products.c.sold - line.quantity)
                 )
             await Coupons.release(conn, order_id)
@@ -269,13 +307,19 @@ class Orders:
         row = (await conn.execute(sa.select(orders).where(orders.c.id == order_id))).first()
         if row is None:
             raise NotFound("no such order", slug="order-not-found")
-        lines = await conn.execute(sa.select(order_items).where(order_items.c.order_id == order_id)
-                                   .order_by(order_items.c.product_id))
+        lines = await conn.execute(
+            sa.select(order_items).where(order_items.c.order_id == order_id).order_by(order_items.c.product_id)
+        )
         data = dict(row._mapping)
         data["shipping_address"] = json.loads(row.shipping_address)
         data["items"] = [
-            OrderLine(product_id=li.product_id, title=li.title, unit_price=li.unit_price, quantity=li.quantity,
-                      line_total=li.unit_price * li.quantity)
+            OrderLine(
+                product_id=li.product_id,
+                title=li.title,
+                unit_price=li.unit_price,
+                quantity=li.quantity,
+                line_total=li.unit_price * li.quantity,
+            )
             for li in lines
         ]
         data["discount_line"] = DiscountLine(code=row.coupon_code, amount=row.discount) if row.coupon_code else None

@@ -38,8 +38,13 @@ class Catalog:
         now = utcnow()
         values = body.model_dump()
         values.update(
-            id=new_id(), seller_id=seller.user_id, sold=0, featured=False, status="active",
-            created_at=now, updated_at=now,
+            id=new_id(),
+            seller_id=seller.user_id,
+            sold=0,
+            featured=False,
+            status="active",
+            created_at=now,
+            updated_at=now,
         )
         async with self._db.write() as conn:
             await conn.execute(products.insert().values(**values))
@@ -68,12 +73,14 @@ class Catalog:
     async def get(self, product_id: str, viewer: Principal | None = None) -> Product:
         async with self._db.read() as conn:
             row = await self._get(conn, product_id)
-        visible = row.status == "active" or (viewer is not None and (viewer.is_admin or viewer.user_id == row.seller_id))
+        visible = row.status == "active" or (
+            viewer is not None and (viewer.is_admin or viewer.user_id == row.seller_id)
+        )
         if not visible:
             raise NotFound("no such product", slug="product-not-found")
         return to_product(row)
 
-    async def list(
+    async def browse(
         self, limit: int, cursor: str | None, seller_id: str | None = None, category: str | None = None
     ) -> Page[Product]:
         query = sa.select(products).where(products.c.status == "active")

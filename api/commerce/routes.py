@@ -49,7 +49,7 @@ class ProductList(ResponseModel):
 @routes.get("/api/products", query=ProductQuery, response=Page[Product], access=Access.PUBLIC, tags=SHOP)
 async def list_products(request: web.Request, query: ProductQuery) -> Page[Product]:
     """Products for sale, newest first; filter by seller or category."""
-    return await request.app[CATALOG].list(query.limit, query.cursor, query.seller_id, query.category)
+    return await request.app[CATALOG].browse(query.limit, query.cursor, query.seller_id, query.category)
 
 
 @routes.get("/api/products/featured", query=FeaturedQuery, response=ProductList, access=Access.PUBLIC, tags=SHOP)
@@ -76,8 +76,14 @@ async def create_product(request: web.Request, body: ProductCreate) -> Product:
     return await request.app[CATALOG].create(principal(request), body)
 
 
-@routes.put("/api/products/{product_id}", body=ProductUpdate, response=Product, access=Access.CREATOR, tags=SHOP,
-            errors=(403, 404))
+@routes.put(
+    "/api/products/{product_id}",
+    body=ProductUpdate,
+    response=Product,
+    access=Access.CREATOR,
+    tags=SHOP,
+    errors=(403, 404),
+)
 async def update_product(request: web.Request, body: ProductUpdate) -> Product:
     """Edit a product: price, stock, text, or archive it."""
     return await request.app[CATALOG].update(principal(request), request.match_info["product_id"], body)
@@ -123,8 +129,15 @@ async def list_coupons(request: web.Request, query: CouponQuery) -> Page[Coupon]
     return await request.app[COUPONS].list_available(query.limit, query.cursor, query.seller_id)
 
 
-@routes.post("/api/coupons", body=CouponCreate, response=Coupon, status=201, access=Access.CREATOR, tags=SHOP,
-             errors=(403, 404, 409))
+@routes.post(
+    "/api/coupons",
+    body=CouponCreate,
+    response=Coupon,
+    status=201,
+    access=Access.CREATOR,
+    tags=SHOP,
+    errors=(403, 404, 409),
+)
 async def create_coupon(request: web.Request, body: CouponCreate) -> Coupon:
     """Create a coupon for your products (creators) or for the whole platform (administrators)."""
     return await request.app[COUPONS].create(principal(request), body)
@@ -156,8 +169,9 @@ async def get_coupon(request: web.Request) -> Coupon:
 # Orders --------------------------------------------------------------------------------------------------
 
 
-@routes.post("/api/orders", body=OrderCreate, response=Order, status=201, idempotent=True, tags=SHOP,
-             errors=(402, 403, 404, 409))
+@routes.post(
+    "/api/orders", body=OrderCreate, response=Order, status=201, idempotent=True, tags=SHOP, errors=(402, 403, 404, 409)
+)
 async def create_order(request: web.Request, body: OrderCreate) -> Order:
     """Place an order from the given lines or the cart: stock is reserved, totals are computed here."""
     return await request.app[ORDERS].place(principal(request), body)
@@ -166,7 +180,7 @@ async def create_order(request: web.Request, body: OrderCreate) -> Order:
 @routes.get("/api/orders", query=OrderQuery, response=Page[Order], tags=SHOP)
 async def list_orders(request: web.Request, query: OrderQuery) -> Page[Order]:
     """The caller's orders as a buyer, or (``role=seller``) the orders of their shop."""
-    return await request.app[ORDERS].list(principal(request), query.role, query.status, query.limit, query.cursor)
+    return await request.app[ORDERS].listing(principal(request), query.role, query.status, query.limit, query.cursor)
 
 
 @routes.get("/api/orders/{order_id}", response=Order, tags=SHOP, errors=(404,))

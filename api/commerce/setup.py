@@ -27,9 +27,22 @@ from api.safety.moderation import Moderation
 from api.safety.notices import MemoryInbox
 from api.safety.reports import Reports
 from api.safety.support import Support
-from api.safety.targets import Targets, TargetKind, UserTarget
+from api.safety.targets import TargetKind, Targets, UserTarget
 from api.state import (
-    ACCOUNTS, AI, AI_PROVIDER, ANALYTICS, CART, CATALOG, COUPONS, MODERATION, NOTIFIER, ORDERS, REPORTS, SCHEDULER, SUPPORT, TARGETS,
+    ACCOUNTS,
+    AI,
+    AI_PROVIDER,
+    ANALYTICS,
+    CART,
+    CATALOG,
+    COUPONS,
+    MODERATION,
+    NOTIFIER,
+    ORDERS,
+    REPORTS,
+    SCHEDULER,
+    SUPPORT,
+    TARGETS,
 )
 from store.database import Database
 
@@ -63,8 +76,13 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
     app[ORDERS] = Orders(db, coupons, activity=analytics)
-    scheduler = Scheduler(db, NoticePublisher(notifier), poll_s=settings.scheduler_poll_s,
-                          lease_s=settings.scheduler_lease_s, reminder_lead_s=settings.live_reminder_lead_s)
+    scheduler = Scheduler(
+        db,
+        NoticePublisher(notifier),
+        poll_s=settings.scheduler_poll_s,
+        lease_s=settings.scheduler_lease_s,
+        reminder_lead_s=settings.live_reminder_lead_s,
+    )
     app[SCHEDULER] = scheduler
 
     targets.register(TargetKind.USER, UserTarget(db))

@@ -94,9 +94,17 @@ class Analytics:
                 await self._bucket(conn, event, event.item_id)
                 if event.item_id != PROFILE:
                     await self._bucket(conn, event, PROFILE)
-                    await conn.execute(activity_log.insert().values(
-                        id=new_id(), kind=event.metric, actor_id=event.actor_id, creator_id=event.creator_id,
-                        item_id=event.item_id, value=event.value, at=event.at))
+                    await conn.execute(
+                        activity_log.insert().values(
+                            id=new_id(),
+                            kind=event.metric,
+                            actor_id=event.actor_id,
+                            creator_id=event.creator_id,
+                            item_id=event.item_id,
+                            value=event.value,
+                            at=event.at,
+                        )
+                    )
 
     async def record_order(self, seller_id: str, buyer_id: str, product_ids: list[str], total: int) -> None:
         """The shop's hook (``api.commerce.orders.ActivitySink``)."""
@@ -106,13 +114,23 @@ class Analytics:
 
     async def _bucket(self, conn: Any, event: ActivityEvent, content_id: str) -> None:
         stmt = insert(self._db.dialect, analytics_buckets).values(
-            creator_id=event.creator_id, content_id=content_id, metric=event.metric,
-            bucket=hour_of(event.at), value=event.value)
+            creator_id=event.creator_id,
+            content_id=content_id,
+            metric=event.metric,
+            bucket=hour_of(event.at),
+            value=event.value,
+        )
         current = analytics_buckets.c.value
-        merged = (sa.case((current > stmt.excluded.value, current), else_=stmt.excluded.value)
-                  if event.metric in MAXIMA else current + stmt.excluded.value)
-        await conn.execute(stmt.on_conflict_do_update(
-            index_elements=["creator_id", "content_id", "metric", "bucket"], set_={"value": merged}))
+        merged = (
+            sa.case((current > stmt.excluded.value, current), else_=stmt.excluded.value)
+            if event.metric in MAXIMA
+            else current + stmt.excluded.value
+        )
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["creator_id", "content_id", "metric", "bucket"], set_={"value": merged}
+            )
+        )
 
     async def overview(self, creator_id: str, days: int, content_id: str | None = None) -> Overview:
         now = utcnow()
@@ -120,7 +138,8 @@ class Analytics:
         before = start - timedelta(days=days)
         b = analytics_buckets.c
         query = sa.select(b.metric, b.bucket, b.value).where(
-            b.creator_id == creator_id, b.content_id == (content_id or PROFILE), b.bucket >= before)
+            b.creator_id == creator_id, b.content_id == (content_id or PROFILE), b.bucket >= before
+        )
         async with self._db.read() as conn:
             rows = list(await conn.execute(query))
         series = []
@@ -146,8 +165,9 @@ class Analytics:
 
     async def owner_of(self, content_id: str) -> str | None:
         async with self._db.read() as conn:
-            found = await conn.execute(sa.select(analytics_buckets.c.creator_id)
-                                       .where(analytics_buckets.c.content_id == content_id).limit(1))
+            found = await conn.execute(
+                sa.select(analytics_buckets.c.creator_id).where(analytics_buckets.c.content_id == content_id).limit(1)
+            )
             return found.scalar_one_or_none()
 
     async def profile(self, creator_id: str) -> Profile:
@@ -156,20 +176,32 @@ class Analytics:
         async with self._db.read() as conn:
             sums = await conn.execute(
                 sa.select(b.metric, sa.func.sum(b.value).label("total"), sa.func.max(b.value).label("peak"))
-                .where(b.creator_id == creator_id, b.content_id == PROFILE).group_by(b.metric))
+                .where(b.creator_id == creator_id, b.content_id == PROFILE)
+                .group_by(b.metric)
+            )
             all_time = {r.metric: int(r.peak if r.metric in MAXIMA else r.total) for r in sums}
             gain = await conn.execute(
-                sa.select(b.metric, sa.func.sum(b.value)).where(
-                    b.creator_id == creator_id, b.content_id == PROFILE, b.bucket >= since,
-                    b.metric.in_([Metric.FOLLOW, Metric.UNFOLLOW])).group_by(b.metric))
+                sa.select(b.metric, sa.func.sum(b.value))
+                .where(
+                    b.creator_id == creator_id,
+                    b.content_id == PROFILE,
+                    b.bucket >= since,
+                    b.metric.in_([Metric.FOLLOW, Metric.UNFOLLOW]),
+                )
+                .group_by(b.metric)
+            )
             moves = {r[0]: int(r[1]) for r in gain}
             top = await conn.execute(
                 sa.select(b.content_id, sa.func.sum(b.value).label("views"))
                 .where(b.creator_id == creator_id, b.content_id != PROFILE, b.metric == Metric.VIEW)
-                .group_by(b.content_id).order_by(sa.desc("views"), b.content_id).limit(10))
+                .group_by(b.content_id)
+                .order_by(sa.desc("views"), b.content_id)
+                .limit(10)
+            )
             top_items = [TopItem(content_id=r.content_id, views=int(r.views)) for r in top]
         return Profile(
             creator_id=creator_id,
             follower_gain_28d=moves.get(Metric.FOLLOW, 0) - moves.get(Metric.UNFOLLOW, 0),
-            all_time=all_time, top_content=top_items,
+            all_time=all_time,
+            top_content=top_items,
         )

@@ -33,15 +33,20 @@ class WindowQuery(QueryModel):
     days: int = Field(7, ge=1, le=90, description="Window length in days.")
 
 
-@routes.get("/api/analytics/overview", query=WindowQuery, response=Overview, access=Access.CREATOR,
-            tags=ANALYTICS_TAGS)
+@routes.get("/api/analytics/overview", query=WindowQuery, response=Overview, access=Access.CREATOR, tags=ANALYTICS_TAGS)
 async def analytics_overview(request: web.Request, query: WindowQuery) -> Overview:
     """The caller's totals per metric over the window, the window before it, and a daily series."""
     return await request.app[ANALYTICS].overview(principal(request).user_id, query.days)
 
 
-@routes.get("/api/analytics/content/{content_id}", query=WindowQuery, response=Overview, access=Access.CREATOR,
-            tags=ANALYTICS_TAGS, errors=(404,))
+@routes.get(
+    "/api/analytics/content/{content_id}",
+    query=WindowQuery,
+    response=Overview,
+    access=Access.CREATOR,
+    tags=ANALYTICS_TAGS,
+    errors=(404,),
+)
 async def analytics_content(request: web.Request, query: WindowQuery) -> Overview:
     """One of the caller's posts, lives or products, metric by metric."""
     who = principal(request)
@@ -49,7 +54,7 @@ async def analytics_content(request: web.Request, query: WindowQuery) -> Overvie
     owner = await request.app[ANALYTICS].owner_of(content_id)
     if owner is None:
         owner = await request.app[TARGETS].known_owner(content_id)
-    if owner != who.user_id and not who.is_admin:
+    if owner is None or (owner != who.user_id and not who.is_admin):
         raise NotFound("no analytics for that content", slug="content-not-found")
     return await request.app[ANALYTICS].overview(owner, query.days, content_id)
 
@@ -67,7 +72,7 @@ class SchedulePost(RequestModel):
     scheduled_at: AwareDatetime
     caption: Annotated[Paragraphs, Field(max_length=2200)] = ""
     media_url: Url | None = None
-    hashtags: Annotated[list[Tag], Field(max_length=30)] = []
+    hashtags: Annotated[list[Tag], Field(max_length=30)] = Field(default_factory=list)
     visibility: Literal["public", "followers", "private"] = "public"
 
 
@@ -103,9 +108,18 @@ class Scheduled(ResponseModel):
 
 def _view(row: Any) -> Scheduled:
     return Scheduled(
-        id=row.id, kind=row.kind, status=row.status, title=row.title, payload=json.loads(row.payload),
-        scheduled_at=row.due_at, runs_at=row.run_at, attempts=row.attempts, result_ref=row.result_ref,
-        error=row.error, created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        kind=row.kind,
+        status=row.status,
+        title=row.title,
+        payload=json.loads(row.payload),
+        scheduled_at=row.due_at,
+        runs_at=row.run_at,
+        attempts=row.attempts,
+        result_ref=row.result_ref,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -114,17 +128,25 @@ async def schedule_post(request: web.Request, body: SchedulePost) -> Scheduled:
     """Schedule a post to publish at a time."""
     payload = body.model_dump(exclude={"scheduled_at"})
     title = (body.caption.splitlines() or ["Scheduled post"])[0][:150] or "Scheduled post"
-    row = await request.app[SCHEDULER].schedule(principal(request).user_id, ItemKind.POST, title, payload,
-                                                body.scheduled_at)
+    row = await request.app[SCHEDULER].schedule(
+        principal(request).user_id, ItemKind.POST, title, payload, body.scheduled_at
+    )
     return _view(row)
 
 
-@routes.post("/api/scheduling/livestream", body=ScheduleLive, response=Scheduled, status=201,
-             access=Access.CREATOR, tags=SCHEDULING)
+@routes.post(
+    "/api/scheduling/livestream",
+    body=ScheduleLive,
+    response=Scheduled,
+    status=201,
+    access=Access.CREATOR,
+    tags=SCHEDULING,
+)
 async def schedule_live(request: web.Request, body: ScheduleLive) -> Scheduled:
     """Schedule a livestream; followers are reminded before it starts."""
-    row = await request.app[SCHEDULER].schedule(principal(request).user_id, ItemKind.LIVE, body.title,
-                                                {"description": body.description}, body.scheduled_at)
+    row = await request.app[SCHEDULER].schedule(
+        principal(request).user_id, ItemKind.LIVE, body.title, {"description": body.description}, body.scheduled_at
+    )
     return _view(row)
 
 
@@ -138,8 +160,7 @@ async def my_scheduled(request: web.Request, query: MineQuery) -> Page[Scheduled
     """The caller's scheduled items, soonest first."""
     after = decode_cursor(query.cursor, 2)
     key = (int(after[0]), str(after[1])) if after else None
-    rows = await request.app[SCHEDULER].mine(principal(request).user_id, query.status, query.kind,
-                                             query.limit + 1, key)
+    rows = await request.app[SCHEDULER].mine(principal(request).user_id, query.status, query.kind, query.limit + 1, key)
     items = [_view(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     cursor = encode_cursor([int(items[-1].scheduled_at.timestamp() * 1000), items[-1].id]) if more else None
@@ -175,13 +196,13 @@ async def scheduling_calendar(request: web.Request, query: MonthQuery) -> Calend
     return Calendar(month=query.month, days=[CalendarDay(date=d, items=i) for d, i in sorted(days.items())])
 
 
-@routes.put("/api/scheduling/{scheduled_id}", body=ScheduleEdit, response=Scheduled, tags=SCHEDULING,
-            errors=(404, 409))
+@routes.put("/api/scheduling/{scheduled_id}", body=ScheduleEdit, response=Scheduled, tags=SCHEDULING, errors=(404, 409))
 async def edit_scheduled(request: web.Request, body: ScheduleEdit) -> Scheduled:
     """Change a pending item's time or text."""
     payload = body.model_dump(exclude_unset=True, exclude={"scheduled_at", "title"})
-    row = await request.app[SCHEDULER].edit(principal(request).user_id, request.match_info["scheduled_id"],
-                                            body.title, payload, body.scheduled_at)
+    row = await request.app[SCHEDULER].edit(
+        principal(request).user_id, request.match_info["scheduled_id"], body.title, payload, body.scheduled_at
+    )
     return _view(row)
 
 

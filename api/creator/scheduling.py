@@ -87,8 +87,9 @@ class NoticePublisher:
         return None
 
     async def announce_live(self, item: DueItem) -> None:
-        await self._notifier.notify(Notice(item.owner_id, "live-reminder", item.title, ref=item.id,
-                                           data={"starts_at": item.due_at.isoformat()}))
+        await self._notifier.notify(
+            Notice(item.owner_id, "live-reminder", item.title, ref=item.id, data={"starts_at": item.due_at.isoformat()})
+        )
 
 
 class Scheduler:
@@ -132,11 +133,16 @@ class Scheduler:
 
     async def _next_delay(self) -> float:
         async with self._db.read() as conn:
-            next_at = (await conn.execute(sa.select(sa.func.min(scheduled_items.c.run_at))
-                                          .where(scheduled_items.c.status == ItemStatus.PENDING))).scalar()
+            next_at = (
+                await conn.execute(
+                    sa.select(sa.func.min(scheduled_items.c.run_at)).where(
+                        scheduled_items.c.status == ItemStatus.PENDING
+                    )
+                )
+            ).scalar()
         if next_at is None:
             return self._poll_s
-        return max(0.0, min(self._poll_s, (next_at - utcnow()).total_seconds()))
+        return max(0.0, min(self._poll_s, float((next_at - utcnow()).total_seconds())))
 
     # Running -----------------------------------------------------------------------------------------------
 
@@ -149,12 +155,15 @@ class Scheduler:
             sa.and_(c.status == ItemStatus.RUNNING, c.claimed_at < now - self._lease),
         )
         async with self._db.read() as conn:
-            ids = list((await conn.execute(sa.select(c.id).where(claimable).order_by(c.run_at).limit(100))).scalars())
+            ids: list[str] = list(
+                (await conn.execute(sa.select(c.id).where(claimable).order_by(c.run_at).limit(100))).scalars()
+            )
         ran = 0
         for item_id in ids:
             async with self._db.write() as conn:
                 claimed = await conn.execute(
-                    scheduled_items.update().where(c.id == item_id, claimable)
+                    scheduled_items.update()
+                    .where(c.id == item_id, claimable)
                     .values(status=ItemStatus.RUNNING, claimed_at=now, attempts=c.attempts + 1, updated_at=now)
                 )
                 if claimed.rowcount != 1:
@@ -179,34 +188,53 @@ class Scheduler:
             retry = row.attempts < MAX_ATTEMPTS
             now = utcnow()
             async with self._db.write() as conn:
-                await conn.execute(scheduled_items.update().where(mine).values(
-                    status=ItemStatus.PENDING if retry else ItemStatus.FAILED,
-                    run_at=now + timedelta(seconds=5 * 2**row.attempts) if retry else row.run_at,
-                    error=str(exc)[:300], updated_at=now))
+                await conn.execute(
+                    scheduled_items.update()
+                    .where(mine)
+                    .values(
+                        status=ItemStatus.PENDING if retry else ItemStatus.FAILED,
+                        run_at=now + timedelta(seconds=5 * 2**row.attempts) if retry else row.run_at,
+                        error=str(exc)[:300],
+                        updated_at=now,
+                    )
+                )
             return
         now = utcnow()
         async with self._db.write() as conn:
-            await conn.execute(scheduled_items.update().where(mine).values(
-                status=ItemStatus.DONE, finished_at=now, result_ref=ref, updated_at=now))
+            await conn.execute(
+                scheduled_items.update()
+                .where(mine)
+                .values(status=ItemStatus.DONE, finished_at=now, result_ref=ref, updated_at=now)
+            )
 
     # The creator's calendar ------------------------------------------------------------------------------
 
-    async def schedule(self, owner_id: str, kind: ItemKind, title: str, payload: dict[str, Any],
-                       due_at: datetime) -> Any:
+    async def schedule(
+        self, owner_id: str, kind: ItemKind, title: str, payload: dict[str, Any], due_at: datetime
+    ) -> Any:
         self._check_time(due_at)
         now = utcnow()
         values = {
-            "id": new_id(), "owner_id": owner_id, "kind": kind, "status": ItemStatus.PENDING, "title": title,
-            "payload": json.dumps(payload), "due_at": due_at, "run_at": self._run_at(kind, due_at, now),
-            "attempts": 0, "created_at": now, "updated_at": now,
+            "id": new_id(),
+            "owner_id": owner_id,
+            "kind": kind,
+            "status": ItemStatus.PENDING,
+            "title": title,
+            "payload": json.dumps(payload),
+            "due_at": due_at,
+            "run_at": self._run_at(kind, due_at, now),
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
         }
         async with self._db.write() as conn:
             await conn.execute(scheduled_items.insert().values(**values))
         self._wake.set()
         return await self.get(owner_id, str(values["id"]))
 
-    async def edit(self, owner_id: str, item_id: str, title: str | None, payload: dict[str, Any] | None,
-                   due_at: datetime | None) -> Any:
+    async def edit(
+        self, owner_id: str, item_id: str, title: str | None, payload: dict[str, Any] | None, due_at: datetime | None
+    ) -> Any:
         current = await self.get(owner_id, item_id)
         values: dict[str, Any] = {"updated_at": utcnow()}
         if title is not None:
@@ -229,8 +257,11 @@ class Scheduler:
     async def _pending_only(self, item_id: str, values: dict[str, Any], verb: str) -> None:
         # The same compare-and-set the scheduler claims with: an edit cannot land on an item already running.
         async with self._db.write() as conn:
-            changed = await conn.execute(scheduled_items.update().where(
-                scheduled_items.c.id == item_id, scheduled_items.c.status == ItemStatus.PENDING).values(**values))
+            changed = await conn.execute(
+                scheduled_items.update()
+                .where(scheduled_items.c.id == item_id, scheduled_items.c.status == ItemStatus.PENDING)
+                .values(**values)
+            )
         if changed.rowcount != 1:
             raise Conflict(f"only a pending item can be {verb}", slug="not-pending")
 
@@ -241,8 +272,9 @@ class Scheduler:
             raise NotFound("no such scheduled item", slug="scheduled-not-found")
         return row
 
-    async def mine(self, owner_id: str, status: str | None, kind: str | None, limit: int,
-                   after: tuple[int, str] | None) -> list[Any]:
+    async def mine(
+        self, owner_id: str, status: str | None, kind: str | None, limit: int, after: tuple[int, str] | None
+    ) -> list[Any]:
         c = scheduled_items.c
         query = sa.select(scheduled_items).where(c.owner_id == owner_id)
         if status:
@@ -257,9 +289,11 @@ class Scheduler:
 
     async def between(self, owner_id: str, start: datetime, end: datetime) -> list[Any]:
         c = scheduled_items.c
-        query = (sa.select(scheduled_items)
-                 .where(c.owner_id == owner_id, c.due_at >= start, c.due_at < end, c.status != ItemStatus.CANCELLED)
-                 .order_by(c.due_at, c.id))
+        query = (
+            sa.select(scheduled_items)
+            .where(c.owner_id == owner_id, c.due_at >= start, c.due_at < end, c.status != ItemStatus.CANCELLED)
+            .order_by(c.due_at, c.id)
+        )
         async with self._db.read() as conn:
             return list(await conn.execute(query))
 

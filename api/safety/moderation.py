@@ -78,19 +78,38 @@ class Moderation:
         now = utcnow()
         await conn.execute(
             insert(self._db.dialect, moderation_cases)
-            .values(id=new_id(), target_kind=kind, target_id=target_id, owner_id=owner_id, status="open",
-                    queued=False, report_count=0, created_at=now, updated_at=now)
+            .values(
+                id=new_id(),
+                target_kind=kind,
+                target_id=target_id,
+                owner_id=owner_id,
+                status="open",
+                queued=False,
+                report_count=0,
+                created_at=now,
+                updated_at=now,
+            )
             .on_conflict_do_nothing(index_elements=["target_kind", "target_id"])
         )
-        return (await conn.execute(sa.select(moderation_cases).where(
-            moderation_cases.c.target_kind == kind, moderation_cases.c.target_id == target_id))).one()
+        return (
+            await conn.execute(
+                sa.select(moderation_cases).where(
+                    moderation_cases.c.target_kind == kind, moderation_cases.c.target_id == target_id
+                )
+            )
+        ).one()
 
     async def count_report(self, conn: AsyncConnection, case_id: str, severe: bool) -> None:
         """Add one report to a case; queue it if that reaches the threshold or the reason is severe."""
-        await conn.execute(moderation_cases.update().where(moderation_cases.c.id == case_id)
-                           .values(report_count=moderation_cases.c.report_count + 1, updated_at=utcnow()))
+        await conn.execute(
+            moderation_cases.update()
+            .where(moderation_cases.c.id == case_id)
+            .values(report_count=moderation_cases.c.report_count + 1, updated_at=utcnow())
+        )
         case = (await conn.execute(sa.select(moderation_cases).where(moderation_cases.c.id == case_id))).one()
-        reason = QueueReason.SEVERE if severe else QueueReason.THRESHOLD if case.report_count >= self.threshold else None
+        reason = (
+            QueueReason.SEVERE if severe else QueueReason.THRESHOLD if case.report_count >= self.threshold else None
+        )
         if reason is not None:
             await self._queue(conn, case, reason)
 
@@ -99,11 +118,15 @@ class Moderation:
     ) -> Case:
         async with self._db.write() as conn:
             case = await self.open_case(conn, kind, target_id, owner_id)
-            await conn.execute(moderation_cases.update().where(moderation_cases.c.id == case.id)
-                               .values(ai_score=score, ai_labels=",".join(labels)[:200]))
+            await conn.execute(
+                moderation_cases.update()
+                .where(moderation_cases.c.id == case.id)
+                .values(ai_score=score, ai_labels=",".join(labels)[:200])
+            )
             await self._queue(conn, case, QueueReason.AI)
             return Case.model_validate(
-                (await conn.execute(sa.select(moderation_cases).where(moderation_cases.c.id == case.id))).one())
+                (await conn.execute(sa.select(moderation_cases).where(moderation_cases.c.id == case.id))).one()
+            )
 
     async def _queue(self, conn: AsyncConnection, case: Any, reason: QueueReason) -> None:
         # A resolved case reopens when new reports or flags arrive: the target may have changed since.
@@ -111,21 +134,30 @@ class Moderation:
         c = moderation_cases.c
         keep = sa.and_(c.status == "open", c.queued.is_(True), c.queued_reason.is_not(None))
         await conn.execute(
-            moderation_cases.update().where(c.id == case.id)
-            .values(queued=True, status="open", resolution=None, updated_at=utcnow(),
-                    queued_reason=sa.case((keep, c.queued_reason), else_=sa.literal(reason.value)))
+            moderation_cases.update()
+            .where(c.id == case.id)
+            .values(
+                queued=True,
+                status="open",
+                resolution=None,
+                updated_at=utcnow(),
+                queued_reason=sa.case((keep, c.queued_reason), else_=sa.literal(reason.value)),
+            )
         )
 
     async def queue(self, limit: int, cursor: str | None) -> Page[Case]:
         """Open queued cases, oldest first, so nothing waits forever behind new arrivals."""
-        query = sa.select(moderation_cases).where(moderation_cases.c.queued.is_(True),
-                                                  moderation_cases.c.status == "open")
+        query = sa.select(moderation_cases).where(
+            moderation_cases.c.queued.is_(True), moderation_cases.c.status == "open"
+        )
         after = decode_cursor(cursor, 1)
         if after:
             query = query.where(moderation_cases.c.id > str(after[0]))
         async with self._db.read() as conn:
-            rows = [Case.model_validate(r) for r in
-                    await conn.execute(query.order_by(moderation_cases.c.id).limit(limit + 1))]
+            rows = [
+                Case.model_validate(r)
+                for r in await conn.execute(query.order_by(moderation_cases.c.id).limit(limit + 1))
+            ]
         items, next_cursor = page_of(rows, limit, lambda c: [c.id])
         return Page[Case](items=items, next_cursor=next_cursor)
 
@@ -143,22 +175,45 @@ class Moderation:
             await self.targets.kind(TargetKind.USER).set_removed(owner, True)
             await self._accounts.revoke_all(owner, "banned")
         if action in (Action.WARN, Action.REMOVE, Action.BAN):
-            await self._notifier.notify(Notice(owner, f"moderation-{action.value}", reason or action.value,
-                                               ref=target_id, data={"target_kind": kind.value}))
+            await self._notifier.notify(
+                Notice(
+                    owner,
+                    f"moderation-{action.value}",
+                    reason or action.value,
+                    ref=target_id,
+                    data={"target_kind": kind.value},
+                )
+            )
         now = utcnow()
         async with self._db.write() as conn:
             case = await self.open_case(conn, kind, target_id, owner)
-            record = {"id": new_id(), "case_id": case.id, "admin_id": admin_id, "target_kind": kind.value,
-                      "target_id": target_id, "action": action.value, "reason": reason, "created_at": now}
+            record = {
+                "id": new_id(),
+                "case_id": case.id,
+                "admin_id": admin_id,
+                "target_kind": kind.value,
+                "target_id": target_id,
+                "action": action.value,
+                "reason": reason,
+                "created_at": now,
+            }
             await conn.execute(moderation_actions.insert().values(**record))
-            await conn.execute(moderation_cases.update().where(moderation_cases.c.id == case.id).values(
-                status="dismissed" if action is Action.DISMISS else "actioned", resolution=action.value,
-                updated_at=now))
+            await conn.execute(
+                moderation_cases.update()
+                .where(moderation_cases.c.id == case.id)
+                .values(
+                    status="dismissed" if action is Action.DISMISS else "actioned",
+                    resolution=action.value,
+                    updated_at=now,
+                )
+            )
         return ActionRecord.model_validate(record)
 
     async def history(self, kind: TargetKind, target_id: str) -> list[ActionRecord]:
         async with self._db.read() as conn:
-            rows = await conn.execute(sa.select(moderation_actions).where(
-                moderation_actions.c.target_kind == kind, moderation_actions.c.target_id == target_id)
-                .order_by(moderation_actions.c.id))
+            rows = await conn.execute(
+                sa.select(moderation_actions)
+                .where(moderation_actions.c.target_kind == kind, moderation_actions.c.target_id == target_id)
+                .order_by(moderation_actions.c.id)
+            )
             return [ActionRecord.model_validate(r) for r in rows]

@@ -80,14 +80,27 @@ class Reports:
         report_id = new_id()
         async with self._db.write() as conn:
             case = await self._moderation.open_case(conn, body.target_type, body.target_id, owner)
-            dup = await conn.execute(sa.select(reports.c.id).where(
-                reports.c.reporter_id == reporter_id, reports.c.target_kind == body.target_type,
-                reports.c.target_id == body.target_id))
+            dup = await conn.execute(
+                sa.select(reports.c.id).where(
+                    reports.c.reporter_id == reporter_id,
+                    reports.c.target_kind == body.target_type,
+                    reports.c.target_id == body.target_id,
+                )
+            )
             if dup.first() is not None:
                 raise Conflict("you have already reported this", slug="already-reported")
-            await conn.execute(reports.insert().values(
-                id=report_id, reporter_id=reporter_id, case_id=case.id, target_kind=body.target_type,
-                target_id=body.target_id, reason=body.reason, details=body.details, created_at=now))
+            await conn.execute(
+                reports.insert().values(
+                    id=report_id,
+                    reporter_id=reporter_id,
+                    case_id=case.id,
+                    target_kind=body.target_type,
+                    target_id=body.target_id,
+                    reason=body.reason,
+                    details=body.details,
+                    created_at=now,
+                )
+            )
             await self._moderation.count_report(conn, case.id, body.reason in SEVERE)
         return (await self._list(reporter_id, 1, None, report_id)).items[0]
 
@@ -108,8 +121,15 @@ class Reports:
         async with self._db.read() as conn:
             rows = list(await conn.execute(query.order_by(reports.c.id.desc()).limit(limit + 1)))
         views = [
-            ReportView(id=r.id, target_type=r.target_kind, target_id=r.target_id, reason=r.reason, details=r.details,
-                       status=_status(r.case_status, r.queued), created_at=r.created_at)
+            ReportView(
+                id=r.id,
+                target_type=r.target_kind,
+                target_id=r.target_id,
+                reason=r.reason,
+                details=r.details,
+                status=_status(r.case_status, r.queued),
+                created_at=r.created_at,
+            )
             for r in rows
         ]
         items, next_cursor = page_of(views, limit, lambda v: [v.id])

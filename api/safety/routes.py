@@ -48,16 +48,28 @@ class ActionHistory(ResponseModel):
     items: list[ActionRecord]
 
 
-@routes.post("/api/moderation/{kind}/{target_id}", body=ModerationRequest, response=ActionRecord, status=201,
-             access=Access.ADMIN, tags=SAFETY, errors=(404, 409))
+@routes.post(
+    "/api/moderation/{kind}/{target_id}",
+    body=ModerationRequest,
+    response=ActionRecord,
+    status=201,
+    access=Access.ADMIN,
+    tags=SAFETY,
+    errors=(404, 409),
+)
 async def moderate(request: web.Request, body: ModerationRequest) -> ActionRecord:
-    """Act on a target (``/api/moderation/content/:contentId`` and the other kinds): remove, restore, warn, ban, dismiss."""
+    """Act on a target (``/api/moderation/content/:contentId`` and other kinds): remove, restore, warn, ban."""
     kind, target_id = _target(request)
     return await request.app[MODERATION].act(principal(request).user_id, kind, target_id, body.action, body.reason)
 
 
-@routes.get("/api/moderation/{kind}/{target_id}/actions", response=ActionHistory, access=Access.ADMIN, tags=SAFETY,
-            errors=(404,))
+@routes.get(
+    "/api/moderation/{kind}/{target_id}/actions",
+    response=ActionHistory,
+    access=Access.ADMIN,
+    tags=SAFETY,
+    errors=(404,),
+)
 async def moderation_history(request: web.Request) -> ActionHistory:
     """The audit trail of actions on one target."""
     kind, target_id = _target(request)
@@ -91,8 +103,9 @@ async def open_ticket(request: web.Request, body: TicketCreate) -> Ticket:
 @routes.get("/api/support/tickets", query=TicketQuery, response=Page[Ticket], tags=SUPPORT_TAGS)
 async def list_tickets(request: web.Request, query: TicketQuery) -> Page[Ticket]:
     """The caller's tickets (agents: ``scope=all``)."""
-    return await request.app[SUPPORT].list(principal(request), query.scope == "all", query.status, query.limit,
-                                           query.cursor)
+    return await request.app[SUPPORT].tickets(
+        principal(request), query.scope == "all", query.status, query.limit, query.cursor
+    )
 
 
 @routes.get("/api/support/tickets/{ticket_id}", response=Ticket, tags=SUPPORT_TAGS, errors=(404,))
@@ -101,8 +114,14 @@ async def get_ticket(request: web.Request) -> Ticket:
     return await request.app[SUPPORT].get(principal(request), request.match_info["ticket_id"])
 
 
-@routes.post("/api/support/tickets/{ticket_id}/reply", body=TicketReply, response=Ticket, status=201,
-             tags=SUPPORT_TAGS, errors=(404, 409))
+@routes.post(
+    "/api/support/tickets/{ticket_id}/reply",
+    body=TicketReply,
+    response=Ticket,
+    status=201,
+    tags=SUPPORT_TAGS,
+    errors=(404, 409),
+)
 async def reply_ticket(request: web.Request, body: TicketReply) -> Ticket:
     """Reply to a ticket (the user, or an agent)."""
     return await request.app[SUPPORT].reply(principal(request), request.match_info["ticket_id"], body)

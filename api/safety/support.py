@@ -38,12 +38,12 @@ class TicketCreate(RequestModel):
     category: Literal["account", "payment", "order", "live", "content", "safety", "bug", "other"]
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     message: Annotated[Paragraphs, Field(min_length=1, max_length=5000)]
-    attachments: Annotated[list[Attachment], Field(max_length=5)] = []
+    attachments: Annotated[list[Attachment], Field(max_length=5)] = Field(default_factory=list)
 
 
 class TicketReply(RequestModel):
     message: Annotated[Paragraphs, Field(min_length=1, max_length=5000)]
-    attachments: Annotated[list[Attachment], Field(max_length=5)] = []
+    attachments: Annotated[list[Attachment], Field(max_length=5)] = Field(default_factory=list)
     resolve: bool = Field(False, description="Agents only: mark the ticket resolved with this reply.")
 
 
@@ -67,7 +67,7 @@ class Ticket(ResponseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
-    messages: list[Message] = []
+    messages: list[Message] = Field(default_factory=list)
 
 
 class Support:
@@ -79,14 +79,25 @@ class Support:
         now = utcnow()
         ticket_id = new_id()
         async with self._db.write() as conn:
-            await conn.execute(support_tickets.insert().values(
-                id=ticket_id, user_id=user_id, subject=body.subject, category=body.category,
-                priority=body.priority, status=TicketStatus.OPEN, unread_for_user=0, created_at=now, updated_at=now))
+            await conn.execute(
+                support_tickets.insert().values(
+                    id=ticket_id,
+                    user_id=user_id,
+                    subject=body.subject,
+                    category=body.category,
+                    priority=body.priority,
+                    status=TicketStatus.OPEN,
+                    unread_for_user=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             await self._add(conn, ticket_id, user_id, "user", body.message, body.attachments)
         return await self._load(ticket_id)
 
-    async def list(self, who: Principal, everyone: bool, status: str | None, limit: int,
-                   cursor: str | None) -> Page[Ticket]:
+    async def tickets(
+        self, who: Principal, everyone: bool, status: str | None, limit: int, cursor: str | None
+    ) -> Page[Ticket]:
         query = sa.select(support_tickets)
         if not (everyone and who.is_admin):
             query = query.where(support_tickets.c.user_id == who.user_id)
@@ -96,8 +107,10 @@ class Support:
         if after:
             query = query.where(support_tickets.c.id < str(after[0]))
         async with self._db.read() as conn:
-            rows = [Ticket.model_validate(r) for r in
-                    await conn.execute(query.order_by(support_tickets.c.id.desc()).limit(limit + 1))]
+            rows = [
+                Ticket.model_validate(r)
+                for r in await conn.execute(query.order_by(support_tickets.c.id.desc()).limit(limit + 1))
+            ]
         items, next_cursor = page_of(rows, limit, lambda t: [t.id])
         return Page[Ticket](items=items, next_cursor=next_cursor)
 
@@ -106,8 +119,9 @@ class Support:
         self._check_access(who, ticket)
         if who.user_id == ticket.user_id and ticket.unread_for_user:
             async with self._db.write() as conn:
-                await conn.execute(support_tickets.update().where(support_tickets.c.id == ticket_id)
-                                   .values(unread_for_user=0))
+                await conn.execute(
+                    support_tickets.update().where(support_tickets.c.id == ticket_id).values(unread_for_user=0)
+                )
             ticket.unread_for_user = 0
         return ticket
 
@@ -128,13 +142,15 @@ class Support:
             moved = await conn.execute(
                 support_tickets.update()
                 .where(support_tickets.c.id == ticket_id, support_tickets.c.status != TicketStatus.CLOSED)
-                .values(updated_at=now, **values))
+                .values(updated_at=now, **values)
+            )
             if moved.rowcount != 1:
                 raise Conflict("this ticket is closed; open a new one", slug="ticket-closed")
             await self._add(conn, ticket_id, who.user_id, "agent" if agent else "user", body.message, body.attachments)
         if agent:
-            await self._notifier.notify(Notice(ticket.user_id, "support-reply", f"Support replied: {ticket.subject}",
-                                               ref=ticket_id))
+            await self._notifier.notify(
+                Notice(ticket.user_id, "support-reply", f"Support replied: {ticket.subject}", ref=ticket_id)
+            )
         return await self._load(ticket_id)
 
     async def close(self, who: Principal, ticket_id: str) -> Ticket:
@@ -145,7 +161,8 @@ class Support:
             moved = await conn.execute(
                 support_tickets.update()
                 .where(support_tickets.c.id == ticket_id, support_tickets.c.status != TicketStatus.CLOSED)
-                .values(status=TicketStatus.CLOSED, closed_at=now, updated_at=now))
+                .values(status=TicketStatus.CLOSED, closed_at=now, updated_at=now)
+            )
         if moved.rowcount != 1:
             raise Conflict("this ticket is already closed", slug="ticket-closed")
         return await self._load(ticket_id)
@@ -157,21 +174,38 @@ class Support:
 
     @staticmethod
     async def _add(conn: Any, ticket_id: str, author: str, role: str, text: str, attachments: list[str]) -> None:
-        await conn.execute(support_messages.insert().values(
-            id=new_id(), ticket_id=ticket_id, author_id=author, author_role=role, body=text,
-            attachments=json.dumps(attachments), created_at=utcnow()))
+        await conn.execute(
+            support_messages.insert().values(
+                id=new_id(),
+                ticket_id=ticket_id,
+                author_id=author,
+                author_role=role,
+                body=text,
+                attachments=json.dumps(attachments),
+                created_at=utcnow(),
+            )
+        )
 
     async def _load(self, ticket_id: str) -> Ticket:
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(support_tickets).where(support_tickets.c.id == ticket_id))).first()
             if row is None:
                 raise NotFound("no such ticket", slug="ticket-not-found")
-            messages = await conn.execute(sa.select(support_messages).where(support_messages.c.ticket_id == ticket_id)
-                                          .order_by(support_messages.c.id))
+            messages = await conn.execute(
+                sa.select(support_messages)
+                .where(support_messages.c.ticket_id == ticket_id)
+                .order_by(support_messages.c.id)
+            )
             ticket = Ticket.model_validate(row)
             ticket.messages = [
-                Message(id=m.id, author_id=m.author_id, author_role=m.author_role, body=m.body,
-                        attachments=json.loads(m.attachments), created_at=m.created_at)
+                Message(
+                    id=m.id,
+                    author_id=m.author_id,
+                    author_role=m.author_role,
+                    body=m.body,
+                    attachments=json.loads(m.attachments),
+                    created_at=m.created_at,
+                )
                 for m in messages
             ]
         return ticket

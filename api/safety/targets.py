@@ -45,7 +45,9 @@ class Targets:
     def kind(self, kind: TargetKind) -> Target:
         found = self._kinds.get(kind)
         if found is None:
-            raise Unprocessable(f"{kind.value} reports are not available on this server", slug="target-kind-unavailable")
+            raise Unprocessable(
+                f"{kind.value} reports are not available on this server", slug="target-kind-unavailable"
+            )
         return found
 
     async def known_owner(self, target_id: str) -> str | None:
@@ -77,5 +79,8 @@ class UserTarget:
 
     async def set_removed(self, target_id: str, removed: bool) -> None:
         async with self._db.write() as conn:
-            await conn.execute(users.update().where(users.c.id == target_id)
-                               .values(status="banned" if removed else "active", updated_at=utcnow()))
+            await conn.execute(
+                users.update()
+                .where(users.c.id == target_id)
+                .values(status="banned" if removed else "active", updated_at=utcnow())
+            )

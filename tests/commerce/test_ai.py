@@ -32,11 +32,30 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """Two seconds: a red scene cut to a blue one, H.264 in MP4, made by FFmpeg."""
     path = tmp_path_factory.mktemp("media") / "clip.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=320x240:d=1:r=25",
-         "-f", "lavfi", "-i", "color=c=blue:s=320x240:d=1:r=25",
-         "-filter_complex", "[0][1]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-         str(path)],
-        check=True, timeout=60,
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=320x240:d=1:r=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=320x240:d=1:r=25",
+            "-filter_complex",
+            "[0][1]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
     )
     return path.read_bytes()
 
@@ -52,8 +71,9 @@ def png_base64(rgb: tuple[int, int, int]) -> str:
 async def test_caption_from_the_video_itself(client: Client, clip: bytes) -> None:
     author = await creator(client)
     h = {**bearer(author), "Content-Type": "video/mp4"}
-    response = await client.post(f"/api/ai-captions/generate?content_id={CONTENT}&text=Color test", data=clip,
-                                  headers=h)
+    response = await client.post(
+        f"/api/ai-captions/generate?content_id={CONTENT}&text=Color test", data=clip, headers=h
+    )
     assert response.status == 201, await response.text()
     body = await response.json()
     assert body["caption"].startswith("Color test. A ")
@@ -67,42 +87,68 @@ async def test_caption_from_the_video_itself(client: Client, clip: bytes) -> Non
     assert stored["caption"] == body["caption"]
 
     other = await creator(client)
-    await problem(await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=clip,
-                                    headers={**bearer(other), "Content-Type": "video/mp4"}), 403)
-    await problem(await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=b"not a video",
-                                    headers=h), 422)
-    await problem(await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=b"",
-                                    headers=h), 400)
-    await problem(await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=clip,
-                                    headers={**bearer(author), "Content-Type": "text/plain"}), 415)
+    await problem(
+        await client.post(
+            f"/api/ai-captions/generate?content_id={CONTENT}",
+            data=clip,
+            headers={**bearer(other), "Content-Type": "video/mp4"},
+        ),
+        403,
+    )
+    await problem(
+        await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=b"not a video", headers=h), 422
+    )
+    await problem(await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=b"", headers=h), 400)
+    await problem(
+        await client.post(
+            f"/api/ai-captions/generate?content_id={CONTENT}",
+            data=clip,
+            headers={**bearer(author), "Content-Type": "text/plain"},
+        ),
+        415,
+    )
     await problem(await client.get("/api/ai-captions/01HC0NTENT0000000000000009", headers=h), 404)
 
 
 def test_caption_writer_says_only_what_was_measured() -> None:
-    facts = VideoFacts(duration_s=12.4, width=720, height=1280, samples=8, brightness=190.0,
-                       colours=[("green", 0.5), ("white", 0.3)], max_faces=2, face_share=0.5, motion=20.0,
-                       scene_changes=3)
+    facts = VideoFacts(
+        duration_s=12.4,
+        width=720,
+        height=1280,
+        samples=8,
+        brightness=190.0,
+        colours=[("green", 0.5), ("white", 0.3)],
+        max_faces=2,
+        face_share=0.5,
+        motion=20.0,
+        scene_changes=3,
+    )
     assert write_caption(facts, "Park day!") == (
         "Park day! A bright, fast-moving 12-second clip in green and white tones, with up to 2 people on camera "
-        "and 3 scene changes.")
+        "and 3 scene changes."
+    )
     dark = VideoFacts(duration_s=0.5, width=1, height=1, samples=1, brightness=20.0)
     assert write_caption(dark, "") == "A dark, calm clip."
 
 
 async def test_hashtags_come_from_the_platform_corpus(client: Client) -> None:
     seller = await creator(client)
-    for text in ("Vitamin serum for your morning skincare #skincare #glowup",
-                 "Night cream, skincare essential #skincare #selfcare",
-                 "Gaming headset with mic #gaming #setup"):
+    for text in (
+        "Vitamin serum for your morning skincare #skincare #glowup",
+        "Night cream, skincare essential #skincare #selfcare",
+        "Gaming headset with mic #gaming #setup",
+    ):
         await product(client, seller, title=text.split(",")[0][:40], description=text)
     h = bearer(seller)
-    found = await (await client.post("/api/ai-hashtags/suggest", json={"text": "my skincare routine", "limit": 4},
-                                      headers=h)).json()
+    found = await (
+        await client.post("/api/ai-hashtags/suggest", json={"text": "my skincare routine", "limit": 4}, headers=h)
+    ).json()
     tags = [t["tag"] for t in found["hashtags"]]
     assert tags[0] == "skincare" and {"glowup", "selfcare"} <= set(tags) and "gaming" not in tags
     assert found["hashtags"][0]["source"] == "corpus" and found["hashtags"][-1]["source"] == "your-words"
-    report = await (await client.post("/api/ai-hashtags/analyze", json={"hashtags": ["#skincare", "nothing"]},
-                                      headers=h)).json()
+    report = await (
+        await client.post("/api/ai-hashtags/analyze", json={"hashtags": ["#skincare", "nothing"]}, headers=h)
+    ).json()
     skincare, nothing = report["hashtags"]
     assert (skincare["uses"], skincare["last_7d"], skincare["trend"]) == (2, 2, "new")
     assert skincare["related"] == ["glowup", "selfcare"]
@@ -126,31 +172,38 @@ async def test_moderation_flags_and_queues(client: Client) -> None:
     assert clean == {"flagged": False, "score": 0.0, "labels": [], "matches": [], "queued": False}
     bad = await (await client.post("/api/ai/moderate", json={"text": "free money, whatsapp me"}, headers=h)).json()
     assert bad["flagged"] and "contact-details" in bad["labels"] and "free money" in bad["matches"]
-    skin = await (await client.post("/api/ai/moderate", json={"image_base64": png_base64((224, 172, 140))},
-                                    headers=h)).json()
+    skin = await (
+        await client.post("/api/ai/moderate", json={"image_base64": png_base64((224, 172, 140))}, headers=h)
+    ).json()
     assert skin["flagged"] and skin["labels"] == ["skin-tone"]
-    sky = await (await client.post("/api/ai/moderate", json={"image_base64": png_base64((40, 90, 220))},
-                                   headers=h)).json()
+    sky = await (
+        await client.post("/api/ai/moderate", json={"image_base64": png_base64((40, 90, 220))}, headers=h)
+    ).json()
     assert not sky["flagged"]
     await problem(await client.post("/api/ai/moderate", json={}, headers=h), 422)
     await problem(await client.post("/api/ai/moderate", json={"image_base64": "@@@"}, headers=h), 422)
-    await problem(await client.post("/api/ai/moderate", json={"image_base64": base64.b64encode(b"text").decode()},
-                                    headers=h), 422)
+    await problem(
+        await client.post("/api/ai/moderate", json={"image_base64": base64.b64encode(b"text").decode()}, headers=h), 422
+    )
 
     seller = await creator(client)
     item = await product(client, seller, title="Desk lamp", description="Warm light")
     target = {"type": "product", "id": item["id"]}
     await problem(await client.post("/api/ai/moderate", json={"text": "porn", "target": target}, headers=h), 403)
     boss = await admin(client)
-    queued = await (await client.post("/api/ai/moderate", json={"text": "porn xxx", "target": target},
-                                      headers=bearer(boss))).json()
+    queued = await (
+        await client.post("/api/ai/moderate", json={"text": "porn xxx", "target": target}, headers=bearer(boss))
+    ).json()
     assert queued["flagged"] and queued["queued"]
     # A listing whose own text is flagged enters the queue by itself.
-    scam = await product(client, seller, title="Crypto giveaway", description="Free money: double your coins, "
-                                                                              "telegram me")
+    scam = await product(
+        client, seller, title="Crypto giveaway", description="Free money: double your coins, telegram me"
+    )
     queue = await (await client.get("/api/moderation/queue", headers=bearer(boss))).json()
     assert [(c["target_id"], c["queued_reason"]) for c in queue["items"]] == [
-        (item["id"], "ai-flag"), (scam["id"], "ai-flag")]
+        (item["id"], "ai-flag"),
+        (scam["id"], "ai-flag"),
+    ]
 
 
 async def test_recommendations_from_co_purchases(client: Client) -> None:
@@ -158,8 +211,11 @@ async def test_recommendations_from_co_purchases(client: Client) -> None:
     a, b, c, d = [await product(client, seller, stock=50) for _ in range(4)]
 
     async def buy(who: dict[str, Any], item: dict[str, Any]) -> None:
-        placed = await client.post("/api/orders", json={"items": [{"product_id": item["id"], "quantity": 1}],
-                                                        "shipping_address": ADDRESS}, headers=bearer(who))
+        placed = await client.post(
+            "/api/orders",
+            json={"items": [{"product_id": item["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            headers=bearer(who),
+        )
         assert placed.status == 201
 
     u1, u2, u3, newcomer = [await register(client) for _ in range(4)]
@@ -206,8 +262,9 @@ async def model_service() -> AsyncIterator[tuple[ModelService, str]]:
     await server.close()
 
 
-async def test_remote_provider_adapter(make_client: AppFactory, model_service: tuple[ModelService, str],
-                                       clip: bytes, tmp_path: Path) -> None:
+async def test_remote_provider_adapter(
+    make_client: AppFactory, model_service: tuple[ModelService, str], clip: bytes, tmp_path: Path
+) -> None:
     service, url = model_service
     client = await make_client(ai_provider="remote", ai_remote_url=url)
     author = await creator(client)
@@ -216,8 +273,9 @@ async def test_remote_provider_adapter(make_client: AppFactory, model_service: t
     assert verdict["flagged"] and verdict["labels"] == ["toxic"]
     tags = await (await client.post("/api/ai-hashtags/suggest", json={"text": "hello"}, headers=h)).json()
     assert tags["hashtags"] == [{"tag": "remote", "score": 1.0, "source": "remote"}]
-    caption = await client.post(f"/api/ai-captions/generate?content_id={CONTENT}", data=clip,
-                                headers={**h, "Content-Type": "video/mp4"})
+    caption = await client.post(
+        f"/api/ai-captions/generate?content_id={CONTENT}", data=clip, headers={**h, "Content-Type": "video/mp4"}
+    )
     body = await caption.json()
     assert body["caption"] == "A clip of 4 frames" and body["provider"] == "remote"
     frames = next(b for n, b in service.calls if n == "caption")["frames"]

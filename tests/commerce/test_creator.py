@@ -54,21 +54,37 @@ async def test_schedule_edit_cancel_calendar_and_bad_input(client: Client) -> No
     author = await creator(client)
     h = bearer(author)
     when = datetime.now(UTC).replace(microsecond=0) + timedelta(days=40)
-    post = await (await client.post("/api/scheduling/schedule", json={
-        "scheduled_at": when.isoformat(), "caption": "Launch day\nmore", "hashtags": ["#launch"]}, headers=h)).json()
+    post = await (
+        await client.post(
+            "/api/scheduling/schedule",
+            json={"scheduled_at": when.isoformat(), "caption": "Launch day\nmore", "hashtags": ["#launch"]},
+            headers=h,
+        )
+    ).json()
     assert post["status"] == "pending" and post["title"] == "Launch day" and post["payload"]["hashtags"] == ["#launch"]
-    live = await client.post("/api/scheduling/livestream", json={
-        "scheduled_at": (when + timedelta(hours=2)).isoformat(), "title": "Q&A"}, headers=h)
+    live = await client.post(
+        "/api/scheduling/livestream",
+        json={"scheduled_at": (when + timedelta(hours=2)).isoformat(), "title": "Q&A"},
+        headers=h,
+    )
     assert live.status == 201, await live.text()
     live_body = await live.json()
     assert live_body["runs_at"] < live_body["scheduled_at"]  # the follower reminder goes out first
 
-    for bad in ({"scheduled_at": at(-60)}, {"scheduled_at": at(400 * 86400)},
-                {"scheduled_at": "2030-01-01T10:00:00"}, {"scheduled_at": at(60), "visibility": "everyone"}):
+    for bad in (
+        {"scheduled_at": at(-60)},
+        {"scheduled_at": at(400 * 86400)},
+        {"scheduled_at": "2030-01-01T10:00:00"},
+        {"scheduled_at": at(60), "visibility": "everyone"},
+    ):
         await problem(await client.post("/api/scheduling/schedule", json=bad, headers=h), 422)
     viewer = await register(client)
-    await problem(await client.post("/api/scheduling/livestream", json={"scheduled_at": at(60), "title": "x"},
-                                    headers=bearer(viewer)), 403)
+    await problem(
+        await client.post(
+            "/api/scheduling/livestream", json={"scheduled_at": at(60), "title": "x"}, headers=bearer(viewer)
+        ),
+        403,
+    )
 
     month = when.strftime("%Y-%m")
     cal = await (await client.get(f"/api/scheduling/calendar?month={month}", headers=h)).json()
@@ -76,13 +92,16 @@ async def test_schedule_edit_cancel_calendar_and_bad_input(client: Client) -> No
     await problem(await client.get("/api/scheduling/calendar?month=2026-13", headers=h), 422)
 
     moved = when + timedelta(days=1)
-    edited = await client.put(f"/api/scheduling/{post['id']}", json={"scheduled_at": moved.isoformat(),
-                                                                     "caption": "New caption"}, headers=h)
+    edited = await client.put(
+        f"/api/scheduling/{post['id']}", json={"scheduled_at": moved.isoformat(), "caption": "New caption"}, headers=h
+    )
     body = await edited.json()
-    assert body["scheduled_at"].startswith(moved.strftime("%Y-%m-%dT%H:%M:%S")) and body["payload"]["caption"] == \
-        "New caption" and body["payload"]["hashtags"] == ["#launch"]
-    await problem(await client.put(f"/api/scheduling/{post['id']}", json={"caption": "x"},
-                                   headers=bearer(viewer)), 404)
+    assert (
+        body["scheduled_at"].startswith(moved.strftime("%Y-%m-%dT%H:%M:%S"))
+        and body["payload"]["caption"] == "New caption"
+        and body["payload"]["hashtags"] == ["#launch"]
+    )
+    await problem(await client.put(f"/api/scheduling/{post['id']}", json={"caption": "x"}, headers=bearer(viewer)), 404)
     mine = await (await client.get("/api/scheduling/my-scheduled?limit=1", headers=h)).json()
     assert [i["id"] for i in mine["items"]] == [live_body["id"]]
     rest = await (await client.get(f"/api/scheduling/my-scheduled?cursor={mine['next_cursor']}", headers=h)).json()
@@ -101,8 +120,11 @@ async def test_analytics_from_orders_and_activity(client: Client) -> None:
     buyer = await register(client)
     item = await product(client, seller, price=1500, stock=10)
     for _ in range(2):
-        placed = await client.post("/api/orders", json={"items": [{"product_id": item["id"], "quantity": 1}],
-                                                        "shipping_address": ADDRESS}, headers=bearer(buyer))
+        placed = await client.post(
+            "/api/orders",
+            json={"items": [{"product_id": item["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            headers=bearer(buyer),
+        )
         assert placed.status == 201
     sid = seller["user"]["id"]
     analytics = client.app[ANALYTICS]
@@ -112,8 +134,9 @@ async def test_analytics_from_orders_and_activity(client: Client) -> None:
         ActivityEvent(Metric.FOLLOW, sid, actor_id="viewer0"),
         ActivityEvent(Metric.LIVE_PEAK, sid, "01HLIVE000000000000000001", value=40),
         ActivityEvent(Metric.LIVE_PEAK, sid, "01HLIVE000000000000000001", value=25),
-        ActivityEvent(Metric.VIEW, sid, "01HCONTENT0000000000000002", "viewer1",
-                      at=datetime.now(UTC) - timedelta(days=10)),
+        ActivityEvent(
+            Metric.VIEW, sid, "01HCONTENT0000000000000002", "viewer1", at=datetime.now(UTC) - timedelta(days=10)
+        ),
     )
     h = bearer(seller)
     overview = await (await client.get("/api/analytics/overview", headers=h)).json()
@@ -136,5 +159,7 @@ async def test_analytics_from_orders_and_activity(client: Client) -> None:
 
     profile = await (await client.get("/api/analytics/profile", headers=h)).json()
     assert profile["follower_gain_28d"] == 1 and profile["all_time"]["views"] == 6
-    assert [t["content_id"] for t in profile["top_content"]] == ["01HCONTENT0000000000000001",
-                                                                 "01HCONTENT0000000000000002"]
+    assert [t["content_id"] for t in profile["top_content"]] == [
+        "01HCONTENT0000000000000001",
+        "01HCONTENT0000000000000002",
+    ]

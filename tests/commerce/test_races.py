@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from api.state import DATABASE
 from store.schema.commerce import coupon_redemptions, coupons, orders, products
-from tests.api.helpers import bearer, problem, register
-from tests.api.helpers import Client
+from tests.api.helpers import Client, bearer, problem, register
 from tests.commerce.conftest import ADDRESS, count, creator, product
 
 
@@ -33,8 +32,9 @@ async def test_fifty_buyers_race_for_ten_items(client: Client) -> None:
 async def test_global_coupon_limit_of_five_raced_by_thirty(client: Client) -> None:
     seller = await creator(client)
     item = await product(client, seller, stock=100, price=1000)
-    made = await client.post("/api/coupons", json={"code": "FIRST5", "kind": "fixed", "value": 100, "max_uses": 5},
-                             headers=bearer(seller))
+    made = await client.post(
+        "/api/coupons", json={"code": "FIRST5", "kind": "fixed", "value": 100, "max_uses": 5}, headers=bearer(seller)
+    )
     assert made.status == 201
     buyers = [await register(client, f"coupon{i}") for i in range(30)]
     body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "FIRST5", "shipping_address": ADDRESS}
@@ -50,8 +50,11 @@ async def test_global_coupon_limit_of_five_raced_by_thirty(client: Client) -> No
 async def test_per_user_limit_holds_under_concurrency(client: Client) -> None:
     seller = await creator(client)
     item = await product(client, seller, stock=100, price=1000)
-    await client.post("/api/coupons", json={"code": "ONCE", "kind": "percent", "value": 50, "per_user_limit": 1},
-                      headers=bearer(seller))
+    await client.post(
+        "/api/coupons",
+        json={"code": "ONCE", "kind": "percent", "value": 50, "per_user_limit": 1},
+        headers=bearer(seller),
+    )
     buyer = await register(client)
     body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "ONCE", "shipping_address": ADDRESS}
     responses = await asyncio.gather(*(client.post("/api/orders", json=body, headers=bearer(buyer)) for _ in range(8)))

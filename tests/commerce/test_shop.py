@@ -15,12 +15,15 @@ from tests.commerce.conftest import ADDRESS, admin, count, creator, product
 async def test_products_create_edit_list_search_featured(client: Client) -> None:
     seller = await creator(client)
     buyer = await register(client)
-    await problem(await client.post("/api/products", json={"title": "x", "price": 1, "stock": 1},
-                                    headers=bearer(buyer)), 403)
-    await problem(await client.post("/api/products", json={"title": "x", "price": -1, "stock": 1},
-                                    headers=bearer(seller)), 422)
-    await problem(await client.post("/api/products", json={"title": "x", "price": "10", "stock": 1},
-                                    headers=bearer(seller)), 422)
+    await problem(
+        await client.post("/api/products", json={"title": "x", "price": 1, "stock": 1}, headers=bearer(buyer)), 403
+    )
+    await problem(
+        await client.post("/api/products", json={"title": "x", "price": -1, "stock": 1}, headers=bearer(seller)), 422
+    )
+    await problem(
+        await client.post("/api/products", json={"title": "x", "price": "10", "stock": 1}, headers=bearer(seller)), 422
+    )
     mic = await product(client, seller, title="Studio microphone", description="Cardioid USB mic", price=8999)
     light = await product(client, seller, title="Ring light", category="lighting")
     assert mic["price"] == 8999 and mic["currency"] == "USD" and mic["status"] == "active"
@@ -41,7 +44,9 @@ async def test_products_create_edit_list_search_featured(client: Client) -> None
     await problem(await client.put(f"/api/products/{mic['id']}", json={"price": 1}, headers=bearer(other)), 403)
     await problem(await client.put(f"/api/products/{mic['id']}", json={"featured": True}, headers=bearer(seller)), 403)
     boss = await admin(client)
-    assert (await client.put(f"/api/products/{light['id']}", json={"featured": True}, headers=bearer(boss))).status == 200
+    assert (
+        await client.put(f"/api/products/{light['id']}", json={"featured": True}, headers=bearer(boss))
+    ).status == 200
     featured = await (await client.get("/api/products/featured")).json()
     assert featured["items"][0]["id"] == light["id"]
 
@@ -63,15 +68,19 @@ async def test_cart_add_update_remove_and_stock_checks(client: Client) -> None:
     await problem(await client.put("/api/cart/update", json={"product_id": item["id"], "quantity": 0}, headers=h), 422)
     missing = {"product_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "quantity": 1}
     await problem(await client.post("/api/cart/add", json=missing, headers=h), 404)
-    cart = await (await client.put("/api/cart/update", json={"product_id": item["id"], "quantity": 3},
-                                   headers=h)).json()
+    cart = await (
+        await client.put("/api/cart/update", json={"product_id": item["id"], "quantity": 3}, headers=h)
+    ).json()
     assert cart["subtotal"] == 3750
     assert (await (await client.get("/api/cart", headers=h)).json())["item_count"] == 3
 
     # Someone else buys the stock: the line shows as unavailable and checkout is refused, changing nothing.
     other = await register(client)
-    placed = await client.post("/api/orders", json={"items": [{"product_id": item["id"], "quantity": 3}],
-                                                    "shipping_address": ADDRESS}, headers=bearer(other))
+    placed = await client.post(
+        "/api/orders",
+        json={"items": [{"product_id": item["id"], "quantity": 3}], "shipping_address": ADDRESS},
+        headers=bearer(other),
+    )
     assert placed.status == 201, await placed.text()
     cart = await (await client.get("/api/cart", headers=h)).json()
     assert cart["items"][0]["available"] is False
@@ -136,10 +145,17 @@ async def test_orders_refuse_bad_input_and_change_nothing(client: Client) -> Non
         ([{"product_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "quantity": 1}], 404),
         ([], 422),
     ):
-        await problem(await client.post("/api/orders", json={"items": items, "shipping_address": ADDRESS},
-                                        headers=h), status)
-    await problem(await client.post("/api/orders", json={"items": [{"product_id": a["id"], "quantity": 1}],
-                                                         "shipping_address": ADDRESS}, headers=bearer(seller)), 403)
+        await problem(
+            await client.post("/api/orders", json={"items": items, "shipping_address": ADDRESS}, headers=h), status
+        )
+    await problem(
+        await client.post(
+            "/api/orders",
+            json={"items": [{"product_id": a["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            headers=bearer(seller),
+        ),
+        403,
+    )
     assert await count(client, orders) == 0
     async with client.app[DATABASE].read() as conn:
         stocks = (await conn.execute(sa.select(sa.func.sum(products.c.stock)))).scalar_one()
@@ -151,18 +167,26 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
     buyer = await register(client)
     a = await product(client, seller, price=4000, stock=50)
     h, hs = bearer(buyer), bearer(seller)
-    made = await client.post("/api/coupons", json={"code": "save10", "kind": "percent", "value": 10,
-                                                   "min_order": 5000, "per_user_limit": 1}, headers=hs)
+    made = await client.post(
+        "/api/coupons",
+        json={"code": "save10", "kind": "percent", "value": 10, "min_order": 5000, "per_user_limit": 1},
+        headers=hs,
+    )
     assert made.status == 201, await made.text()
     assert (await made.json())["code"] == "SAVE10"
-    await problem(await client.post("/api/coupons", json={"code": "SAVE10", "kind": "fixed", "value": 5},
-                                    headers=hs), 409)
-    await problem(await client.post("/api/coupons", json={"code": "ALL", "kind": "fixed", "value": 5,
-                                                          "scope": "all"}, headers=hs), 403)
-    await problem(await client.post("/api/coupons", json={"code": "PCT", "kind": "percent", "value": 150},
-                                    headers=hs), 422)
-    await problem(await client.post("/api/coupons", json={"code": "X1", "kind": "percent", "value": 5},
-                                    headers=h), 403)
+    await problem(
+        await client.post("/api/coupons", json={"code": "SAVE10", "kind": "fixed", "value": 5}, headers=hs), 409
+    )
+    await problem(
+        await client.post(
+            "/api/coupons", json={"code": "ALL", "kind": "fixed", "value": 5, "scope": "all"}, headers=hs
+        ),
+        403,
+    )
+    await problem(
+        await client.post("/api/coupons", json={"code": "PCT", "kind": "percent", "value": 150}, headers=hs), 422
+    )
+    await problem(await client.post("/api/coupons", json={"code": "X1", "kind": "percent", "value": 5}, headers=h), 403)
     assert (await (await client.get("/api/coupons/save10")).json())["kind"] == "percent"
     await problem(await client.get("/api/coupons/NOPE"), 404)
     listed = await (await client.get(f"/api/coupons?seller_id={seller['user']['id']}")).json()
@@ -173,14 +197,28 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
     check = await (await client.post("/api/coupons/validate", json={"code": "SAVE10", "items": one}, headers=h)).json()
     assert check["valid"] is False and check["reason"] == "below-minimum" and "5000" in check["detail"]
     check = await (await client.post("/api/coupons/validate", json={"code": "SAVE10", "items": two}, headers=h)).json()
-    assert check == {"code": "SAVE10", "valid": True, "reason": None, "detail": None,
-                     "subtotal": 8000, "discount": 800, "total": 7200}
+    assert check == {
+        "code": "SAVE10",
+        "valid": True,
+        "reason": None,
+        "detail": None,
+        "subtotal": 8000,
+        "discount": 800,
+        "total": 7200,
+    }
 
-    order = await (await client.post("/api/orders", json={"items": two, "coupon_code": "save10",
-                                                          "shipping_address": ADDRESS}, headers=h)).json()
+    order = await (
+        await client.post(
+            "/api/orders", json={"items": two, "coupon_code": "save10", "shipping_address": ADDRESS}, headers=h
+        )
+    ).json()
     assert order["discount_line"] == {"code": "SAVE10", "amount": 800} and order["total"] == 7200
-    again = await problem(await client.post("/api/orders", json={"items": two, "coupon_code": "SAVE10",
-                                                                 "shipping_address": ADDRESS}, headers=h), 409)
+    again = await problem(
+        await client.post(
+            "/api/orders", json={"items": two, "coupon_code": "SAVE10", "shipping_address": ADDRESS}, headers=h
+        ),
+        409,
+    )
     assert again["reason"] == "user-limit"
     check = await (await client.post("/api/coupons/validate", json={"code": "SAVE10", "items": two}, headers=h)).json()
     assert check["reason"] == "user-limit"
@@ -191,23 +229,32 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
 
     # Fixed, product scope, expired.
     other = await product(client, seller, price=300, stock=5)
-    await client.post("/api/coupons", json={"code": "MIC5", "kind": "fixed", "value": 500, "scope": "product",
-                                            "scope_id": other["id"]}, headers=hs)
+    await client.post(
+        "/api/coupons",
+        json={"code": "MIC5", "kind": "fixed", "value": 500, "scope": "product", "scope_id": other["id"]},
+        headers=hs,
+    )
     check = await (await client.post("/api/coupons/validate", json={"code": "MIC5", "items": one}, headers=h)).json()
     assert check["reason"] == "not-applicable"
     mixed = [*one, {"product_id": other["id"], "quantity": 1}]
     check = await (await client.post("/api/coupons/validate", json={"code": "MIC5", "items": mixed}, headers=h)).json()
     assert check["discount"] == 300 and check["total"] == 4000  # capped at the covered items
     async with client.app[DATABASE].write() as conn:
-        await conn.execute(coupons.update().where(coupons.c.code == "MIC5").values(
-            starts_at=sa.literal(0), expires_at=sa.literal(1)))
+        await conn.execute(
+            coupons.update().where(coupons.c.code == "MIC5").values(starts_at=sa.literal(0), expires_at=sa.literal(1))
+        )
     check = await (await client.post("/api/coupons/validate", json={"code": "MIC5", "items": mixed}, headers=h)).json()
     assert check["reason"] == "expired"
-    await problem(await client.post("/api/orders", json={"items": mixed, "coupon_code": "MIC5",
-                                                         "shipping_address": ADDRESS}, headers=h), 409)
+    await problem(
+        await client.post(
+            "/api/orders", json={"items": mixed, "coupon_code": "MIC5", "shipping_address": ADDRESS}, headers=h
+        ),
+        409,
+    )
     assert (await (await client.get(f"/api/products/{other['id']}")).json())["stock"] == 5
 
 
 async def cart_order(client: Client, who: dict[str, Any], items: list[dict[str, Any]], **extra: Any) -> Any:
-    return await client.post("/api/orders", json={"items": items, "shipping_address": ADDRESS, **extra},
-                             headers=bearer(who))
+    return await client.post(
+        "/api/orders", json={"items": items, "shipping_address": ADDRESS, **extra}, headers=bearer(who)
+    )
