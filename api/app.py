@@ -23,13 +23,25 @@ from api.commerce import setup as commerce_setup
 from api.commerce.routes import routes as commerce_routes
 from api.config import Settings
 from api.creator.routes import routes as creator_routes
+from api.economy import gift_routes, money_routes
+from api.economy.economy import Economy
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
 from api.safety.routes import routes as safety_routes
-from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from api.state import (
+    ACCESS_TOKENS,
+    ACCOUNTS,
+    DATABASE,
+    ECONOMY,
+    IDEMPOTENCY,
+    METRICS,
+    PASSWORDS,
+    RATE_LIMITER,
+    SETTINGS,
+)
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -37,7 +49,10 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, commerce_routes, creator_routes, safety_routes, ai_routes]
+ROUTE_TABLES: list[Routes] = [
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes,
+    commerce_routes, creator_routes, safety_routes, ai_routes,
+]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -60,7 +75,9 @@ def create_app(
     passwords = Passwords()
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
-    app[IDEMPOTENCY] = IdempotencyKeys(db)
+    app[IDEMPOTENCY] = IdempotencyKeys(db, lease_s=settings.idempotency_lease_s)
+    economy = Economy.build(db, settings)
+    app[ECONOMY] = economy
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -79,7 +96,12 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
-    app.cleanup_ctx.extend([database, redis])
+    async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
+        await economy.start()
+        yield
+        await economy.close()  # before the database closes: queued transfers still commit
+
+    app.cleanup_ctx.extend([database, redis, economy_ctx])
     commerce_setup.install(app, settings, db)
 
     tables = [*ROUTE_TABLES, *extra_routes]

@@ -46,6 +46,8 @@ class Settings(BaseModel):
     rate_write_per_user: int = Field(600, ge=1, **_env("MIXILLO_RATE_WRITE_PER_USER"))
     rate_write_per_ip: int = Field(1200, ge=1, **_env("MIXILLO_RATE_WRITE_PER_IP"))
     trust_forwarded_for: bool = Field(False, **_env("MIXILLO_TRUST_FORWARDED_FOR"))
+    # Seconds after which an Idempotency-Key still "running" is deemed abandoned by a crashed process.
+    idempotency_lease_s: float = Field(60.0, gt=0, **_env("MIXILLO_IDEMPOTENCY_LEASE"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
@@ -63,6 +65,15 @@ class Settings(BaseModel):
     ai_provider: Literal["local", "remote"] = Field("local", **_env("MIXILLO_AI_PROVIDER"))
     ai_remote_url: str | None = Field(None, **_env("MIXILLO_AI_REMOTE_URL"))
     ai_remote_timeout_s: float = Field(10.0, gt=0, le=120, **_env("MIXILLO_AI_REMOTE_TIMEOUT"))
+    # Coin economy.
+    payment_provider: Literal["sandbox", "stripe"] = Field("sandbox", **_env("MIXILLO_PAYMENT_PROVIDER"))
+    stripe_secret_key: SecretStr | None = Field(None, **_env("STRIPE_SECRET_KEY"))
+    stripe_webhook_secret: SecretStr | None = Field(None, **_env("STRIPE_WEBHOOK_SECRET"))
+    stripe_api_base: str = Field("https://api.stripe.com", **_env("MIXILLO_STRIPE_API_BASE"))
+    creator_share_percent: int = Field(50, ge=0, le=100, **_env("MIXILLO_CREATOR_SHARE_PERCENT"))
+    min_withdraw_diamonds: int = Field(1000, ge=1, **_env("MIXILLO_MIN_WITHDRAW_DIAMONDS"))
+    topup_cents_per_100_coins: int = Field(142, ge=1, **_env("MIXILLO_TOPUP_CENTS_PER_100_COINS"))
+    ledger_max_batch: int = Field(512, ge=1, le=5000, **_env("MIXILLO_LEDGER_MAX_BATCH"))
 
     @field_validator("log_level")
     @classmethod

@@ -114,6 +114,7 @@ def build(endpoints: list[Endpoint], *, title: str, version: str, server_url: st
             responses[str(ep.status)] = {"description": "Success", "content": content}
         elif ep.response is not None:
             schema = TypeAdapter(ep.response).json_schema(ref_template=REF)
+            schemas.update(schema.pop("$defs", {}))
             responses[str(ep.status)] = {"description": "Success", "content": {"application/json": {"schema": schema}}}
         else:
             responses[str(ep.status)] = {"description": "Success"}

@@ -15,6 +15,7 @@ from store.database import Database
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
+    from api.economy.economy import Economy
     from api.observability import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -55,3 +56,4 @@ NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 TARGETS: web.AppKey[Targets] = web.AppKey("targets")
 AI_PROVIDER: web.AppKey[AiProvider] = web.AppKey("ai_provider")
 AI: web.AppKey[AiService] = web.AppKey("ai")
+ECONOMY: web.AppKey[Economy] = web.AppKey("economy")

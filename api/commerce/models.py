@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.models import Id, Line, PageQuery, Paragraphs, QueryModel, RequestModel, ResponseModel
 
@@ -172,7 +172,16 @@ class OrderCreate(RequestModel):
     )
     coupon_code: CouponCode | None = None
     payment_method: Literal["coins", "card"] = "coins"
+    payment_token: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        None, description="For card payments: the payment provider's token (sandbox: tok_visa, ...)."
+    )
     shipping_address: Address
+
+    @model_validator(mode="after")
+    def _card_needs_token(self) -> OrderCreate:
+        if self.payment_method == "card" and self.payment_token is None:
+            raise ValueError("a card payment needs a payment_token")
+        return self
 
 
 class OrderLine(ResponseModel):

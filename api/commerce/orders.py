@@ -34,7 +34,7 @@ from api.commerce.coupons import Coupons
 from api.commerce.models import DiscountLine, ItemRequest, Order, OrderCreate, OrderLine
 from api.models import Page
 from api.pagination import decode_cursor, page_of
-from api.problems import ApiError, Conflict, Forbidden, NotFound, Unprocessable
+from api.problems import Conflict, Forbidden, NotFound, Unprocessable
 from store.database import Database
 from store.ids import new_id
 from store.schema.commerce import cart_items, order_items, orders, products
@@ -60,6 +60,7 @@ class OrderCharge:
     amount: int
     currency: str
     method: str  # coins | card
+    token: str | None = None  # the card payment token, for card payments
 
 
 class OrderPayments(Protocol):
@@ -192,16 +193,16 @@ class Orders:
             )
         if self.payments is None:
             return order
-        return await self._charge(order)
+        return await self._charge(order, body.payment_token)
 
-    async def _charge(self, order: Order) -> Order:
+    async def _charge(self, order: Order, token: str | None) -> Order:
         assert self.payments is not None
         charge = OrderCharge(
-            order.id, order.buyer_id, order.seller_id, order.total, order.currency, order.payment_method
+            order.id, order.buyer_id, order.seller_id, order.total, order.currency, order.payment_method, token
         )
         try:
             ref = await self.payments.charge(charge)
-        except ApiError:
+        except Exception:  # declined, insufficient coins, provider down: the stock goes back on sale
             await self._restock(order.id, (OrderStatus.PENDING,), OrderStatus.CANCELLED)
             raise
         async with self._db.write() as conn:

@@ -19,6 +19,7 @@ from api.ai.service import AiService
 from api.commerce.cart import Cart
 from api.commerce.coupons import Coupons
 from api.commerce.orders import Orders
+from api.commerce.payments import LedgerPayments
 from api.commerce.products import Catalog
 from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
@@ -36,6 +37,7 @@ from api.state import (
     CART,
     CATALOG,
     COUPONS,
+    ECONOMY,
     MODERATION,
     NOTIFIER,
     ORDERS,
@@ -75,7 +77,8 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[CART] = Cart(db)
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
-    app[ORDERS] = Orders(db, coupons, activity=analytics)
+    payments = LedgerPayments(app[ECONOMY], settings.topup_cents_per_100_coins)
+    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics)
     scheduler = Scheduler(
         db,
         NoticePublisher(notifier),

@@ -229,3 +229,19 @@ async def test_openapi_document_is_generated_from_the_routes(app_client: Client)
 
 
 _json = {"Content-Type": "application/json"}
+
+
+class Tag(ResponseModel):
+    name: str
+
+
+@extra.get("/api/test/tags", response=list[Tag], access=Access.PUBLIC)
+async def list_tags(request: web.Request) -> web.Response:
+    return web.json_response([{"name": "a"}])
+
+
+async def test_openapi_includes_models_of_non_model_responses(app_client: Client) -> None:
+    doc = await (await app_client.get("/api/openapi.json")).json()
+    schema = doc["paths"]["/api/test/tags"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["items"]["$ref"] == "#/components/schemas/Tag"
+    assert "Tag" in doc["components"]["schemas"]

@@ -45,3 +45,5 @@ async def count(client: Client, table: sa.Table) -> int:
 
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Lisbon", "postal_code": "1000-001", "country": "PT"}
+# Orders pay by card through the sandbox payment provider (issue 3) unless a test says otherwise.
+CHECKOUT = {"shipping_address": ADDRESS, "payment_method": "card", "payment_token": "tok_visa"}

@@ -21,7 +21,7 @@ from api.ai.vision import VideoFacts
 from api.app import create_app
 from api.config import ConfigError
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import ADDRESS, admin, creator, product
+from tests.commerce.conftest import CHECKOUT, admin, creator, product
 from tests.conftest import AppFactory, make_settings
 
 CONTENT = "01HC0NTENT0000000000000001"
@@ -213,7 +213,7 @@ async def test_recommendations_from_co_purchases(client: Client) -> None:
     async def buy(who: dict[str, Any], item: dict[str, Any]) -> None:
         placed = await client.post(
             "/api/orders",
-            json={"items": [{"product_id": item["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            json={"items": [{"product_id": item["id"], "quantity": 1}], **CHECKOUT},
             headers=bearer(who),
         )
         assert placed.status == 201

@@ -12,7 +12,7 @@ from api.safety.notices import MemoryInbox
 from api.state import ANALYTICS, DATABASE, NOTIFIER
 from store.schema.creator import scheduled_items
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import ADDRESS, creator, product
+from tests.commerce.conftest import CHECKOUT, creator, product
 from tests.conftest import AppFactory
 
 
@@ -122,7 +122,7 @@ async def test_analytics_from_orders_and_activity(client: Client) -> None:
     for _ in range(2):
         placed = await client.post(
             "/api/orders",
-            json={"items": [{"product_id": item["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            json={"items": [{"product_id": item["id"], "quantity": 1}], **CHECKOUT},
             headers=bearer(buyer),
         )
         assert placed.status == 201

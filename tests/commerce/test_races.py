@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from api.state import DATABASE
 from store.schema.commerce import coupon_redemptions, coupons, orders, products
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import ADDRESS, count, creator, product
+from tests.commerce.conftest import CHECKOUT, count, creator, product
 
 
 async def test_fifty_buyers_race_for_ten_items(client: Client) -> None:
     seller = await creator(client)
     item = await product(client, seller, stock=10)
     buyers = [await register(client, f"racer{i}") for i in range(50)]
-    body = {"items": [{"product_id": item["id"], "quantity": 1}], "shipping_address": ADDRESS}
+    body = {"items": [{"product_id": item["id"], "quantity": 1}], **CHECKOUT}
     responses = await asyncio.gather(*(client.post("/api/orders", json=body, headers=bearer(b)) for b in buyers))
     statuses = [r.status for r in responses]
     assert statuses.count(201) == 10 and statuses.count(409) == 40, statuses
@@ -37,7 +37,7 @@ async def test_global_coupon_limit_of_five_raced_by_thirty(client: Client) -> No
     )
     assert made.status == 201
     buyers = [await register(client, f"coupon{i}") for i in range(30)]
-    body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "FIRST5", "shipping_address": ADDRESS}
+    body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "FIRST5", **CHECKOUT}
     responses = await asyncio.gather(*(client.post("/api/orders", json=body, headers=bearer(b)) for b in buyers))
     statuses = [r.status for r in responses]
     assert statuses.count(201) == 5 and statuses.count(409) == 25, statuses
@@ -56,6 +56,6 @@ async def test_per_user_limit_holds_under_concurrency(client: Client) -> None:
         headers=bearer(seller),
     )
     buyer = await register(client)
-    body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "ONCE", "shipping_address": ADDRESS}
+    body = {"items": [{"product_id": item["id"], "quantity": 1}], "coupon_code": "ONCE", **CHECKOUT}
     responses = await asyncio.gather(*(client.post("/api/orders", json=body, headers=bearer(buyer)) for _ in range(8)))
     assert sorted(r.status for r in responses) == [201] + [409] * 7

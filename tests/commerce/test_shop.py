@@ -6,10 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from api.commerce.payments import coins_for
 from api.state import DATABASE
 from store.schema.commerce import cart_items, coupons, orders, products
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import ADDRESS, admin, count, creator, product
+from tests.commerce.conftest import CHECKOUT, admin, count, creator, product
 
 
 async def test_products_create_edit_list_search_featured(client: Client) -> None:
@@ -78,20 +79,25 @@ async def test_cart_add_update_remove_and_stock_checks(client: Client) -> None:
     other = await register(client)
     placed = await client.post(
         "/api/orders",
-        json={"items": [{"product_id": item["id"], "quantity": 3}], "shipping_address": ADDRESS},
+        json={"items": [{"product_id": item["id"], "quantity": 3}], **CHECKOUT},
         headers=bearer(other),
     )
     assert placed.status == 201, await placed.text()
     cart = await (await client.get("/api/cart", headers=h)).json()
     assert cart["items"][0]["available"] is False
-    body = await problem(await client.post("/api/orders", json={"shipping_address": ADDRESS}, headers=h), 409)
+    body = await problem(await client.post("/api/orders", json={**CHECKOUT}, headers=h), 409)
     assert body["type"].endswith("sold-out") and body["product_id"] == item["id"]
     assert await count(client, orders) == 1 and await count(client, cart_items) == 1
 
     removed = await client.delete(f"/api/cart/remove?product_id={item['id']}", headers=h)
     assert (await removed.json())["items"] == []
     await problem(await client.delete(f"/api/cart/remove?product_id={item['id']}", headers=h), 404)
-    await problem(await client.post("/api/orders", json={"shipping_address": ADDRESS}, headers=h), 409)
+    await problem(await client.post("/api/orders", json={**CHECKOUT}, headers=h), 409)
+
+
+async def wallet(client: Client, who: dict[str, Any]) -> int:
+    body = await (await client.get("/api/wallets", headers=bearer(who))).json()
+    return int(body["coins"])
 
 
 async def test_order_lifecycle_totals_and_idempotency(client: Client) -> None:
@@ -102,19 +108,21 @@ async def test_order_lifecycle_totals_and_idempotency(client: Client) -> None:
     h = bearer(buyer)
     await client.post("/api/cart/add", json={"product_id": a["id"], "quantity": 2}, headers=h)
     await client.post("/api/cart/add", json={"product_id": b["id"], "quantity": 1}, headers=h)
-    body = {"shipping_address": ADDRESS, "payment_method": "card"}
     key = {"Idempotency-Key": "order-1", **h}
-    first = await client.post("/api/orders", json=body, headers=key)
+    first = await client.post("/api/orders", json=CHECKOUT, headers=key)
     assert first.status == 201, await first.text()
     order = await first.json()
-    assert order["subtotal"] == 2 * 1999 + 501 == order["total"] and order["status"] == "pending"
-    assert order["discount_line"] is None and len(order["items"]) == 2
-    again = await client.post("/api/orders", json=body, headers=key)
+    assert order["subtotal"] == 2 * 1999 + 501 == order["total"] and order["status"] == "paid"
+    assert order["discount_line"] is None and len(order["items"]) == 2 and order["payment_ref"]
+    again = await client.post("/api/orders", json=CHECKOUT, headers=key)
     assert again.headers.get("Idempotent-Replayed") == "true" and (await again.json())["id"] == order["id"]
     assert await count(client, orders) == 1 and await count(client, cart_items) == 0
+    # The card bought exactly the coins the order costs (at the coin shop's rate), and they went to the seller.
+    price_in_coins = coins_for(order["total"], 142)
+    assert await wallet(client, buyer) == 0 and await wallet(client, seller) == price_in_coins
 
     # A client cannot send its own totals.
-    await problem(await client.post("/api/orders", json={**body, "total": 1}, headers=h), 422)
+    await problem(await client.post("/api/orders", json={**CHECKOUT, "total": 1}, headers=h), 422)
     assert (await (await client.get(f"/api/products/{a['id']}")).json())["stock"] == 3
 
     listed = await (await client.get("/api/orders", headers=h)).json()
@@ -123,13 +131,55 @@ async def test_order_lifecycle_totals_and_idempotency(client: Client) -> None:
     assert [o["id"] for o in sold["items"]] == [order["id"]]
     assert (await client.get(f"/api/orders/{order['id']}", headers=bearer(seller))).status == 200
     await problem(await client.get(f"/api/orders/{order['id']}", headers=bearer(await register(client))), 404)
-    # Shipping needs a paid order.
-    await problem(await client.put(f"/api/orders/{order['id']}/ship", json={}, headers=bearer(seller)), 409)
+    await problem(await client.put(f"/api/orders/{order['id']}/deliver", headers=bearer(seller)), 409)
+    await problem(await client.put(f"/api/orders/{order['id']}/ship", json={}, headers=h), 403)
 
-    cancelled = await (await client.put(f"/api/orders/{order['id']}/cancel", headers=h)).json()
-    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
+    # Cancelling a paid order refunds it by a reversing transfer and puts the stock back on sale.
+    refunded = await (await client.put(f"/api/orders/{order['id']}/cancel", headers=h)).json()
+    assert refunded["status"] == "refunded" and refunded["cancelled_at"]
     assert (await (await client.get(f"/api/products/{a['id']}")).json())["stock"] == 5
+    assert await wallet(client, buyer) == price_in_coins and await wallet(client, seller) == 0
     await problem(await client.put(f"/api/orders/{order['id']}/cancel", headers=h), 409)
+
+    # The other way: shipped, then delivered; no cancelling after that.
+    second = await (
+        await client.post(
+            "/api/orders", json={"items": [{"product_id": b["id"], "quantity": 1}], **CHECKOUT}, headers=h
+        )
+    ).json()
+    shipped = await client.put(f"/api/orders/{second['id']}/ship", json={"tracking": "1Z999"}, headers=bearer(seller))
+    assert (await shipped.json())["status"] == "shipped" and (await shipped.json())["tracking"] == "1Z999"
+    delivered = await (await client.put(f"/api/orders/{second['id']}/deliver", headers=bearer(seller))).json()
+    assert delivered["status"] == "delivered" and delivered["delivered_at"]
+    await problem(await client.put(f"/api/orders/{second['id']}/cancel", headers=h), 409)
+
+
+async def test_payment_in_coins_and_failed_payments_return_the_stock(client: Client) -> None:
+    seller = await creator(client)
+    buyer = await register(client)
+    item = await product(client, seller, price=142, stock=2)  # 142 cents = 100 coins
+    h = bearer(buyer)
+    coins = {"items": [{"product_id": item["id"], "quantity": 1}], **CHECKOUT, "payment_method": "coins"}
+    poor = await problem(await client.post("/api/orders", json=coins, headers=h), 402)
+    assert poor["needed"] == 100
+    declined = {**coins, "payment_method": "card", "payment_token": "tok_chargeDeclined"}
+    assert (await problem(await client.post("/api/orders", json=declined, headers=h), 402))["type"].endswith(
+        "card-declined"
+    )
+    await problem(
+        await client.post("/api/orders", json={**coins, "payment_method": "card", "payment_token": None}, headers=h),
+        422,
+    )
+    assert (await (await client.get(f"/api/products/{item['id']}")).json())["stock"] == 2
+    failed = await (await client.get("/api/orders?status=cancelled", headers=h)).json()
+    assert len(failed["items"]) == 2 and all(o["payment_ref"] is None for o in failed["items"])
+
+    topped = await client.post("/api/wallets/top-up", json={"coins": 150, "payment_token": "tok_visa"}, headers=h)
+    assert topped.status in (200, 201), await topped.text()
+    paid = await (await client.post("/api/orders", json=coins, headers=h)).json()
+    assert paid["status"] == "paid" and await wallet(client, buyer) == 50 and await wallet(client, seller) == 100
+    await problem(await client.post("/api/orders", json=coins, headers=h), 402)
+    assert (await (await client.get(f"/api/products/{item['id']}")).json())["stock"] == 1
 
 
 async def test_orders_refuse_bad_input_and_change_nothing(client: Client) -> None:
@@ -145,13 +195,11 @@ async def test_orders_refuse_bad_input_and_change_nothing(client: Client) -> Non
         ([{"product_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "quantity": 1}], 404),
         ([], 422),
     ):
-        await problem(
-            await client.post("/api/orders", json={"items": items, "shipping_address": ADDRESS}, headers=h), status
-        )
+        await problem(await client.post("/api/orders", json={"items": items, **CHECKOUT}, headers=h), status)
     await problem(
         await client.post(
             "/api/orders",
-            json={"items": [{"product_id": a["id"], "quantity": 1}], "shipping_address": ADDRESS},
+            json={"items": [{"product_id": a["id"], "quantity": 1}], **CHECKOUT},
             headers=bearer(seller),
         ),
         403,
@@ -208,15 +256,11 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
     }
 
     order = await (
-        await client.post(
-            "/api/orders", json={"items": two, "coupon_code": "save10", "shipping_address": ADDRESS}, headers=h
-        )
+        await client.post("/api/orders", json={"items": two, "coupon_code": "save10", **CHECKOUT}, headers=h)
     ).json()
     assert order["discount_line"] == {"code": "SAVE10", "amount": 800} and order["total"] == 7200
     again = await problem(
-        await client.post(
-            "/api/orders", json={"items": two, "coupon_code": "SAVE10", "shipping_address": ADDRESS}, headers=h
-        ),
+        await client.post("/api/orders", json={"items": two, "coupon_code": "SAVE10", **CHECKOUT}, headers=h),
         409,
     )
     assert again["reason"] == "user-limit"
@@ -246,15 +290,11 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
     check = await (await client.post("/api/coupons/validate", json={"code": "MIC5", "items": mixed}, headers=h)).json()
     assert check["reason"] == "expired"
     await problem(
-        await client.post(
-            "/api/orders", json={"items": mixed, "coupon_code": "MIC5", "shipping_address": ADDRESS}, headers=h
-        ),
+        await client.post("/api/orders", json={"items": mixed, "coupon_code": "MIC5", **CHECKOUT}, headers=h),
         409,
     )
     assert (await (await client.get(f"/api/products/{other['id']}")).json())["stock"] == 5
 
 
 async def cart_order(client: Client, who: dict[str, Any], items: list[dict[str, Any]], **extra: Any) -> Any:
-    return await client.post(
-        "/api/orders", json={"items": items, "shipping_address": ADDRESS, **extra}, headers=bearer(who)
-    )
+    return await client.post("/api/orders", json={"items": items, **CHECKOUT, **extra}, headers=bearer(who))

@@ -1,7 +1,7 @@
 """Commerce, creator tools and safety: shop, orders, coupons, scheduling, analytics, reports, support, AI.
 
 Revision ID: 0005_commerce
-Revises: 0001_accounts
+Revises: 0002_ledger
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from store.types import UtcDateTime
 
 revision = "0005_commerce"
-down_revision = "0001_accounts"
+down_revision = "0002_ledger"
 branch_labels = None
 depends_on = None
 
