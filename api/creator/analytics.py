@@ -89,22 +89,42 @@ class Analytics:
         self._db = db
 
     async def record(self, *events: ActivityEvent) -> None:
+        """Fold events into their buckets: one UPSERT per distinct bucket, in one transaction."""
+        folded: dict[tuple[str, str, str, datetime], int] = {}
+        for event in events:
+            for content_id in {event.item_id, PROFILE}:
+                key = (event.creator_id, content_id, event.metric.value, hour_of(event.at))
+                if event.metric in MAXIMA:
+                    folded[key] = max(folded.get(key, 0), event.value)
+                else:
+                    folded[key] = folded.get(key, 0) + event.value
+        sums = [(*k, v) for k, v in folded.items() if k[2] not in MAXIMA]
+        peaks = [(*k, v) for k, v in folded.items() if k[2] in MAXIMA]
+        log_rows = [
+            {
+                "id": new_id(),
+                "kind": e.metric.value,
+                "actor_id": e.actor_id,
+                "creator_id": e.creator_id,
+                "item_id": e.item_id,
+                "value": e.value,
+                "at": e.at,
+            }
+            for e in events
+            if e.item_id != PROFILE
+        ]
         async with self._db.write() as conn:
-            for event in events:
-                await self._bucket(conn, event, event.item_id)
-                if event.item_id != PROFILE:
-                    await self._bucket(conn, event, PROFILE)
+            for rows, keep_max in ((sums, False), (peaks, True)):
+                if rows:
                     await conn.execute(
-                        activity_log.insert().values(
-                            id=new_id(),
-                            kind=event.metric,
-                            actor_id=event.actor_id,
-                            creator_id=event.creator_id,
-                            item_id=event.item_id,
-                            value=event.value,
-                            at=event.at,
-                        )
+                        self._upsert(keep_max),
+                        [
+                            {"creator_id": c, "content_id": i, "metric": m, "bucket": b, "value": v}
+                            for c, i, m, b, v in rows
+                        ],
                     )
+            if log_rows:
+                await conn.execute(activity_log.insert(), log_rows)
 
     async def record_order(self, seller_id: str, buyer_id: str, product_ids: list[str], total: int) -> None:
         """The shop's hook (``api.commerce.orders.ActivitySink``)."""
@@ -112,24 +132,16 @@ class Analytics:
         events.append(ActivityEvent(Metric.REVENUE, seller_id, PROFILE, buyer_id, total))
         await self.record(*events)
 
-    async def _bucket(self, conn: Any, event: ActivityEvent, content_id: str) -> None:
-        stmt = insert(self._db.dialect, analytics_buckets).values(
-            creator_id=event.creator_id,
-            content_id=content_id,
-            metric=event.metric,
-            bucket=hour_of(event.at),
-            value=event.value,
-        )
+    def _upsert(self, keep_max: bool) -> Any:
+        stmt = insert(self._db.dialect, analytics_buckets)
         current = analytics_buckets.c.value
         merged = (
             sa.case((current > stmt.excluded.value, current), else_=stmt.excluded.value)
-            if event.metric in MAXIMA
+            if keep_max
             else current + stmt.excluded.value
         )
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["creator_id", "content_id", "metric", "bucket"], set_={"value": merged}
-            )
+        return stmt.on_conflict_do_update(
+            index_elements=["creator_id", "content_id", "metric", "bucket"], set_={"value": merged}
         )
 
     async def overview(self, creator_id: str, days: int, content_id: str | None = None) -> Overview:
