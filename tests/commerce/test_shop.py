@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from api.commerce.payments import coins_for
+from api.seed import seed_demo
 from api.state import DATABASE
 from store.schema.commerce import cart_items, coupons, orders, products
 from tests.api.helpers import Client, bearer, problem, register
 from tests.commerce.conftest import CHECKOUT, admin, count, creator, product
+from tests.conftest import AppFactory, make_settings
 
 
 async def test_products_create_edit_list_search_featured(client: Client) -> None:
@@ -298,3 +301,15 @@ async def test_coupons_percent_fixed_scope_minimum_expiry_limits(client: Client)
 
 async def cart_order(client: Client, who: dict[str, Any], items: list[dict[str, Any]], **extra: Any) -> Any:
     return await client.post("/api/orders", json={"items": items, **CHECKOUT, **extra}, headers=bearer(who))
+
+
+async def test_seed_demo_stocks_the_shop_once(make_client: AppFactory, db_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "seed", database_url=db_url)
+    first = await seed_demo(settings)
+    assert "coupon WELCOME10 created" in first and sum("product" in line for line in first) == 3
+    again = await seed_demo(settings)
+    assert not any("product" in line or "coupon" in line for line in again)
+    client = await make_client(database_url=db_url)
+    listed = await (await client.get("/api/products")).json()
+    assert len(listed["items"]) == 3
+    assert (await (await client.get("/api/coupons/welcome10")).json())["scope"] == "all"
