@@ -65,6 +65,7 @@ class Settings(BaseModel):
     ai_provider: Literal["local", "remote"] = Field("local", **_env("MIXILLO_AI_PROVIDER"))
     ai_remote_url: str | None = Field(None, **_env("MIXILLO_AI_REMOTE_URL"))
     ai_remote_timeout_s: float = Field(10.0, gt=0, le=120, **_env("MIXILLO_AI_REMOTE_TIMEOUT"))
+    order_payment_timeout_s: int = Field(300, ge=10, **_env("MIXILLO_ORDER_PAYMENT_TIMEOUT"))
     # Coin economy.
     payment_provider: Literal["sandbox", "stripe"] = Field("sandbox", **_env("MIXILLO_PAYMENT_PROVIDER"))
     stripe_secret_key: SecretStr | None = Field(None, **_env("STRIPE_SECRET_KEY"))

@@ -74,7 +74,7 @@ async def bench_orders(url: str, total: int, concurrency: int, layout: str, pay:
         [seller] = await _users(db, 1, "creator")
         buyers = await _users(db, concurrency, "user")
         items = await _products(db, seller, 1 if layout == "hot" else concurrency, total)
-        orders = Orders(db, Coupons(db), LedgerPayments(economy, 142) if pay else None)
+        orders = Orders(db, Coupons(db), LedgerPayments(db, economy, 142) if pay else None)
         latencies: list[float] = []
         failures = 0
         queue = iter(range(total))

@@ -21,7 +21,9 @@ transfer when a paid order is cancelled.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -39,6 +41,8 @@ from store.database import Database
 from store.ids import new_id
 from store.schema.commerce import cart_items, order_items, orders, products
 from store.types import utcnow
+
+log = logging.getLogger(__name__)
 
 
 class OrderStatus(StrEnum):
@@ -73,6 +77,9 @@ class OrderPayments(Protocol):
     async def charge(self, order: OrderCharge) -> str: ...
 
     async def refund(self, order: OrderCharge, payment_ref: str) -> None: ...
+
+    async def settled(self, order: OrderCharge) -> str | None:
+        """The payment reference if ``order`` was charged (e.g. by a process that died before recording it)."""
 
 
 class ActivitySink(Protocol):
@@ -274,6 +281,45 @@ class Orders:
                 f"a {order.status} order cannot become {to}", slug="invalid-transition", order_status=order.status
             )
         return await self._load(order_id)
+
+    async def recover_stale(self, older_than: timedelta) -> int:
+        """Finish orders a crashed process left pending: mark them paid if the charge went through, else
+        cancel them so their stock goes back on sale. Returns how many were finished."""
+        if self.payments is None:
+            return 0
+        cutoff = utcnow() - older_than
+        async with self._db.read() as conn:
+            stale: list[str] = list(
+                (
+                    await conn.execute(
+                        sa.select(orders.c.id)
+                        .where(orders.c.status == OrderStatus.PENDING, orders.c.created_at < cutoff)
+                        .limit(500)
+                    )
+                ).scalars()
+            )
+        for order_id in stale:
+            order = await self._load(order_id)
+            ref = await self.payments.settled(self._charge_of(order, None))
+            if ref is None:
+                await self._restock(order_id, (OrderStatus.PENDING,), OrderStatus.CANCELLED)
+                continue
+            now = utcnow()
+            async with self._db.write() as conn:
+                await conn.execute(
+                    orders.update()
+                    .where(orders.c.id == order_id, orders.c.status == OrderStatus.PENDING)
+                    .values(status=OrderStatus.PAID, payment_ref=ref, paid_at=now, updated_at=now)
+                )
+        if stale:
+            log.info("recovered %d stale pending orders", len(stale))
+        return len(stale)
+
+    @staticmethod
+    def _charge_of(order: Order, token: str | None) -> OrderCharge:
+        return OrderCharge(
+            order.id, order.buyer_id, order.seller_id, order.total, order.currency, order.payment_method, token
+        )
 
     async def _restock(self, order_id: str, from_states: tuple[OrderStatus, ...], to: OrderStatus) -> bool:
         async def work(conn: AsyncConnection) -> bool:

@@ -13,12 +13,16 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from api.commerce.orders import OrderCharge
 from api.economy.coins import PRICE_CURRENCY
 from api.economy.economy import Economy
 from api.economy.keys import refused
 from api.problems import PaymentRequired, Unprocessable
+from store.database import Database
 from store.ledger import Account, Currency, LedgerError, Leg, TransferRequest
+from store.schema.ledger import ledger_transfers
 
 
 def coins_for(cents: int, cents_per_100_coins: int) -> int:
@@ -26,7 +30,8 @@ def coins_for(cents: int, cents_per_100_coins: int) -> int:
 
 
 class LedgerPayments:
-    def __init__(self, economy: Economy, cents_per_100_coins: int) -> None:
+    def __init__(self, db: Database, economy: Economy, cents_per_100_coins: int) -> None:
+        self._db = db
         self._economy = economy
         self._rate = cents_per_100_coins
 
@@ -58,6 +63,15 @@ class LedgerPayments:
         except LedgerError as exc:
             raise refused(exc) from None
         return posted.transfer_id
+
+    async def settled(self, order: OrderCharge) -> str | None:
+        if coins_for(order.amount, self._rate) == 0:
+            return "free"
+        async with self._db.read() as conn:
+            found = await conn.execute(
+                sa.select(ledger_transfers.c.id).where(ledger_transfers.c.idempotency_key == f"order:{order.order_id}")
+            )
+            return found.scalar_one_or_none()
 
     async def refund(self, order: OrderCharge, payment_ref: str) -> None:
         if payment_ref == "free":

@@ -9,6 +9,7 @@ comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifica
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -77,7 +78,7 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[CART] = Cart(db)
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
-    payments = LedgerPayments(app[ECONOMY], settings.topup_cents_per_100_coins)
+    payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
     app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics)
     scheduler = Scheduler(
         db,
@@ -87,6 +88,12 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         reminder_lead_s=settings.live_reminder_lead_s,
     )
     app[SCHEDULER] = scheduler
+    stale_after = timedelta(seconds=settings.order_payment_timeout_s)
+
+    async def recover_orders() -> int:
+        return await app[ORDERS].recover_stale(stale_after)
+
+    scheduler.chores.append(recover_orders)
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -103,6 +104,10 @@ class Scheduler:
         self._lead = timedelta(seconds=reminder_lead_s)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Periodic housekeeping other services hand to this loop (one owned task instead of one each).
+        self.chores: list[Callable[[], Awaitable[object]]] = []
+        self.chore_interval_s = 60.0
+        self._chores_at = 0.0
 
     # Lifecycle ---------------------------------------------------------------------------------------------
 
@@ -121,6 +126,7 @@ class Scheduler:
         while True:
             try:
                 await self.run_due()
+                await self._run_chores()
                 delay = await self._next_delay()
             except asyncio.CancelledError:
                 raise
@@ -130,6 +136,17 @@ class Scheduler:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _run_chores(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._chores_at:
+            return
+        self._chores_at = now + self.chore_interval_s
+        for chore in self.chores:
+            try:
+                await chore()
+            except Exception:
+                log.exception("scheduler chore %s failed", getattr(chore, "__name__", chore))
 
     async def _next_delay(self) -> float:
         async with self._db.read() as conn:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from api.auth.tokens import Principal, Role
+from api.commerce.coupons import Coupons
+from api.commerce.models import OrderCreate
+from api.commerce.orders import Orders
 from api.commerce.payments import coins_for
 from api.seed import seed_demo
-from api.state import DATABASE
+from api.state import DATABASE, ORDERS
 from store.schema.commerce import cart_items, coupons, orders, products
 from tests.api.helpers import Client, bearer, problem, register
 from tests.commerce.conftest import CHECKOUT, admin, count, creator, product
@@ -313,3 +318,33 @@ async def test_seed_demo_stocks_the_shop_once(make_client: AppFactory, db_url: s
     listed = await (await client.get("/api/products")).json()
     assert len(listed["items"]) == 3
     assert (await (await client.get("/api/coupons/welcome10")).json())["scope"] == "all"
+
+
+async def test_orders_left_pending_by_a_crash_are_finished(client: Client) -> None:
+    seller = await creator(client)
+    buyer = await register(client)
+    item = await product(client, seller, price=142, stock=5)
+    h = bearer(buyer)
+    assert (
+        await client.post("/api/wallets/top-up", json={"coins": 100, "payment_token": "tok_visa"}, headers=h)
+    ).status in (200, 201)
+    orders_service = client.app[ORDERS]
+    # Two orders placed by a process that died before charging (first) and after charging (second).
+    unpaid_orders = Orders(client.app[DATABASE], Coupons(client.app[DATABASE]))
+    who = Principal(buyer["user"]["id"], Role.USER, "s")
+    body = OrderCreate.model_validate(
+        {"items": [{"product_id": item["id"], "quantity": 1}], **CHECKOUT, "payment_method": "coins"}
+    )
+    never_charged = await unpaid_orders.place(who, body)
+    charged = await unpaid_orders.place(who, body)
+    assert orders_service.payments is not None
+    ref = await orders_service.payments.charge(Orders._charge_of(charged, None))
+    assert (await (await client.get(f"/api/products/{item['id']}")).json())["stock"] == 3
+
+    assert await orders_service.recover_stale(timedelta(minutes=5)) == 0  # too young: may still be paying
+    assert await orders_service.recover_stale(timedelta(0)) == 2
+    first = await (await client.get(f"/api/orders/{never_charged.id}", headers=h)).json()
+    second = await (await client.get(f"/api/orders/{charged.id}", headers=h)).json()
+    assert first["status"] == "cancelled" and (second["status"], second["payment_ref"]) == ("paid", ref)
+    assert (await (await client.get(f"/api/products/{item['id']}")).json())["stock"] == 4
+    assert await wallet(client, buyer) == 0 and await wallet(client, seller) == 100
