@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.commerce.coupons import PricedLine
 from api.commerce.models import CartLine, CartView
-from api.commerce.products import to_product
+from api.commerce.products import on_sale, to_product
 from api.problems import Conflict, NotFound
 from store.database import Database
 from store.schema.commerce import cart_items, products
@@ -24,8 +24,9 @@ from store.types import utcnow
 async def load_lines(conn: AsyncConnection, quantities: Mapping[str, int]) -> list[tuple[Any, int]]:
     """The product rows for ``quantities`` (product id -> quantity), in product-id order; 404 if one is unknown."""
     ids = sorted(quantities)
-    rows = {r.id: r for r in await conn.execute(sa.select(products).where(products.c.id.in_(ids)))}
-    missing = [pid for pid in ids if pid not in rows or rows[pid].status != "active"]
+    query = sa.select(products, on_sale().label("for_sale")).where(products.c.id.in_(ids))
+    rows = {r.id: r for r in await conn.execute(query)}
+    missing = [pid for pid in ids if pid not in rows or not rows[pid].for_sale]
     if missing:
         raise NotFound(f"no such product: {missing[0]}", slug="product-not-found", product_id=missing[0])
     return [(rows[pid], quantities[pid]) for pid in ids]
@@ -41,7 +42,7 @@ class Cart:
 
     async def view(self, user_id: str) -> CartView:
         query = (
-            sa.select(products, cart_items.c.quantity)
+            sa.select(products, cart_items.c.quantity, on_sale().label("for_sale"))
             .join(cart_items, cart_items.c.product_id == products.c.id)
             .where(cart_items.c.user_id == user_id)
             .order_by(cart_items.c.added_at, products.c.id)
@@ -53,7 +54,7 @@ class Cart:
                 product=to_product(row),
                 quantity=row.quantity,
                 line_total=row.price * row.quantity,
-                available=row.status == "active" and row.stock >= row.quantity,
+                available=bool(row.for_sale) and row.stock >= row.quantity,
             )
             for row in rows
         ]

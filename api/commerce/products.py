@@ -14,11 +14,18 @@ from api.pagination import decode_cursor, page_of
 from api.problems import Forbidden, NotFound
 from store.database import Database
 from store.ids import new_id
+from store.schema.accounts import users
 from store.schema.commerce import products
 from store.types import utcnow
 
 # Called after a product's text is saved, so AI moderation can flag it into the queue (see api.safety).
 TextScreen = Callable[[str, str, str, str], Awaitable[None]]
+
+
+def on_sale() -> sa.ColumnElement[bool]:
+    """Listed and for sale: active, from a seller whose account is not banned (a ban empties the shop at once)."""
+    seller_ok = sa.select(users.c.id).where(users.c.id == products.c.seller_id, users.c.status != "banned").exists()
+    return sa.and_(products.c.status == "active", seller_ok)
 
 
 def escape_like(text: str) -> str:
@@ -73,9 +80,8 @@ class Catalog:
     async def get(self, product_id: str, viewer: Principal | None = None) -> Product:
         async with self._db.read() as conn:
             row = await self._get(conn, product_id)
-        visible = row.status == "active" or (
-            viewer is not None and (viewer.is_admin or viewer.user_id == row.seller_id)
-        )
+            for_sale = (await conn.execute(sa.select(on_sale()).where(products.c.id == product_id))).scalar()
+        visible = bool(for_sale) or (viewer is not None and (viewer.is_admin or viewer.user_id == row.seller_id))
         if not visible:
             raise NotFound("no such product", slug="product-not-found")
         return to_product(row)
@@ -83,7 +89,7 @@ class Catalog:
     async def browse(
         self, limit: int, cursor: str | None, seller_id: str | None = None, category: str | None = None
     ) -> Page[Product]:
-        query = sa.select(products).where(products.c.status == "active")
+        query = sa.select(products).where(on_sale())
         if seller_id:
             query = query.where(products.c.seller_id == seller_id)
         if category:
@@ -93,7 +99,7 @@ class Catalog:
     async def search(self, text: str, limit: int, cursor: str | None) -> Page[Product]:
         pattern = f"%{escape_like(text.lower())}%"
         query = sa.select(products).where(
-            products.c.status == "active",
+            on_sale(),
             sa.or_(
                 sa.func.lower(products.c.title).like(pattern, escape="\\"),
                 sa.func.lower(products.c.description).like(pattern, escape="\\"),
@@ -106,7 +112,7 @@ class Catalog:
         """Products an administrator featured first, then the best sellers that are in stock."""
         query = (
             sa.select(products)
-            .where(products.c.status == "active", products.c.stock > 0)
+            .where(on_sale(), products.c.stock > 0)
             .order_by(products.c.featured.desc(), products.c.sold.desc(), products.c.id.desc())
             .limit(limit)
         )

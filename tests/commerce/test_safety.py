@@ -60,7 +60,8 @@ async def test_reports_reach_the_queue_at_the_threshold(client: Client) -> None:
 
 
 async def test_severe_reason_queues_at_once_and_ban_blocks_login(client: Client) -> None:
-    villain = await register(client)
+    villain = await creator(client)
+    wares = await product(client, villain)
     reporter = await register(client)
     boss = await admin(client)
     body = {"target_type": "user", "target_id": villain["user"]["id"], "reason": "child_safety"}
@@ -75,8 +76,14 @@ async def test_severe_reason_queues_at_once_and_ban_blocks_login(client: Client)
     login = {"login": villain["user"]["username"], "password": "correct horse battery"}
     assert (await problem(await client.post("/api/auth/login", json=login), 403))["type"].endswith("account-banned")
     await problem(await client.post("/api/auth/refresh", json={"refresh_token": villain["refresh_token"]}), 401)
+    # A banned seller's shop closes at once: not listed, not found, not sold.
+    assert (await (await client.get("/api/products")).json())["items"] == []
+    await problem(await client.get(f"/api/products/{wares['id']}"), 404)
+    add = {"product_id": wares["id"], "quantity": 1}
+    await problem(await client.post("/api/cart/add", json=add, headers=bearer(reporter)), 404)
     await client.post(f"/api/moderation/user/{villain['user']['id']}", json={"action": "restore"}, headers=bearer(boss))
     assert (await client.post("/api/auth/login", json=login)).status == 200
+    assert (await client.get(f"/api/products/{wares['id']}")).status == 200
 
 
 async def test_bad_reports_and_non_admins_change_nothing(client: Client) -> None:
