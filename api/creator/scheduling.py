@@ -73,21 +73,38 @@ class Publisher(Protocol):
         """Tell the creator's followers the live is about to start."""
 
 
-class NoticePublisher:
-    """The publisher until the content and follower domains are wired in: it tells the creator the item ran.
+Followers = Callable[[str], Awaitable[list[str]]]
+"""The user ids following a creator (the social domain's follow graph)."""
 
-    It creates no content and reaches no followers (it cannot: those tables belong to the social domain); the
-    composition root replaces it with one that does.
+
+class NoticePublisher:
+    """The publisher until the content domain is wired in.
+
+    A due post becomes a notice to its creator (it creates no content: the content tables belong to the social
+    domain, whose publisher replaces this one). A live reminder goes to the creator and to every follower
+    ``followers`` returns; with no follow graph wired in, that is nobody.
     """
 
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, followers: Followers | None = None) -> None:
         self._notifier = notifier
+        self.followers = followers
 
     async def publish_post(self, item: DueItem) -> str | None:
         await self._notifier.notify(Notice(item.owner_id, "post-due", item.title, ref=item.id, data=item.payload))
         return None
 
     async def announce_live(self, item: DueItem) -> None:
+        audience = await self.followers(item.owner_id) if self.followers is not None else []
+        for follower in audience:
+            await self._notifier.notify(
+                Notice(
+                    follower,
+                    "live-reminder",
+                    item.title,
+                    ref=item.id,
+                    data={"creator_id": item.owner_id, "starts_at": item.due_at.isoformat()},
+                )
+            )
         await self._notifier.notify(
             Notice(item.owner_id, "live-reminder", item.title, ref=item.id, data={"starts_at": item.due_at.isoformat()})
         )

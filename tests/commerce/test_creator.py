@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from api.creator.analytics import ActivityEvent, Metric
+from api.creator.scheduling import NoticePublisher
 from api.safety.notices import MemoryInbox
-from api.state import ANALYTICS, DATABASE, NOTIFIER
+from api.state import ANALYTICS, DATABASE, NOTIFIER, SCHEDULER
 from store.schema.creator import scheduled_items
 from tests.api.helpers import Client, bearer, problem, register
 from tests.commerce.conftest import CHECKOUT, creator, product
@@ -163,3 +164,35 @@ async def test_analytics_from_orders_and_activity(client: Client) -> None:
         "01HCONTENT0000000000000001",
         "01HCONTENT0000000000000002",
     ]
+
+
+async def test_live_reminder_reaches_followers_before_the_start(make_client: AppFactory, db_url: str) -> None:
+    client = await make_client(database_url=db_url, scheduler_poll_s=0.1, live_reminder_lead_s=60)
+    author = await creator(client)
+    fans = [await register(client) for _ in range(2)]
+    publisher = client.app[SCHEDULER].publisher
+    assert isinstance(publisher, NoticePublisher)
+
+    async def followers(creator_id: str) -> list[str]:  # the social follow graph is wired in at merge
+        return [f["user"]["id"] for f in fans] if creator_id == author["user"]["id"] else []
+
+    publisher.followers = followers
+    starts = datetime.now(UTC) + timedelta(seconds=60.5)  # the reminder is due in half a second
+    made = await client.post(
+        "/api/scheduling/livestream", json={"scheduled_at": starts.isoformat(), "title": "AMA"}, headers=bearer(author)
+    )
+    live = await made.json()
+    for _ in range(50):
+        if all(inbox(client).notices(f["user"]["id"]) for f in fans):
+            break
+        await asyncio.sleep(0.1)
+    for fan in fans:
+        [notice] = inbox(client).notices(fan["user"]["id"])
+        assert (notice.kind, notice.ref, notice.data["creator_id"]) == (
+            "live-reminder",
+            live["id"],
+            author["user"]["id"],
+        )
+    done = await (await client.get("/api/scheduling/my-scheduled?kind=live", headers=bearer(author))).json()
+    assert done["items"][0]["status"] == "done"
+    assert datetime.now(UTC) < starts  # reminded before the live, not at it
