@@ -78,6 +78,7 @@ def create_app(
     app[IDEMPOTENCY] = IdempotencyKeys(db, lease_s=settings.idempotency_lease_s)
     economy = Economy.build(db, settings)
     app[ECONOMY] = economy
+    economy.instrument(metrics.registry)
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client

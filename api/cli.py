@@ -80,7 +80,7 @@ async def _migrate(settings: Settings) -> None:
 async def _ledger_check(settings: Settings) -> int:
     from store import migrate
     from store.database import Database
-    from store.ledger_audit import audit
+    from store.ledger.audit import audit
 
     db = Database(settings.database)
     try:

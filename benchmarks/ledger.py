@@ -31,7 +31,7 @@ from store import migrate
 from store.database import Database
 from store.ids import new_id
 from store.ledger import Account, Currency, Ledger, Leg, System, TransferRequest
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from store.schema.accounts import users
 from store.types import utcnow
 
@@ -148,7 +148,7 @@ def _stop_server(server: subprocess.Popen[bytes]) -> None:
     server.wait(10)
 
 
-async def run_http(url: str, data_dir: str, concurrency: int, seconds: float) -> dict[str, float]:
+async def run_http(url: str, data_dir: str, concurrency: int, seconds: float, keys: bool) -> dict[str, float]:
     """Gifts over real HTTP against a `mixillo serve` subprocess (the client runs in this process)."""
     import aiohttp
 
@@ -168,10 +168,15 @@ async def run_http(url: str, data_dir: str, concurrency: int, seconds: float) ->
             body = {"gift_id": "heart", "receiver_id": sessions[1]["user"]["id"]}
             deadline = time.perf_counter() + seconds
 
+            sent = 0
+
             async def worker() -> None:
+                nonlocal sent
                 while time.perf_counter() < deadline:
+                    sent += 1
+                    headers = {**auth, "Idempotency-Key": f"bench-{sent}"} if keys else auth
                     start = time.perf_counter()
-                    async with http.post(f"{base}/api/gifts/send", json=body, headers=auth) as r:
+                    async with http.post(f"{base}/api/gifts/send", json=body, headers=headers) as r:
                         assert r.status == 201, await r.text()
                     latencies.append(time.perf_counter() - start)
 
@@ -239,14 +244,16 @@ async def main_async(args: argparse.Namespace) -> None:
                     row = await run_domain(url, concurrency, args.seconds, batch)
                     print(
                         f"{backend:<10} {'domain':<7} {batch:>5} {concurrency:>5} {row['gifts']:>7.0f} "
-                        f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['batch']:>9.1f} {row['cpu_us']:>11.0f}",
+                        f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['batch']:>9.1f} "
+                        f"{row['cpu_us']:>11.0f}",
                         flush=True,
                     )
             if args.http:
                 url = f"sqlite:///{Path(tmp) / 'http.db'}" if admin is None else await _fresh_pg(admin)
-                row = await run_http(url, f"{tmp}/http-{backend}", levels[-1], args.seconds)
+                row = await run_http(url, f"{tmp}/http-{backend}", levels[-1], args.seconds, args.http_keys)
+                path = "http+key" if args.http_keys else "http"
                 print(
-                    f"{backend:<10} {'http':<7} {args.batch:>5} {levels[-1]:>5} {row['gifts']:>7.0f} "
+                    f"{backend:<10} {path:<7} {args.batch:>5} {levels[-1]:>5} {row['gifts']:>7.0f} "
                     f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {'':>9}",
                     flush=True,
                 )
@@ -259,6 +266,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512, help="group commit size (1 = off)")
     parser.add_argument("--postgres", help="a PostgreSQL admin URL, or 'auto' for a throwaway server")
     parser.add_argument("--http", action="store_true", help="also measure over HTTP against mixillo serve")
+    parser.add_argument("--http-keys", action="store_true", help="send an Idempotency-Key with every HTTP gift")
     asyncio.run(main_async(parser.parse_args()))
 
 

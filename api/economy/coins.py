@@ -142,7 +142,11 @@ class CoinShop:
             if not user_id or coins <= 0:
                 log.warning("payment %s carries no Mixillo metadata; not credited", reference)
                 return
-            await self._directory.require(user_id)
+            try:
+                await self._directory.require(user_id)
+            except NotFound:  # permanent: answering 4xx would only make the provider retry for days
+                log.warning("payment %s names unknown user %s; not credited", reference, user_id)
+                return
             payment = await self._record(
                 user_id,
                 reference,

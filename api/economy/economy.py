@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from api.config import ConfigError, Settings
 from api.economy.coins import CoinShop
@@ -59,9 +63,30 @@ class Economy:
             levels=Levels(db),
         )
 
+    def instrument(self, registry: CollectorRegistry) -> None:
+        registry.register(_LedgerCollector(self.ledger))
+
     async def start(self) -> None:
         await self.ledger.start()
 
     async def close(self) -> None:
         await self.ledger.close()  # finishes queued transfers first
         await self.coins.provider.close()
+
+
+class _LedgerCollector:
+    """Reads the ledger's counters when Prometheus scrapes, so the write path does no metrics work."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "mixillo_ledger_transfers", "Ledger transfers committed (replays excluded)", value=self._ledger.committed
+        )
+        yield CounterMetricFamily(
+            "mixillo_ledger_batches", "Ledger write transactions committed (group commits)", value=self._ledger.batches
+        )
+        yield GaugeMetricFamily(
+            "mixillo_ledger_queue_depth", "Transfers waiting for the ledger writer", value=self._ledger.queue_depth
+        )

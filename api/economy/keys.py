@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
-from api.problems import ApiError, Conflict, PaymentRequired, Unprocessable
+from api.problems import ApiError, Conflict, PaymentRequired, ServiceUnavailable, Unprocessable
 from store.ids import new_id
 from store.ledger import (
     AlreadyReversed,
     IdempotencyKeyReused,
     InsufficientFunds,
     InvalidTransfer,
+    LedgerClosed,
     LedgerError,
 )
 
@@ -39,6 +40,10 @@ def refused(exc: LedgerError) -> ApiError:
         )
     if isinstance(exc, AlreadyReversed):
         return Conflict(str(exc), slug="already-reversed")
+    if isinstance(exc, LedgerClosed):
+        return ServiceUnavailable(
+            "the server is shutting down; retry with the same Idempotency-Key", headers={"Retry-After": "1"}
+        )
     if isinstance(exc, InvalidTransfer):
         return Unprocessable(str(exc), slug="invalid-transfer")
     return Conflict(str(exc), slug="ledger-refused")

@@ -176,6 +176,7 @@ async def admin_payouts(request: web.Request, query: PayoutsQuery) -> web.Respon
     response=Payout,
     access=Access.ADMIN,
     tags=ADMIN,
+    idempotent=True,
     errors=(404, 409),
 )
 async def decide_payout(request: web.Request, body: PayoutDecision) -> Payout:

@@ -112,7 +112,7 @@ async def app_snapshot(client: Client) -> dict[str, Any]:
 
 
 async def app_audit_ok(client: Client) -> None:
-    from store.ledger_audit import audit
+    from store.ledger.audit import audit
 
     report = await audit(client.app[DATABASE])
     assert report.ok, report.lines()

@@ -16,11 +16,12 @@ from store.ledger import (
     InsufficientFunds,
     InvalidTransfer,
     Ledger,
+    LedgerClosed,
     Leg,
     System,
     TransferRequest,
 )
-from store.ledger_audit import audit
+from store.ledger.audit import audit
 from store.schema.ledger import ledger_accounts
 from tests.economy.conftest import fund, make_user, snapshot
 
@@ -145,3 +146,16 @@ async def test_audit_reports_a_tampered_balance(db: Database, ledger: Ledger) ->
     assert report.lines()[-1].startswith("ledger-check: FAILED")
     async with db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(ledger_accounts)) == 2
+
+
+async def test_close_finishes_queued_transfers_then_refuses(db: Database) -> None:
+    alice, bob = await make_user(db), await make_user(db)
+    book = Ledger(db)
+    await fund(book, alice, 100)
+    queued = [asyncio.ensure_future(book.post(gift(alice, bob, 1, 1, f"q{i}"))) for i in range(50)]
+    await asyncio.sleep(0)  # all 50 are queued before the close
+    await book.close()
+    assert all(not isinstance(r, BaseException) for r in await asyncio.gather(*queued, return_exceptions=True))
+    with pytest.raises(LedgerClosed):
+        await book.post(gift(alice, bob, 1, 1, "late"))
+    assert await Ledger(db).balances(alice) == {COINS: 50, DIAMONDS: 0}

@@ -222,3 +222,11 @@ async def test_webhook_rejects_bad_signatures_and_declines_change_nothing(
 
 async def test_webhook_is_off_for_the_sandbox(econ: Client) -> None:
     await problem(await deliver(econ, b"{}"), 404)
+
+
+async def test_webhook_for_an_unknown_user_is_acknowledged_and_credits_nothing(shop: Client) -> None:
+    before = await app_snapshot(shop)
+    intent = copy.deepcopy(recorded("payment_intent_succeeded.json"))
+    intent["metadata"]["user_id"] = "01" + "C" * 24
+    assert (await deliver(shop, event(intent))).status == 200
+    assert await app_snapshot(shop) == before

@@ -129,6 +129,7 @@ async def test_only_the_owner_or_an_admin_sees_a_wallet(econ: Client) -> None:
         assert (await econ.get(path, headers=bearer(carla))).status == 200
         await problem(await econ.get(path, headers=bearer(dmitri)), 403)
         await problem(await econ.get(path), 401)
+        assert (await econ.get(path, headers=_as_admin(econ, dmitri))).status == 200
     page = await (await econ.get(f"/api/wallets/{own}/transactions", headers=bearer(carla))).json()
     assert [(t["kind"], t["amount"], t["balance_after"], t["counterparty"]) for t in page["items"]] == [
         ("purchase", 30, 30, "system:clearing")
@@ -193,6 +194,24 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
     again = await econ.post(f"/api/admin/payouts/{paid_id}", json={"status": "failed"}, headers=admin)
     assert (await problem(again, 409))["type"].endswith("payout-decided")
     assert (await wallet(econ, creator))["diamonds"] == 40
+    mine = await (await econ.get("/api/monetization/payouts", headers=bearer(creator))).json()
+    assert [(p["id"], p["status"], p["diamonds"]) for p in mine] == [(failed_id, "failed", 30), (paid_id, "paid", 20)]
+    assert mine[0]["failure"] == "bank said no"
+    assert await (await econ.get("/api/admin/payouts", params={"status": "pending"}, headers=admin)).json() == []
+    await problem(await econ.get("/api/admin/payouts", headers=bearer(creator)), 403)
+    diamonds = await (
+        await econ.get(
+            f"/api/wallets/{creator['user']['id']}/transactions",
+            params={"currency": "diamonds"},
+            headers=bearer(creator),
+        )
+    ).json()
+    assert [(t["kind"], t["amount"]) for t in diamonds["items"]] == [
+        ("payout_failed", 30),
+        ("payout", -30),
+        ("payout", -20),
+        ("gift", 60),
+    ]
     earnings = await (await econ.get("/api/monetization/earnings?period=all", headers=bearer(creator))).json()
     assert earnings["earned"] == 60 and earnings["by_source"] == {"gifts": 60}
     assert earnings["paid_out"] == 20 and earnings["pending_payouts"] == 0 and earnings["diamonds_balance"] == 40
@@ -202,3 +221,11 @@ async def test_withdraw_then_paid_or_failed(econ: Client) -> None:
 def _as_admin(client: Client, session: dict[str, Any]) -> dict[str, str]:
     token = client.app[ACCESS_TOKENS].issue(session["user"]["id"], Role.ADMIN, "test-session")
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_ledger_metrics(econ: Client) -> None:
+    carla = await register(econ)
+    await top_up(econ, carla, 10)
+    text = await (await econ.get("/metrics")).text()
+    assert "mixillo_ledger_transfers_total 1.0" in text
+    assert "mixillo_ledger_batches_total 1.0" in text and "mixillo_ledger_queue_depth 0.0" in text

@@ -1,34 +1,17 @@
-"""The coin ledger: double-entry transfers with idempotency keys, written by one group-committing writer.
+"""The :class:`Ledger`: the group-committing writer of transfers, and reads of balances and history.
 
-Every movement of coins or diamonds is a :class:`TransferRequest`: one or more legs that succeed or fail
-together, each leg debiting one account and crediting another by the same amount. A request carries an
-idempotency key; the first request with a key takes effect, a retry with the same content gets the same
-:class:`Posted` back (``replayed=True``), and the same key with other content is
-:class:`IdempotencyKeyReused`.
-
-Write path (group commit). Requests queue to one writer task that takes everything waiting (up to
-``max_batch``) and applies it in a single write transaction: on SQLite ``BEGIN IMMEDIATE`` (the database
-write lock, held from the first statement), on PostgreSQL with ``SELECT ... FOR UPDATE`` on the touched
-accounts in id order (a fixed order, so two nodes cannot deadlock) and a retry on 40001/40P01. Inside the
-transaction each request is checked in queue order against the running balances, so each gets its own
-outcome (a user balance never goes below zero) while the batch pays for one commit. Nothing is acknowledged
-before its commit, so a crash loses only unacknowledged requests, and those left no trace.
-
-Balances are credit-normal: an account's balance is the sum of its credits minus the sum of its debits.
-User accounts may not go below zero; system accounts (payment clearing, diamond issuance) may.
+See the package docstring (``store.ledger``) for the write path and its guarantees.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,191 +20,32 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.database import Database, is_retryable
-from store.errors import StoreError
 from store.ids import new_id
+from store.ledger.errors import (
+    AlreadyReversed,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    LedgerClosed,
+    LedgerError,
+    UnknownTransfer,
+)
+from store.ledger.values import (
+    CREATED_AT,
+    TRANSFER_ID,
+    Account,
+    Currency,
+    EntryView,
+    Leg,
+    Posted,
+    Record,
+    TransferRequest,
+)
 from store.schema.ledger import ledger_accounts as accounts
 from store.schema.ledger import ledger_entries as entries
 from store.schema.ledger import ledger_transfers as transfers
 from store.types import utcnow
 
 log = logging.getLogger(__name__)
-
-MAX_AMOUNT = 10**15  # far above any real purchase; keeps sums of many entries inside 64 bits
-
-
-class Currency(StrEnum):
-    COINS = "coins"
-    DIAMONDS = "diamonds"
-
-
-class System(StrEnum):
-    """The platform's own accounts."""
-
-    CLEARING = "clearing"  # coins: issued against card payments; its (negative) balance is coins sold
-    REVENUE = "revenue"  # coins: spent on gifts, now the platform's
-    EARNINGS = "earnings"  # diamonds: issued to creators for gifts they received (negative)
-    PAYOUTS = "payouts"  # diamonds: withdrawn by creators, payout pending
-    SETTLED = "settled"  # diamonds: paid out
-
-
-# Errors ------------------------------------------------------------------------------------------------
-
-
-class LedgerError(StoreError):
-    """A transfer was refused; the ledger is unchanged."""
-
-
-class InvalidTransfer(LedgerError):
-    pass
-
-
-class InsufficientFunds(LedgerError):
-    def __init__(self, account_id: str, balance: int, needed: int) -> None:
-        super().__init__(f"account {account_id} holds {balance}, the transfer needs {needed}")
-        self.account_id, self.balance, self.needed = account_id, balance, needed
-
-
-class IdempotencyKeyReused(LedgerError):
-    def __init__(self, key: str) -> None:
-        super().__init__(f"idempotency key {key!r} was already used for a different transfer")
-        self.key = key
-
-
-class AlreadyReversed(LedgerError):
-    pass
-
-
-class UnknownTransfer(LedgerError):
-    pass
-
-
-class LedgerClosed(LedgerError):
-    pass
-
-
-# Values ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    owner: str  # a user id, or "system:<name>"
-    currency: Currency
-    id: str = field(init=False, compare=False, repr=False)  # "<owner>:<currency>", the row's primary key
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "id", f"{self.owner}:{self.currency.value}")
-
-    @classmethod
-    def user(cls, user_id: str, currency: Currency) -> Account:
-        return cls(user_id, currency)
-
-    @classmethod
-    def system(cls, name: System, currency: Currency) -> Account:
-        return cls(f"system:{name.value}", currency)
-
-    @classmethod
-    def parse(cls, account_id: str) -> Account:
-        owner, _, currency = account_id.rpartition(":")
-        return cls(owner, Currency(currency))
-
-    @property
-    def is_system(self) -> bool:
-        return self.owner.startswith("system:")
-
-    @property
-    def user_id(self) -> str | None:
-        return None if self.is_system else self.owner
-
-
-@dataclass(frozen=True, slots=True)
-class Leg:
-    debit: Account
-    credit: Account
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A row of another table written in the same transaction as the transfer (only when it takes effect).
-
-    ``values`` may use the placeholders in :data:`TRANSFER_ID` and :data:`CREATED_AT`.
-    """
-
-    table: sa.Table
-    values: Mapping[str, Any]
-
-
-TRANSFER_ID = "$transfer_id"
-CREATED_AT = "$created_at"
-
-
-@dataclass(frozen=True, slots=True)
-class TransferRequest:
-    key: str
-    kind: str
-    legs: tuple[Leg, ...]
-    memo: Mapping[str, Any] = field(default_factory=dict)
-    reverses: str | None = None
-    records: tuple[Record, ...] = ()
-
-    def fingerprint(self) -> str:
-        document = {
-            "kind": self.kind,
-            "legs": [[leg.debit.id, leg.credit.id, leg.amount] for leg in self.legs],
-            "memo": dict(self.memo),
-            "reverses": self.reverses,
-        }
-        return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-    def validate(self) -> None:
-        if not 1 <= len(self.key) <= 255:
-            raise InvalidTransfer("an idempotency key is 1-255 characters")
-        if not self.legs:
-            raise InvalidTransfer("a transfer has at least one leg")
-        for leg in self.legs:
-            if type(leg.amount) is not int or not 0 < leg.amount <= MAX_AMOUNT:
-                raise InvalidTransfer(f"a leg amount is a whole number from 1 to {MAX_AMOUNT}")
-            if leg.debit.currency is not leg.credit.currency:
-                raise InvalidTransfer("both sides of a leg hold the same currency")
-            if leg.debit == leg.credit:
-                raise InvalidTransfer("a leg moves value between two different accounts")
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """A transfer in the ledger: the one just made, or (``replayed``) the one an earlier request made."""
-
-    transfer_id: str
-    key: str
-    kind: str
-    created_at: datetime
-    legs: tuple[Leg, ...]
-    balances: Mapping[str, int]  # account id -> balance right after this transfer
-    replayed: bool = False
-
-    def balance(self, account: Account) -> int:
-        return self.balances[account.id]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryView:
-    id: int
-    transfer_id: str
-    kind: str
-    account_id: str
-    counter_account_id: str
-    currency: Currency
-    side: str
-    amount: int
-    balance_after: int
-    memo: Mapping[str, Any]
-    created_at: datetime
-    reverses_id: str | None
-
-    @property
-    def signed_amount(self) -> int:
-        return self.amount if self.side == "C" else -self.amount
-
 
 Outcome = Posted | LedgerError
 
@@ -244,6 +68,10 @@ class Ledger:
         self._known_accounts: set[str] = set()
         self.batches = 0  # committed batches and transfers, for the benchmark and metrics
         self.committed = 0
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
 
     # Lifecycle -----------------------------------------------------------------------------------------
 
