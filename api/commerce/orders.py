@@ -188,19 +188,20 @@ class Orders:
             )
             if coupon is not None:
                 await self._coupons.record(conn, coupon.id, buyer.user_id, order_id, discount)
-            if from_cart:
-                await Cart.clear(conn, buyer.user_id, list(quantities))
             return order_id
 
         order_id = await self._db.run(work)
         order = await self._load(order_id)
+        if self.payments is not None:
+            order = await self._charge(order, body.payment_token)  # a failed payment leaves the cart as it was
+        if from_cart:
+            async with self._db.write() as conn:
+                await Cart.clear(conn, buyer.user_id, list(quantities))
         if self._activity is not None:
             await self._activity.record_order(
                 order.seller_id, order.buyer_id, [line.product_id for line in order.items], order.total
             )
-        if self.payments is None:
-            return order
-        return await self._charge(order, body.payment_token)
+        return order
 
     async def _charge(self, order: Order, token: str | None) -> Order:
         assert self.payments is not None

@@ -181,6 +181,11 @@ async def test_payment_in_coins_and_failed_payments_return_the_stock(client: Cli
     assert (await (await client.get(f"/api/products/{item['id']}")).json())["stock"] == 2
     failed = await (await client.get("/api/orders?status=cancelled", headers=h)).json()
     assert len(failed["items"]) == 2 and all(o["payment_ref"] is None for o in failed["items"])
+    # Checking out the cart with a payment that fails leaves the cart as it was.
+    await client.post("/api/cart/add", json={"product_id": item["id"], "quantity": 1}, headers=h)
+    await problem(await client.post("/api/orders", json={**CHECKOUT, "payment_method": "coins"}, headers=h), 402)
+    assert (await (await client.get("/api/cart", headers=h)).json())["item_count"] == 1
+    await client.delete(f"/api/cart/remove?product_id={item['id']}", headers=h)
 
     topped = await client.post("/api/wallets/top-up", json={"coins": 150, "payment_token": "tok_visa"}, headers=h)
     assert topped.status in (200, 201), await topped.text()
