@@ -14,11 +14,15 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from api import health, openapi
+from api.ai.routes import routes as ai_routes
 from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
+from api.commerce import setup as commerce_setup
+from api.commerce.routes import routes as commerce_routes
 from api.config import Settings
+from api.creator.routes import routes as creator_routes
 from api.economy import gift_routes, money_routes
 from api.economy.economy import Economy
 from api.events import LocalEvents
@@ -28,6 +32,7 @@ from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
+from api.safety.routes import routes as safety_routes
 from api.social.domain import Social
 from api.social.routes import TABLES as SOCIAL_ROUTES
 from api.state import (
@@ -58,7 +63,8 @@ log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
-    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes, *SOCIAL_ROUTES
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
+    commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES,
 ]
 OPENAPI = web.AppKey("openapi", dict)
 SOCKETS = web.AppKey("sockets", SocketServer)
@@ -132,6 +138,7 @@ def create_app(
         await social.close()
 
     app.cleanup_ctx.extend([database, redis, economy_ctx, media, social_domains])
+    commerce_setup.install(app, settings, db)
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -68,6 +68,15 @@ class Settings(BaseModel):
     s3_public_base_url: str | None = Field(None, **_env("MIXILLO_S3_PUBLIC_BASE_URL"))
     s3_path_style: bool = Field(True, **_env("MIXILLO_S3_PATH_STYLE"))
 
+    # Issue 5: shop, creator tools, safety, AI.
+    report_queue_threshold: int = Field(3, ge=1, le=1000, **_env("MIXILLO_REPORT_QUEUE_THRESHOLD"))
+    scheduler_poll_s: float = Field(5.0, gt=0, le=300, **_env("MIXILLO_SCHEDULER_POLL"))
+    scheduler_lease_s: int = Field(300, ge=5, **_env("MIXILLO_SCHEDULER_LEASE"))
+    live_reminder_lead_s: int = Field(900, ge=0, le=7 * 86400, **_env("MIXILLO_LIVE_REMINDER_LEAD"))
+    ai_provider: Literal["local", "remote"] = Field("local", **_env("MIXILLO_AI_PROVIDER"))
+    ai_remote_url: str | None = Field(None, **_env("MIXILLO_AI_REMOTE_URL"))
+    ai_remote_timeout_s: float = Field(10.0, gt=0, le=120, **_env("MIXILLO_AI_REMOTE_TIMEOUT"))
+    order_payment_timeout_s: int = Field(300, ge=10, **_env("MIXILLO_ORDER_PAYMENT_TIMEOUT"))
     # Coin economy.
     payment_provider: Literal["sandbox", "stripe"] = Field("sandbox", **_env("MIXILLO_PAYMENT_PROVIDER"))
     stripe_secret_key: SecretStr | None = Field(None, **_env("STRIPE_SECRET_KEY"))
@@ -126,7 +135,7 @@ class Settings(BaseModel):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("database_url", "redis_url")
+    @field_validator("database_url", "redis_url", "ai_remote_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and "://" not in value:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.tokens import AccessTokens, Role
+from api.commerce.demo import seed_shop
 from api.config import Settings
 from api.economy.catalog import seed_catalog
 from store import migrate
@@ -39,6 +40,7 @@ async def seed_demo(settings: Settings) -> list[str]:
                 report.append(f"user {username} exists")
         async with db.write() as conn:
             report.extend(await seed_catalog(conn))
+            report.extend(await seed_shop(conn))
     finally:
         await db.close()
     return report

@@ -29,6 +29,36 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+
+# Issue 5: commerce, creator tools, safety, AI.
+if TYPE_CHECKING:
+    from api.ai.provider import AiProvider
+    from api.ai.service import AiService
+    from api.commerce.cart import Cart
+    from api.commerce.coupons import Coupons
+    from api.commerce.orders import Orders
+    from api.commerce.products import Catalog
+    from api.creator.analytics import Analytics
+    from api.creator.scheduling import Scheduler
+    from api.safety.moderation import Moderation
+    from api.safety.notices import Notifier
+    from api.safety.reports import Reports
+    from api.safety.support import Support
+    from api.safety.targets import Targets
+
+CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
+CART: web.AppKey[Cart] = web.AppKey("cart")
+COUPONS: web.AppKey[Coupons] = web.AppKey("coupons")
+ORDERS: web.AppKey[Orders] = web.AppKey("orders")
+ANALYTICS: web.AppKey[Analytics] = web.AppKey("analytics")
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
+REPORTS: web.AppKey[Reports] = web.AppKey("reports")
+MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
+SUPPORT: web.AppKey[Support] = web.AppKey("support")
+NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
+TARGETS: web.AppKey[Targets] = web.AppKey("targets")
+AI_PROVIDER: web.AppKey[AiProvider] = web.AppKey("ai_provider")
+AI: web.AppKey[AiService] = web.AppKey("ai")
 ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")

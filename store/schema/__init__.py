@@ -18,7 +18,10 @@ metadata = MetaData(
 )
 
 from store.schema import accounts as accounts  # noqa: E402  (registers tables on metadata)
+from store.schema import commerce as commerce  # noqa: E402
+from store.schema import creator as creator  # noqa: E402
 from store.schema import economy as economy  # noqa: E402
 from store.schema import ledger as ledger  # noqa: E402
 from store.schema import rooms as rooms  # noqa: E402
+from store.schema import safety as safety  # noqa: E402
 from store.schema import social as social  # noqa: E402

@@ -23,7 +23,7 @@ def _diff(connection: sa.Connection) -> list[Any]:
 def _downgrade(connection: sa.Connection) -> None:
     config = migrate.alembic_config()
     config.attributes["connection"] = connection
-    command.downgrade(config, "0003_rooms")
+    command.downgrade(config, "0004_commerce")
 
 
 async def test_migration_matches_metadata(db_url: str) -> None:

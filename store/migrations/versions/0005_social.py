@@ -2,8 +2,8 @@
 activity; and the full-text search indexes (SQLite FTS5 tables kept by triggers, PostgreSQL GIN tsvector
 expression indexes).
 
-Revision ID: 0004_social
-Revises: 0003_rooms
+Revision ID: 0005_social
+Revises: 0004_commerce
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from store.types import UtcDateTime
 
-revision = "0004_social"
-down_revision = "0003_rooms"
+revision = "0005_social"
+down_revision = "0004_commerce"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""AI features behind one :class:`~api.ai.provider.AiProvider` interface: a local provider and a remote adapter."""

@@ -1,0 +1,1 @@
+"""The shop: products, carts, coupons and orders (issue 5)."""

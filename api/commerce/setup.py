@@ -1,0 +1,108 @@
+"""Builds issue 5's services (shop, creator tools, safety, AI) onto the application; called by ``create_app``.
+
+Seams other domains plug into, after this runs: ``app[TARGETS].register(kind, target)`` for content,
+comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifications service);
+``app[ORDERS].payments`` (the ledger/card :class:`~api.commerce.orders.OrderPayments`); ``app[ANALYTICS].record``
+(feed it the activity events); the scheduler's ``publisher`` (creates the content of a due post).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from api.ai.local import LocalAi
+from api.ai.provider import AiProvider
+from api.ai.remote import RemoteAi
+from api.ai.service import AiService
+from api.commerce.cart import Cart
+from api.commerce.coupons import Coupons
+from api.commerce.orders import Orders
+from api.commerce.payments import LedgerPayments
+from api.commerce.products import Catalog
+from api.config import ConfigError, Settings
+from api.creator.analytics import Analytics
+from api.creator.scheduling import NoticePublisher, Scheduler
+from api.safety.moderation import Moderation
+from api.safety.notices import MemoryInbox
+from api.safety.reports import Reports
+from api.safety.support import Support
+from api.safety.targets import TargetKind, Targets, UserTarget
+from api.state import (
+    ACCOUNTS,
+    AI,
+    AI_PROVIDER,
+    ANALYTICS,
+    CART,
+    CATALOG,
+    COUPONS,
+    ECONOMY,
+    MODERATION,
+    NOTIFIER,
+    ORDERS,
+    REPORTS,
+    SCHEDULER,
+    SUPPORT,
+    TARGETS,
+)
+from store.database import Database
+
+
+def install(app: web.Application, settings: Settings, db: Database) -> None:
+    notifier = MemoryInbox()
+    app[NOTIFIER] = notifier
+    targets = Targets()
+    app[TARGETS] = targets
+    moderation = Moderation(db, targets, app[ACCOUNTS], notifier, settings.report_queue_threshold)
+    app[MODERATION] = moderation
+    app[REPORTS] = Reports(db, moderation)
+    app[SUPPORT] = Support(db, notifier)
+
+    coupons = Coupons(db)
+    app[COUPONS] = coupons
+    provider: AiProvider
+    if settings.ai_provider == "remote":
+        if not settings.ai_remote_url:
+            raise ConfigError("MIXILLO_AI_REMOTE_URL: required when MIXILLO_AI_PROVIDER=remote")
+        provider = RemoteAi(settings.ai_remote_url, settings.ai_remote_timeout_s)
+    else:
+        provider = LocalAi()
+    app[AI_PROVIDER] = provider
+    ai = AiService(db, provider, moderation)
+    app[AI] = ai
+
+    catalog = Catalog(db, screen=ai.screen)
+    app[CATALOG] = catalog
+    app[CART] = Cart(db)
+    analytics = Analytics(db)
+    app[ANALYTICS] = analytics
+    payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
+    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics)
+    scheduler = Scheduler(
+        db,
+        NoticePublisher(notifier),
+        poll_s=settings.scheduler_poll_s,
+        lease_s=settings.scheduler_lease_s,
+        reminder_lead_s=settings.live_reminder_lead_s,
+    )
+    app[SCHEDULER] = scheduler
+    stale_after = timedelta(seconds=settings.order_payment_timeout_s)
+
+    async def recover_orders() -> int:
+        return await app[ORDERS].recover_stale(stale_after)
+
+    scheduler.chores.append(recover_orders)
+
+    targets.register(TargetKind.USER, UserTarget(db))
+    targets.register(TargetKind.PRODUCT, catalog)
+
+    async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
+        # Registered after the database context, so it starts after migrations and stops before the pool closes.
+        scheduler.start()
+        yield
+        await scheduler.close()
+        await provider.close()
+
+    app.cleanup_ctx.append(run_scheduler)

@@ -1,0 +1,1 @@
+"""Creator tools: analytics from activity events, scheduled posts and lives."""

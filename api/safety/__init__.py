@@ -1,0 +1,1 @@
+"""Trust and safety: reports, the moderation queue and its audited actions, support tickets."""

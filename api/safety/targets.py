@@ -1,0 +1,86 @@
+"""What can be reported and moderated, behind one small interface per kind of thing.
+
+Reports and moderation name a target by kind and id. Each kind registers a :class:`Target` that says whether
+an id exists (and who owns it) and hides or restores it. Users and products are registered here; content,
+comments, messages and livestreams belong to other domains, which register their own at composition.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from api.problems import NotFound, Unprocessable
+from store.database import Database
+from store.schema.accounts import users
+from store.types import utcnow
+
+
+class TargetKind(StrEnum):
+    CONTENT = "content"
+    USER = "user"
+    COMMENT = "comment"
+    MESSAGE = "message"
+    LIVESTREAM = "livestream"
+    PRODUCT = "product"
+
+
+class Target(Protocol):
+    async def owner_of(self, target_id: str) -> str | None:
+        """The owner's user id, or None when there is no such thing."""
+
+    async def set_removed(self, target_id: str, removed: bool) -> None:
+        """Hide the thing everywhere (feeds, search, listings) or bring it back."""
+
+
+class Targets:
+    def __init__(self) -> None:
+        self._kinds: dict[TargetKind, Target] = {}
+
+    def register(self, kind: TargetKind, target: Target) -> None:
+        self._kinds[kind] = target
+
+    def kind(self, kind: TargetKind) -> Target:
+        found = self._kinds.get(kind)
+        if found is None:
+            raise Unprocessable(
+                f"{kind.value} reports are not available on this server", slug="target-kind-unavailable"
+            )
+        return found
+
+    async def known_owner(self, target_id: str) -> str | None:
+        """The owner of a post, live or product with this id, whichever kind it is; None if none has it."""
+        for kind in (TargetKind.CONTENT, TargetKind.LIVESTREAM, TargetKind.PRODUCT):
+            target = self._kinds.get(kind)
+            owner = await target.owner_of(target_id) if target is not None else None
+            if owner is not None:
+                return owner
+        return None
+
+    async def owner_of(self, kind: TargetKind, target_id: str) -> str:
+        owner = await self.kind(kind).owner_of(target_id)
+        if owner is None:
+            raise NotFound(f"no such {kind.value}", slug="target-not-found")
+        return owner
+
+
+class UserTarget:
+    """A user account: removing one suspends it (status 'banned', which login and refresh refuse)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def owner_of(self, target_id: str) -> str | None:
+        async with self._db.read() as conn:
+            found = await conn.execute(sa.select(users.c.id).where(users.c.id == target_id))
+            return found.scalar_one_or_none()
+
+    async def set_removed(self, target_id: str, removed: bool) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                users.update()
+                .where(users.c.id == target_id)
+                .values(status="banned" if removed else "active", updated_at=utcnow())
+            )
