@@ -3,10 +3,11 @@
 (:class:`TsvectorIndex`, ``to_tsvector``/``to_tsquery`` with ``ts_rank``, served by GIN expression indexes).
 
 What is searchable is a list of :class:`SearchSource`: a table, its text, how popular a row is, which rows a
-viewer may see, and how a row is read. Adding a kind (products, from the commerce domain) is one more source
-plus its FTS5 table and GIN index in that domain's migration. The final score is relevance times a
-saturating popularity boost, ``1 + p / (p + 10)``: popularity reorders close matches but cannot lift a poor
-match above a good one by more than a factor of two.
+viewer may see, and how a row is read. Products (the commerce domain's table) are one more source, with
+their FTS5 table and GIN index in the social migration; another kind is added the same way.
+
+The final score is relevance times a saturating popularity boost, ``1 + p / (p + 10)``: popularity reorders
+close matches but cannot lift a poor match above a good one by more than a factor of two.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from api.commerce.products import on_sale
 from api.social import graph
 from api.social.content import content_query
 from api.social.profiles import profile_query
@@ -24,6 +26,7 @@ from api.social.sounds import sound_query
 from api.social.text import search_terms
 from store.database import Database
 from store.schema.accounts import users
+from store.schema.commerce import products
 from store.schema.social import content_hashtags, contents, profiles, sounds
 
 # Results come from this many most relevant matches of a kind; popularity and visibility reorder and filter
@@ -119,6 +122,16 @@ SOURCES: dict[str, SearchSource] = {
         content_query,
         lambda viewer: sa.and_(contents.c.status == "ready", graph.can_see(contents.c.creator_id, viewer)),
         "caption",
+    ),
+    "products": SearchSource(
+        "products",
+        products.c.id,
+        "search_products",
+        "to_tsvector('simple', products.title || ' ' || products.description || ' ' || products.category)",
+        lambda: products.c.sold,
+        lambda _viewer: sa.select(products),
+        lambda _viewer: on_sale(),
+        "title",
     ),
     "sounds": SearchSource(
         "sounds",

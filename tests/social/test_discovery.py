@@ -177,3 +177,20 @@ async def test_liked_posts_follow_show_activity(client: Client, media: Media) ->
     hidden = await problem(await client.get(f"/api/users/{alice.id}/liked", headers=bob.headers), 403)
     assert hidden["type"].endswith("activity-private")
     assert len((await ok(await client.get(f"/api/users/{alice.id}/liked", headers=alice.headers)))["items"]) == 2
+
+
+async def test_product_search(client: Client) -> None:
+    seller = await user(client, account_type="creator")
+    made = []
+    for title, description in (
+        ("Ring light", "LED ring light for streaming"),
+        ("Phone tripod", "Tripod with a ring mount"),
+        ("Mug", "Ceramic mug"),
+    ):
+        body = {"title": title, "description": description, "price": 1500, "stock": 5}
+        made.append(await ok(await client.post("/api/products", json=body, headers=seller.headers), 201))
+    found = await ok(await client.get("/api/search/products", params={"q": "ring"}))
+    assert ids(found)[0] == made[0]["id"] and set(ids(found)) == {made[0]["id"], made[1]["id"]}
+    assert found["items"][0]["title"] == "Ring light"
+    assert ids(await ok(await client.get("/api/search/products", params={"q": "cera"}))) == [made[2]["id"]]
+    assert (await ok(await client.get("/api/search/products", params={"q": "bicycle"})))["items"] == []

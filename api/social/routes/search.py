@@ -1,7 +1,4 @@
-"""``/api/search``: everything at once, suggestions, and typed searches (users, content, sounds).
-
-``/api/search/products`` joins when the commerce domain adds its products table and search source.
-"""
+"""``/api/search``: everything at once, suggestions, and typed searches (users, content, sounds, products)."""
 
 from __future__ import annotations
 
@@ -10,6 +7,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field
 
+from api.commerce.models import Product
 from api.models import Page, PageQuery, QueryModel, ResponseModel
 from api.pagination import encode_cursor
 from api.routing import Access, Routes, optional_principal
@@ -115,3 +113,10 @@ async def search_sounds(request: web.Request, query: SearchQuery) -> Page[Sound]
     items, cursor = await _typed(request, "sounds", query)
     base = media_base(request)
     return Page[Sound](items=[sound_model(r, base) for r in items], next_cursor=cursor)
+
+
+@routes.get("/api/search/products", query=SearchQuery, response=Page[Product], access=Access.PUBLIC, tags=TAGS)
+async def search_for_products(request: web.Request, query: SearchQuery) -> Page[Product]:
+    """Products on sale by title, description and category, ranked by relevance and sales."""
+    items, cursor = await _typed(request, "products", query)
+    return Page[Product](items=[Product.model_validate(r) for r in items], next_cursor=cursor)

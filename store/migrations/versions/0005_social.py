@@ -23,12 +23,8 @@ def upgrade() -> None:
         sa.Column("blocker_id", sa.String(length=26), nullable=False),
         sa.Column("blocked_id", sa.String(length=26), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["blocked_id"], ["users.id"], name="fk_blocks_blocked_id_users", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["blocker_id"], ["users.id"], name="fk_blocks_blocker_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["blocked_id"], ["users.id"], name="fk_blocks_blocked_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["blocker_id"], ["users.id"], name="fk_blocks_blocker_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("blocker_id", "blocked_id", name="pk_blocks"),
     )
     op.create_index("ix_blocks_blocked", "blocks", ["blocked_id"], unique=False)
@@ -39,12 +35,8 @@ def upgrade() -> None:
         sa.Column("user_b", sa.String(length=26), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("last_message_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_a"], ["users.id"], name="fk_conversations_user_a_users", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_b"], ["users.id"], name="fk_conversations_user_b_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_a"], ["users.id"], name="fk_conversations_user_a_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_b"], ["users.id"], name="fk_conversations_user_b_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_conversations"),
         sa.UniqueConstraint("user_a", "user_b", name="uq_conversations_user_a"),
     )
@@ -54,12 +46,8 @@ def upgrade() -> None:
         sa.Column("follower_id", sa.String(length=26), nullable=False),
         sa.Column("followee_id", sa.String(length=26), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["followee_id"], ["users.id"], name="fk_follows_followee_id_users", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["follower_id"], ["users.id"], name="fk_follows_follower_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["followee_id"], ["users.id"], name="fk_follows_followee_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["follower_id"], ["users.id"], name="fk_follows_follower_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("follower_id", "followee_id", name="pk_follows"),
     )
     op.create_index("ix_follows_followee_created", "follows", ["followee_id", "created_at"], unique=False)
@@ -78,9 +66,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["actor_id"], ["users.id"], name="fk_notifications_actor_id_users", ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_notifications_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_notifications_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_notifications"),
     )
     op.create_index("ix_notifications_user_id", "notifications", ["user_id", "id"], unique=False)
@@ -97,9 +83,7 @@ def upgrade() -> None:
         sa.Column("content_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("like_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_profiles_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_profiles_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name="pk_profiles"),
     )
     op.create_table(
@@ -108,9 +92,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=26), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_push_devices_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_push_devices_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token", name="pk_push_devices"),
     )
     op.create_index("ix_push_devices_user_id", "push_devices", ["user_id"], unique=False)
@@ -126,9 +108,7 @@ def upgrade() -> None:
         sa.Column("use_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("favorite_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["creator_id"], ["users.id"], name="fk_sounds_creator_id_users", ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["creator_id"], ["users.id"], name="fk_sounds_creator_id_users", ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name="pk_sounds"),
     )
     op.create_index("ix_sounds_creator_id", "sounds", ["creator_id"], unique=False)
@@ -138,9 +118,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=26), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_user_settings_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_user_settings_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name="pk_user_settings"),
     )
     op.create_table(
@@ -166,17 +144,11 @@ def upgrade() -> None:
         sa.Column("comment_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("trend", sa.Float(), server_default="0", nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["creator_id"], ["users.id"], name="fk_contents_creator_id_users", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["sound_id"], ["sounds.id"], name="fk_contents_sound_id_sounds", ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["creator_id"], ["users.id"], name="fk_contents_creator_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["sound_id"], ["sounds.id"], name="fk_contents_sound_id_sounds", ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name="pk_contents"),
     )
-    op.create_index(
-        "ix_contents_creator_created", "contents", ["creator_id", "created_at", "id"], unique=False
-    )
+    op.create_index("ix_contents_creator_created", "contents", ["creator_id", "created_at", "id"], unique=False)
     op.create_index("ix_contents_trend", "contents", ["trend", "id"], unique=False)
     op.create_table(
         "conversation_members",
@@ -210,14 +182,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["sound_id"], ["sounds.id"], name="fk_sound_favorites_sound_id_sounds", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_sound_favorites_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_sound_favorites_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("sound_id", "user_id", name="pk_sound_favorites"),
     )
-    op.create_index(
-        "ix_sound_favorites_user_created", "sound_favorites", ["user_id", "created_at"], unique=False
-    )
+    op.create_index("ix_sound_favorites_user_created", "sound_favorites", ["user_id", "created_at"], unique=False)
     op.create_table(
         "activities",
         sa.Column("id", sa.String(length=26), nullable=False),
@@ -234,12 +202,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["creator_id"], ["users.id"], name="fk_activities_creator_id_users", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["sound_id"], ["sounds.id"], name="fk_activities_sound_id_sounds", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_activities_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["sound_id"], ["sounds.id"], name="fk_activities_sound_id_sounds", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_activities_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_activities"),
     )
     op.create_index("ix_activities_created_at", "activities", ["created_at"], unique=False)
@@ -254,9 +218,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["content_id"], ["contents.id"], name="fk_comments_content_id_contents", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_comments_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_comments_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_comments"),
     )
     op.create_index("ix_comments_content_id", "comments", ["content_id", "id"], unique=False)
@@ -281,9 +243,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["content_id"], ["contents.id"], name="fk_content_likes_content_id_contents", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_content_likes_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_content_likes_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("content_id", "user_id", name="pk_content_likes"),
     )
     op.create_index("ix_content_likes_user", "content_likes", ["user_id"], unique=False)
@@ -310,9 +270,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["content_id"], ["contents.id"], name="fk_content_views_content_id_contents", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_content_views_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_content_views_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("content_id", "user_id", "hour", name="pk_content_views"),
     )
     op.create_table(
@@ -328,9 +286,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["content_id"], ["contents.id"], name="fk_stories_content_id_contents", ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_stories_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_stories_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_stories"),
     )
     op.create_index("ix_stories_expires", "stories", ["expires_at"], unique=False)
@@ -355,12 +311,8 @@ def upgrade() -> None:
             name="fk_messages_conversation_id_conversations",
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["sender_id"], ["users.id"], name="fk_messages_sender_id_users", ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["story_id"], ["stories.id"], name="fk_messages_story_id_stories", ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["sender_id"], ["users.id"], name="fk_messages_sender_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["story_id"], ["stories.id"], name="fk_messages_story_id_stories", ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name="pk_messages"),
     )
     op.create_index("ix_messages_conversation_id", "messages", ["conversation_id", "id"], unique=False)
@@ -371,9 +323,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["story_id"], ["stories.id"], name="fk_story_mentions_story_id_stories", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_story_mentions_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_story_mentions_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("story_id", "user_id", name="pk_story_mentions"),
     )
     op.create_table(
@@ -385,9 +335,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["story_id"], ["stories.id"], name="fk_story_reactions_story_id_stories", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_story_reactions_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_story_reactions_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("story_id", "user_id", name="pk_story_reactions"),
     )
     op.create_table(
@@ -398,9 +346,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["story_id"], ["stories.id"], name="fk_story_views_story_id_stories", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["viewer_id"], ["users.id"], name="fk_story_views_viewer_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["viewer_id"], ["users.id"], name="fk_story_views_viewer_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("story_id", "viewer_id", name="pk_story_views"),
     )
 
@@ -414,12 +360,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("search_users", "search_contents", "search_sounds"):
+        for name in ("search_users", "search_contents", "search_sounds", "search_products"):
             op.execute(f"DROP TABLE IF EXISTS {name}")
         for trigger in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     else:
-        for index in ("ix_users_search", "ix_contents_search", "ix_sounds_search"):
+        for index in ("ix_users_search", "ix_contents_search", "ix_sounds_search", "ix_products_search"):
             op.execute(f"DROP INDEX IF EXISTS {index}")
     op.drop_table("story_views")
     op.drop_table("story_reactions")
@@ -456,6 +402,7 @@ _SOURCES = {
     "search_users": ("users", ("username", "display_name")),
     "search_contents": ("contents", ("caption",)),
     "search_sounds": ("sounds", ("title", "artist")),
+    "search_products": ("products", ("title", "description", "category")),
 }
 
 
@@ -472,8 +419,7 @@ def _sqlite_search() -> list[str]:
             f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {cols} ON {table} BEGIN "
             f"DELETE FROM {fts} WHERE ref_id = old.id; "
             f"INSERT INTO {fts} (ref_id, {cols}) VALUES (new.id, {new}); END",
-            f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN "
-            f"DELETE FROM {fts} WHERE ref_id = old.id; END",
+            f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN DELETE FROM {fts} WHERE ref_id = old.id; END",
         ]
     return statements
 
@@ -481,8 +427,9 @@ def _sqlite_search() -> list[str]:
 SQLITE_SEARCH = _sqlite_search()
 SQLITE_TRIGGERS = [f"{fts}_{suffix}" for fts in _SOURCES for suffix in ("ai", "au", "ad")]
 POSTGRES_SEARCH = [
-    "CREATE INDEX ix_users_search ON users USING gin "
-    "(to_tsvector('simple', username || ' ' || display_name))",
+    "CREATE INDEX ix_users_search ON users USING gin (to_tsvector('simple', username || ' ' || display_name))",
     "CREATE INDEX ix_contents_search ON contents USING gin (to_tsvector('simple', caption))",
     "CREATE INDEX ix_sounds_search ON sounds USING gin (to_tsvector('simple', title || ' ' || artist))",
+    "CREATE INDEX ix_products_search ON products USING gin "
+    "(to_tsvector('simple', title || ' ' || description || ' ' || category))",
 ]
