@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.config import Settings
+from api.config import ConfigError, Settings
 from api.events import EventPublisher
 from api.social.activity import Activity
 from api.social.content import Contents
@@ -27,6 +27,13 @@ from api.social.vod import FfmpegPackager, VodJobs, VodPackager
 from store.database import Database
 
 log = logging.getLogger(__name__)
+
+
+def _service_account(path: Path) -> ServiceAccount:
+    try:
+        return ServiceAccount.from_file(path)
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise ConfigError(f"MIXILLO_FCM_SERVICE_ACCOUNT: {exc}") from None
 
 
 @dataclass
@@ -63,7 +70,7 @@ class Social:
         uploads = config.data_dir / "uploads"
         if push is None:
             account = config.fcm_service_account
-            push = FcmPush(ServiceAccount.from_file(account)) if account else RecordingPush()
+            push = FcmPush(_service_account(account)) if account else RecordingPush()
         notifications = Notifications(db, events, push)
         jobs = VodJobs(db, packager or FfmpegPackager(files), files)
         messaging = Messaging(db, events, notifications)

@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from api.app import create_app
+from api.config import ConfigError, Settings
 from api.social.push import FCM_SCOPE, FcmPush, PushError, PushMessage, RecordingPush, ServiceAccount
 from api.state import SOCIAL
 from tests.api.helpers import Client, problem
@@ -174,3 +176,12 @@ async def test_fcm_adapter_reports_dead_tokens(service_account: tuple[Path, Any]
     with pytest.raises(PushError) as caught:
         await push.send(PushMessage("gone", "t", "b"))
     assert caught.value.unregistered
+
+
+def test_a_bad_service_account_file_is_a_config_error(tmp_path: Path) -> None:
+    broken = tmp_path / "sa.json"
+    broken.write_text("{not json")
+    for path in (broken, tmp_path / "missing.json"):
+        settings = Settings(data_dir=tmp_path, jwt_secret="x" * 40, fcm_service_account=path)
+        with pytest.raises(ConfigError, match="MIXILLO_FCM_SERVICE_ACCOUNT"):
+            create_app(settings)
