@@ -141,7 +141,8 @@ async def test_search(client: Client, media: Media) -> None:
 
     overview = await ok(await client.get("/api/search", params={"q": "dan"}))
     assert [u["id"] for u in overview["users"]] == [anna.id]
-    assert {c["id"] for c in overview["content"]} == {salsa, tango} and overview["sounds"] == []
+    assert {c["id"] for c in overview["content"]} == {salsa, tango}
+    assert overview["sounds"] == [] and overview["products"] == []
     suggestions = await ok(await client.get("/api/search/suggestions", params={"q": "da"}))
     texts = [(s["kind"], s["text"]) for s in suggestions["items"]]
     assert texts[0] == ("hashtag", "#dance") and ("users", "anna_dancer") in texts
@@ -194,3 +195,5 @@ async def test_product_search(client: Client) -> None:
     assert found["items"][0]["title"] == "Ring light"
     assert ids(await ok(await client.get("/api/search/products", params={"q": "cera"}))) == [made[2]["id"]]
     assert (await ok(await client.get("/api/search/products", params={"q": "bicycle"})))["items"] == []
+    overview = await ok(await client.get("/api/search", params={"q": "tripod"}))
+    assert [p["id"] for p in overview["products"]] == [made[1]["id"]] and overview["users"] == []

@@ -45,6 +45,7 @@ class Overview(ResponseModel):
     users: list[Profile]
     content: list[Content]
     sounds: list[Sound]
+    products: list[Product]
 
 
 class Suggestion(ResponseModel):
@@ -72,16 +73,17 @@ async def _typed(request: web.Request, kind: str, query: SearchQuery) -> tuple[l
 
 @routes.get("/api/search", query=OverviewQuery, response=Overview, access=Access.PUBLIC, tags=TAGS)
 async def search_all(request: web.Request, query: OverviewQuery) -> Overview:
-    """The best users, posts and sounds for the words, ranked by relevance and popularity."""
+    """The best users, posts, sounds and products for the words, ranked by relevance and popularity."""
     search = request.app[SOCIAL].search
     viewer = _viewer(request)
     base = media_base(request)
-    found = await search.search_kinds(("users", "content", "sounds"), query.q, viewer, query.limit)
+    found = await search.search_kinds(("users", "content", "sounds", "products"), query.q, viewer, query.limit)
     users, content, sounds = found["users"], found["content"], found["sounds"]
     return Overview(
         users=[Profile.model_validate(r) for r in users[: query.limit]],
         content=[content_model(r, base) for r in content[: query.limit]],
         sounds=[sound_model(r, base) for r in sounds[: query.limit]],
+        products=[Product.model_validate(r) for r in found["products"][: query.limit]],
     )
 
 
