@@ -27,6 +27,8 @@ from api.economy import gift_routes, money_routes
 from api.economy.economy import Economy
 from api.events import LocalEvents
 from api.idempotency import IdempotencyKeys
+from api.live import setup as live_setup
+from api.live.routes import routes as live_routes
 from api.media import routes as media_routes
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
@@ -64,7 +66,7 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
     health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
-    commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES,
+    commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES, live_routes,
 ]
 OPENAPI = web.AppKey("openapi", dict)
 SOCKETS = web.AppKey("sockets", SocketServer)
@@ -139,6 +141,7 @@ def create_app(
 
     app.cleanup_ctx.extend([database, redis, economy_ctx, media, social_domains])
     commerce_setup.install(app, settings, db)
+    live_setup.install(app, settings, db, redis_client, sockets)
 
     tables = [*ROUTE_TABLES, *extra_routes]
     for table in tables:

@@ -63,3 +63,11 @@ ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
 SOCIAL: web.AppKey[Social] = web.AppKey("social")
+
+# Issue 8: live rooms.
+if TYPE_CHECKING:
+    from api.live.sockets import LiveNamespace
+    from rooms.service import RoomService
+
+ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")
+LIVE: web.AppKey[LiveNamespace] = web.AppKey("live")

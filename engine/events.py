@@ -17,6 +17,7 @@ class CloseReason(StrEnum):
     STREAM_ENDED = "stream-ended"  # the Router was closed for good
     ICE_RESTART = "ice-restart"  # the client asked for an ICE restart; a new peer replaces this one
     ENGINE_SHUTDOWN = "engine-shutdown"
+    KICKED = "kicked"  # the room took the publisher off stage (a co-host kicked by the host)
 
 
 class SessionRole(StrEnum):

@@ -52,6 +52,7 @@ class Producer:
         self._emit = emit
         self.consumers: set[Consumer] = set()
         self.closed = False
+        self.paused = False  # the room muted this publisher: packets are dropped, not forwarded
         self.media_ssrc: int | None = None
         self.last_packet_at = 0.0
         self._last_pli = 0.0
@@ -101,7 +102,7 @@ class Producer:
         setattr(receiver, "_send_rtcp_pli", send_pli)  # noqa: B010
 
     async def _forward(self, packet: RtpPacket) -> None:
-        if self.closed:
+        if self.closed or self.paused:
             return
         codec = self.codecs.get(packet.payload_type)
         if codec is None:

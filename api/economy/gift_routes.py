@@ -64,6 +64,11 @@ async def gift(request: web.Request) -> Gift:
 async def send_gift(request: web.Request, body: GiftSendRequest) -> GiftReceipt:
     """Send a gift: the sender pays its coins, the receiver earns its diamonds, in one transfer."""
     who = principal(request)
+    if body.livestream_id is not None:
+        # In a live the gift goes through the room's GiftDesk: charged, then announced, never one alone.
+        from api.live.gifting import send_in_live
+
+        return await send_in_live(request, who.user_id, body)
     key = ledger_key("gift", who.user_id, request.headers.get(idempotency.HEADER))
     return await request.app[ECONOMY].gifting.send(
         who.user_id,

@@ -1,0 +1,58 @@
+"""``EngineMediaControl``: the room domain's :class:`~rooms.media.MediaControl` over this process's media
+engine (``engine.Engine``) and media tokens (``signaling.tokens``).
+
+Ingest is WHIP (RFC 9725) at ``/whip/<stream>``; playback is WHEP at ``/whep/<stream>`` and HLS at
+``/hls/live/<stream>/master.m3u8`` (the transcode service's live prefix). The LL-HLS URL is the same master
+playlist: its media playlists carry ``EXT-X-PART`` and blocking reload (RFC 8216bis §4.4.3.7), which an
+LL-HLS player uses and a plain HLS player ignores.
+
+The engine is per process: ``end_stream``, ``close_guest`` and ``mute_guest`` act on the Router this node
+holds for the stream (the node the host and guests publish to).
+"""
+
+from __future__ import annotations
+
+from engine.engine import Engine
+from engine.events import CloseReason
+from rooms.media import Ingest, Playback
+from signaling.tokens import MediaGrant, MediaTokens
+
+HOST_SLOT = "host"
+
+
+class EngineMediaControl:
+    def __init__(self, engine: Engine, tokens: MediaTokens, base_url: str) -> None:
+        self._engine = engine
+        self._tokens = tokens
+        self._base = base_url.rstrip("/")
+
+    async def host_ingest(self, room_id: str, host_id: str) -> Ingest:
+        # replace: a host whose connection dropped publishes again over its stale session
+        grant = MediaGrant(stream_id=room_id, publisher=HOST_SLOT, can_publish=True, room_admin=True, replace=True)
+        return Ingest(whip_url=f"{self._base}/whip/{room_id}", publish_token=self._tokens.mint(host_id, grant))
+
+    async def playback(self, room_id: str) -> Playback:
+        hls = f"{self._base}/hls/live/{room_id}/master.m3u8"
+        return Playback(whep_url=f"{self._base}/whep/{room_id}", hls_url=hls, ll_hls_url=hls)
+
+    async def end_stream(self, room_id: str) -> None:
+        await self._engine.end_stream(room_id)
+
+    async def guest_token(self, room_id: str, user_id: str) -> str:
+        grant = MediaGrant(stream_id=room_id, publisher=user_id, can_publish=True, replace=True)
+        return self._tokens.mint(user_id, grant)
+
+    async def close_guest(self, room_id: str, user_id: str) -> None:
+        router = self._engine.routers.get(room_id)
+        peer = router.publishers.get(user_id) if router is not None else None
+        if peer is not None and user_id != HOST_SLOT:
+            await self._engine.close_session(peer.id, CloseReason.KICKED)
+
+    async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
+        router = self._engine.routers.get(room_id)
+        peer = router.publishers.get(user_id) if router is not None else None
+        if peer is None:
+            return
+        for kind, producer in peer.producers.items():
+            if kind == "audio":
+                producer.paused = muted

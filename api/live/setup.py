@@ -1,0 +1,74 @@
+"""Builds the live rooms onto the application; called by ``create_app`` after the ledger, the media engine,
+commerce and social exist.
+
+The store is Redis when ``REDIS_URL`` is set (any node serves any viewer; the Socket.IO server then fans
+out through Redis too), in process otherwise. The room service starts after the database is up and stops
+before it closes (a cleanup context placed after the database's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from api.config import Settings
+from api.live.charger import LedgerGiftCharger
+from api.live.followers import SocialFollowers
+from api.live.media import EngineMediaControl
+from api.live.moderator import AiChatModerator
+from api.live.orders import CommerceOrderPlacer
+from api.live.sockets import LiveNamespace
+from api.state import (
+    ACCESS_TOKENS,
+    AI_PROVIDER,
+    ECONOMY,
+    ENGINE,
+    IDEMPOTENCY,
+    LIVE,
+    MEDIA_TOKENS,
+    ORDERS,
+    ROOMS,
+    SOCIAL,
+)
+from rooms.memory_store import MemoryRoomStore
+from rooms.redis_store import RedisRoomStore
+from rooms.service import RoomService, RoomServiceConfig
+from rooms.store import RoomStore
+from signaling.socketio import SocketServer, user_room
+from store.database import Database
+
+
+def install(app: web.Application, settings: Settings, db: Database, redis: Redis | None,
+            sockets: SocketServer) -> RoomService:
+    config = RoomServiceConfig.from_settings(settings)
+    store: RoomStore = (RedisRoomStore(redis, buffer_size=config.replay_buffer) if redis is not None
+                        else MemoryRoomStore(buffer_size=config.replay_buffer))
+    live = LiveNamespace(app[ACCESS_TOKENS])
+    sockets.sio.register_namespace(live)
+    service = RoomService(
+        db, store, live.publish,
+        charger=LedgerGiftCharger(app[ECONOMY]),
+        media=EngineMediaControl(app[ENGINE], app[MEDIA_TOKENS], settings.base_url),
+        orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
+        followers=SocialFollowers(app[SOCIAL].notifications),
+        moderator=AiChatModerator(app[AI_PROVIDER]),
+        config=config,
+    )
+    live.bind(service)
+    app[ROOMS] = service
+    app[LIVE] = live
+
+    async def rooms(app: web.Application) -> AsyncIterator[None]:
+        async with service.running():
+            yield
+
+    app.cleanup_ctx.append(rooms)
+    return service
+
+
+async def deliver_to_user(app: web.Application, user_id: str, event: str, payload: dict[str, Any]) -> None:
+    """Send ``event`` to every socket of one user (their personal room on the default namespace)."""
+    await app[LIVE].server.emit(event, payload, room=user_room(user_id))
