@@ -22,6 +22,20 @@ from tests.live.conftest import Viewer
 from tests.services import free_port, redis_server, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve(port: int, data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(data_dir)], env=env, cwd=ROOT)
+    try:
+        wait_for_port(port, 30.0, process)
+    except BaseException:
+        process.terminate()
+        process.wait(15)
+        raise
+    return process
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +61,7 @@ async def nodes(tmp_path: Path, redis_url: str) -> AsyncIterator[list[str]]:
                    "MIXILLO_JWT_SECRET": "two-nodes-test-secret-0123456789abcdef", "MIXILLO_LOG_JSON": "false",
                    "MIXILLO_RATE_AUTH_PER_IP": "100000", "MIXILLO_RATE_WRITE_PER_IP": "100000",
                    "MIXILLO_RATE_WRITE_PER_USER": "100000", "MIXILLO_PK_COUNTDOWN": "0"}
-            process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--data-dir", str(tmp_path / name)], env=env, cwd=Path(__file__).resolve().parents[2])
-            processes.append(process)
-            await asyncio.to_thread(wait_for_port, port, 30.0, process)
+            processes.append(await asyncio.to_thread(_serve, port, tmp_path / name, env))
             urls.append(f"http://127.0.0.1:{port}")
         yield urls
     finally:

@@ -14,8 +14,8 @@ from tests.api.helpers import Client
 from tests.live.conftest import Viewer, coins, creator, fan, go_live, url_of
 
 
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(check: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
