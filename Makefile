@@ -38,7 +38,12 @@ seed-demo: $(RUNTIME_STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
-test: system-deps $(DEV_STAMP)
+# The official JavaScript socket.io-client for tests/live/test_js_client.py (npm registry at install only).
+LIVE_JS := tests/live/js/node_modules/.package-lock.json
+$(LIVE_JS): tests/live/js/package.json tests/live/js/package-lock.json
+	cd tests/live/js && npm ci --no-audit --no-fund
+
+test: system-deps $(DEV_STAMP) $(LIVE_JS)
 	$(BIN)/python -m tests.harness
 
 lint: $(DEV_STAMP)
