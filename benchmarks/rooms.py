@@ -88,7 +88,13 @@ class Audience:
         await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
 
 
-async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int) -> dict[str, Any]:
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (``/proc/<pid>/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int, pid: int) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         tag = os.urandom(3).hex()
         host = await _register(http, base, f"h{tag}", account_type="creator")
@@ -125,6 +131,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
                 failures += 1
 
         began = time.monotonic()
+        cpu_before = _cpu_s(pid)
         tasks = []
         for n in range(total):
             delay = began + n * interval - time.monotonic()
@@ -137,6 +144,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             if sum(len(audience.arrivals.get(t, [])) for t in acks) >= len(acks) * viewers:
                 break
             await asyncio.sleep(0.1)
+        cpu_per_gift = (_cpu_s(pid) - cpu_before) / max(1, len(acks))
         delays = [max(0.0, at - acked) * 1000 for t, acked in acks.items() for at in audience.arrivals.get(t, [])]
         fanout = [(at - sent_at[t]) * 1000 for t in acks for at in audience.arrivals.get(t, [])]
         ack = [(acks[t] - sent_at[t]) * 1000 for t in acks]
@@ -147,7 +155,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     q, f, a = _quantiles(delays), _quantiles(fanout), _quantiles(ack)
     return {"charged_per_s": len(acks) / elapsed, "offered_per_s": rate, "refused": failures,
             "p50": q[49], "p99": q[98], "fan50": f[49], "fan99": f[98], "ack50": a[49], "ack99": a[98],
-            "lost": lost}
+            "lost": lost, "cpu_us": cpu_per_gift * 1e6}
 
 
 def _quantiles(values: list[float]) -> list[float]:
@@ -174,10 +182,10 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
         try:
             for n in viewers:
                 for rate in rates:
-                    r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers)
+                    r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers, server.pid)
                     rows.append([store, str(n), f"{rate:.0f}", f"{r['charged_per_s']:.0f}", str(r["refused"]),
                                  f"{r['ack50']:.1f}", f"{r['ack99']:.1f}", f"{r['fan50']:.1f}", f"{r['fan99']:.1f}",
-                                 f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["lost"])])
+                                 f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["lost"]), f"{r['cpu_us']:.0f}"])
                     print(" | ".join(rows[-1]), flush=True)
         finally:
             server.terminate()
@@ -204,14 +212,14 @@ def main() -> None:
     viewers = [int(v) for v in args.viewers.split(",")]
     rates = [float(r) for r in args.rate.split(",")]
     print("store | viewers | offered/s | charged/s | refused | send→ack p50/p99 | send→arrival p50/p99 | "
-          "ack→arrival p50/p99 | lost")
+          "ack→arrival p50/p99 | lost | server CPU µs/gift")
     rows = []
     for store in args.stores.split(","):
         rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers))
     print()
     print("| store | viewers | offered gifts/s | charged gifts/s | refused | send→ack p50 ms | p99 ms "
-          "| send→arrival p50 ms | p99 ms | ack→arrival p50 ms | p99 ms | lost |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| send→arrival p50 ms | p99 ms | ack→arrival p50 ms | p99 ms | lost | server CPU µs/gift |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
 

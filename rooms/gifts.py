@@ -26,7 +26,7 @@ from rooms.store import SEATS, SUPPORTERS
 
 log = logging.getLogger(__name__)
 
-ANNOUNCED = "gift_transfers"  # board: transfer id -> when its announcement was claimed (ms)
+ANNOUNCED = "gift_transfers"  # board: transfer ids whose announcement was claimed (score: always 1)
 STREAKS = "gift_streaks"  # board: "<sender>:<combo id>" -> gifts in the streak
 
 
@@ -100,7 +100,8 @@ class GiftDesk:
             livestream_id=room_id, combo_id=combo_id,
         )
         # The charge succeeded: from here on, the gift is announced (exactly once per transfer).
-        if not await store.put_score(room_id, ANNOUNCED, charge.transfer_id, room.clock.now_ms(), raise_only=True):
+        # A constant score makes raise_only a claim-once: a retry in a later millisecond must not re-claim.
+        if not await store.put_score(room_id, ANNOUNCED, charge.transfer_id, 1, raise_only=True):
             return GiftOutcome(charge, None)
         streak = (await store.add(room_id, STREAKS, f"{sender}:{combo_id}", charge.quantity)
                   if combo_id is not None else charge.quantity)

@@ -12,7 +12,7 @@ from rooms.errors import Invalid, NotAllowed, Unauthenticated
 from rooms.events import GiftSent, RankedUser
 from rooms.gifts import GiftDesk
 from rooms.store import SEATS
-from tests.rooms.conftest import ALICE, ANON, BOB, HOST, ChargeRefused, FakeCharger, Sink
+from tests.rooms.conftest import ALICE, ANON, BOB, HOST, ChargeRefused, FakeCharger, FakeClock, Sink
 
 
 @pytest.fixture
@@ -81,6 +81,14 @@ async def test_a_retried_key_is_charged_and_announced_once(desk: GiftDesk, sink:
     assert charger(desk).balances["alice"] == 1000 - 500 - 1
     assert sink.history() == [(1, "gift.sent"), (2, "gift.sent")]
     assert await desk.top_supporters("live1") == [RankedUser(user_id="alice", score=501)]
+
+
+async def test_a_key_retried_later_is_still_announced_once(desk: GiftDesk, sink: Sink, clock: FakeClock) -> None:
+    first = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="later")
+    clock.advance(5)
+    again = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="later")
+    assert first.event is not None and again.event is None and again.charge == first.charge
+    assert sink.history() == [(1, "gift.sent")]
 
 
 async def test_streaks_supporters_and_gifts_to_a_guest(desk: GiftDesk, directory: RoomDirectory,
