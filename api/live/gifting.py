@@ -10,16 +10,15 @@ from api import idempotency
 from api.economy.models import GiftReceipt, GiftSendRequest
 from api.live.charger import LedgerCharge
 from api.live.problems import problem
-from api.problems import BadRequest
 from api.state import ROOMS
 from rooms.actor import Actor
 from rooms.errors import RoomError
+from store.ids import new_id
 
 
 async def send_in_live(request: web.Request, sender_id: str, body: GiftSendRequest) -> GiftReceipt:
-    key = request.headers.get(idempotency.HEADER)
-    if key is None:
-        raise BadRequest(f"a gift in a live needs an {idempotency.HEADER} header", slug="missing-idempotency-key")
+    # Without a client key every request is a new gift, as on the plain path (``ledger_key`` with no key).
+    key = request.headers.get(idempotency.HEADER) or f"unkeyed:{new_id()}"
     assert body.livestream_id is not None
     try:
         outcome = await request.app[ROOMS].gifts.send(

@@ -29,11 +29,14 @@ async def test_catalog(econ: Client) -> None:
 async def test_send_charges_sender_and_credits_receiver(econ: Client) -> None:
     fan, creator = await register(econ), await register(econ, account_type="creator")
     await top_up(econ, fan, 1000)
-    response = await send(econ, fan, creator, "corgi", quantity=2, livestream_id="live-42")
+    # A gift in a live goes through the live's room (issue 8), so the live must be on air.
+    live = await (await econ.post("/api/livestreams", json={"title": "t"}, headers=bearer(creator))).json()
+    assert (await econ.post(f"/api/livestreams/{live['id']}/start", headers=bearer(creator))).status == 200
+    response = await send(econ, fan, creator, "corgi", quantity=2, livestream_id=live["id"])
     assert response.status == 201, await response.text()
     receipt = await response.json()
     assert receipt["coins"] == 598 and receipt["diamonds"] == 298 and receipt["balance"] == 402
-    assert receipt["livestream_id"] == "live-42"
+    assert receipt["livestream_id"] == live["id"]
     assert await wallet(econ, creator) == {"user_id": creator["user"]["id"], "coins": 0, "diamonds": 298}
     history = await (
         await econ.get(f"/api/wallets/{creator['user']['id']}/transactions", headers=bearer(creator))

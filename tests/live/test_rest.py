@@ -94,8 +94,9 @@ async def test_gift_in_live_is_charged_then_shown_once(live_app: Client) -> None
     gifts = [e for e in await room.events_since(0) or [] if e.type == "gift.sent"]
     assert [(g.data.gift_id, g.data.coins) for g in gifts] == [("heart", 10), ("rose", 2)]  # type: ignore[union-attr]
     assert await coins(client, giver) == 88
-    await problem(await client.post("/api/gifts/send", json={**gift, "livestream_id": stream},
-                                    headers=bearer(giver)), 400)
+    body = await problem(await client.post("/api/gifts/send", json={**gift, "livestream_id": "no-such-live"},
+                                           headers=bearer(giver)), 404)
+    assert body["type"].endswith("/unknown-room") and await coins(client, giver) == 88
 
 
 async def test_multi_host_invite_accept_kick(live_app: Client) -> None:
