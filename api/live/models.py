@@ -243,3 +243,14 @@ class KickPayload(RequestModel):
     room: PlainId
     user_id: PlainId
     ban: bool = False
+
+
+class SlowModePayload(RequestModel):
+    room: PlainId
+    interval_s: int = Field(ge=0, le=86_400, description="0 turns slow mode off.")
+
+
+class ModeratorPayload(RequestModel):
+    room: PlainId
+    user_id: PlainId
+    moderator: bool = True

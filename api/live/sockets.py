@@ -32,9 +32,11 @@ from api.live.models import (
     JoinPayload,
     KickPayload,
     LikePayload,
+    ModeratorPayload,
     MutePayload,
     PinPayload,
     RoomPayload,
+    SlowModePayload,
 )
 from api.live.problems import problem_body
 from api.problems import ApiError, InternalError, PayloadTooLarge, TooManyRequests, Unauthorized
@@ -235,6 +237,14 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         event = await self.service.kick(client.actor, body.room, body.user_id, ban=body.ban)
         return {"seq": event.seq}
 
+    async def _slow_mode(self, sid: str, client: _Client, body: SlowModePayload) -> Ack:
+        event = await self.service.rooms.room(body.room).set_slow_mode(client.actor, body.interval_s)
+        return {"seq": event.seq}
+
+    async def _moderator(self, sid: str, client: _Client, body: ModeratorPayload) -> Ack:
+        event = await self.service.rooms.room(body.room).set_moderator(client.actor, body.user_id, body.moderator)
+        return {"seq": event.seq}
+
 
 def _error(error: ApiError) -> Ack:
     return {"ok": False, "error": error.body()}
@@ -250,4 +260,6 @@ _HANDLERS: dict[str, tuple[type[BaseModel], Action]] = {
     "pin": (PinPayload, LiveNamespace._pin),
     "mute": (MutePayload, LiveNamespace._mute),
     "kick": (KickPayload, LiveNamespace._kick),
+    "slow_mode": (SlowModePayload, LiveNamespace._slow_mode),
+    "moderator": (ModeratorPayload, LiveNamespace._moderator),
 }

@@ -156,6 +156,15 @@ async def test_kick_disconnects_the_users_sockets(live_app: Client) -> None:
         await again.close()
         muted = await h.call("mute", {"room": stream, "user_id": troll["user"]["id"], "duration_s": 60})
         assert muted["ok"]
+        slow = await h.call("slow_mode", {"room": stream, "interval_s": 10})
+        assert slow["ok"], slow
+        await until(lambda: any(e["seq"] == slow["seq"] for e in h.events))
+        assert h.of("chat.slow_mode")[-1]["data"]["interval_s"] == 10
+        viewer = await Viewer().connect(url, await fan(client))
+        assert (await viewer.call("join", {"room": stream}))["ok"]
+        refused = await viewer.call("slow_mode", {"room": stream, "interval_s": 0})
+        assert not refused["ok"] and refused["error"]["status"] == 403
+        await viewer.close()
     finally:
         for v in (h, t1, t2):
             await v.close()
