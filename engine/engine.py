@@ -17,6 +17,7 @@ from aiortc.sdp import SessionDescription
 from engine.errors import (
     BadOffer,
     ProgramNotAvailable,
+    PublisherBarred,
     PublisherExists,
     SessionNotFound,
     StreamEnded,
@@ -68,6 +69,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.routers: dict[str, Router] = {}
         self.ended: set[str] = set()
+        self.barred: set[tuple[str, str]] = set()  # (stream, slot) the room took off stage, until re-admitted
         self._sessions: dict[str, Peer] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._reaper: asyncio.Task[None] | None = None
@@ -123,6 +125,8 @@ class Engine:
             raise StreamEnded(f"stream {stream_id} has ended")
         if publisher == PROGRAM:
             raise PublisherExists("the program feed is produced by the compositor")
+        if (stream_id, publisher) in self.barred:
+            raise PublisherBarred(f"{stream_id}/{publisher} was taken off stage")
         kinds = offer_kinds(offer)
         router = self._router(stream_id)
         if publisher in router.publishers and not replace:

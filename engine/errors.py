@@ -41,6 +41,12 @@ class StreamEnded(EngineError):
     status, slug = 410, "stream-ended"
 
 
+class PublisherBarred(EngineError):
+    """The room took this publisher off stage; their token no longer publishes to the slot."""
+
+    status, slug = 403, "publisher-barred"
+
+
 class SessionNotFound(EngineError):
     """No such session, or it has already closed."""
 

@@ -7,7 +7,8 @@ playlist: its media playlists carry ``EXT-X-PART`` and blocking reload (RFC 8216
 LL-HLS player uses and a plain HLS player ignores.
 
 The engine is per process: ``end_stream``, ``close_guest`` and ``mute_guest`` act on the Router this node
-holds for the stream (the node the host and guests publish to).
+holds for the stream (the node the host and guests publish to). A guest taken off stage is barred from the
+slot (``Engine.barred``) until a new invitation mints them a new token.
 """
 
 from __future__ import annotations
@@ -36,16 +37,22 @@ class EngineMediaControl:
         return Playback(whep_url=f"{self._base}/whep/{room_id}", hls_url=hls, ll_hls_url=hls)
 
     async def end_stream(self, room_id: str) -> None:
-        await self._engine.end_stream(room_id)
+        await self._engine.end_stream(room_id)  # the stream is refused for good: its bars are moot
+        self._engine.barred -= {bar for bar in self._engine.barred if bar[0] == room_id}
 
     async def guest_token(self, room_id: str, user_id: str) -> str:
+        self._engine.barred.discard((room_id, user_id))  # back on stage: their new token publishes again
         grant = MediaGrant(stream_id=room_id, publisher=user_id, can_publish=True, replace=True)
         return self._tokens.mint(user_id, grant)
 
     async def close_guest(self, room_id: str, user_id: str) -> None:
+        if user_id == HOST_SLOT:
+            return
+        # Barred first: the guest's token stays valid until it expires, and must not publish again.
+        self._engine.barred.add((room_id, user_id))
         router = self._engine.routers.get(room_id)
         peer = router.publishers.get(user_id) if router is not None else None
-        if peer is not None and user_id != HOST_SLOT:
+        if peer is not None:
             await self._engine.close_session(peer.id, CloseReason.KICKED)
 
     async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
