@@ -2,15 +2,15 @@
 
 The server is its own process (``python -m api.cli serve`` on loopback, SQLite), in process (memory room
 store) and with Redis (a throwaway ``redis-server``: Redis room store and ``AsyncRedisManager`` fan-out).
-This process runs the N anonymous viewers (python-socketio ``AsyncClient`` over WebSocket) and G signed-in
-givers that send gifts over ``/live`` at a set total rate. A gift's delay is from its acknowledgement at the
-giver to the ``gift.sent`` event's arrival at each viewer. The server broadcasts a gift before it answers
-the giver, so the event usually overtakes the ack: that delay is reported clamped at 0 ("ack→arrival"), next
-to the full path from the giver's send to each viewer's arrival ("send→arrival") and to the ack ("send→ack");
-"charged/s" counts gifts whose ack said ok, over the storm's duration; "lost" counts (gift, viewer) pairs
-that never arrived.
+Worker processes run the N anonymous viewers (python-socketio ``AsyncClient`` over WebSocket, 250 per
+process) and this process G signed-in givers that send gifts over ``/live`` at a set total rate. A gift's
+delay is from its acknowledgement at the giver to the ``gift.sent`` event's arrival at each viewer. The
+server broadcasts a gift before it answers the giver, so the event usually overtakes the ack: that delay is
+reported clamped at 0 ("ack→arrival"), next to the full path from the giver's send to each viewer's arrival
+("send→arrival") and to the ack ("send→ack"); "charged/s" counts gifts whose ack said ok, over the storm's
+duration; "lost" counts (gift, viewer) pairs that never arrived; server CPU is read from ``/proc``.
 
-    python -m benchmarks.rooms                                   # short: 100 viewers, 200 gifts/s, 5 s
+    python -m benchmarks.rooms                                   # short: 100 viewers, 200 gifts/s, 5 s, both stores
     python -m benchmarks.rooms --viewers 500,2000 --rate 500,2000 --seconds 10 --givers 120
     python -m benchmarks.rooms --stores memory                   # skip the Redis run
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -94,7 +95,54 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int, pid: int) -> dict[str, Any]:
+async def _worker(base: str, room: str, count: int) -> None:
+    """A viewer process: ``count`` viewers join, "ready" is printed, and when stdin closes the arrival times
+    (``time.monotonic``, one clock for every process on the machine) are printed as JSON."""
+    audience = Audience()
+    for start in range(0, count, 50):
+        await asyncio.gather(*(audience.add(base, room) for _ in range(start, min(count, start + 50))))
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await audience.close()
+    print(json.dumps(audience.arrivals), flush=True)
+
+
+class Viewers:
+    """The audience, in worker processes so that the clients' own CPU is not the server's bottleneck."""
+
+    def __init__(self) -> None:
+        self.processes: list[asyncio.subprocess.Process] = []
+
+    async def start(self, base: str, room: str, viewers: int, per_worker: int) -> None:
+        counts = [min(per_worker, viewers - n) for n in range(0, viewers, per_worker)]
+        for count in counts:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.rooms", "--worker", base, room, str(count),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+            self.processes.append(process)
+        for process in self.processes:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"a viewer worker failed: {line!r}")
+
+    async def arrivals(self) -> dict[str, list[float]]:
+        merged: dict[str, list[float]] = {}
+        for process in self.processes:
+            out, _ = await process.communicate(b"")
+            for transfer, times in json.loads(out.decode().strip().splitlines()[-1]).items():
+                merged.setdefault(transfer, []).extend(times)
+        return merged
+
+    async def close(self) -> None:
+        for process in self.processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int, pid: int,
+                 per_worker: int) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         tag = os.urandom(3).hex()
         host = await _register(http, base, f"h{tag}", account_type="creator")
@@ -107,11 +155,10 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
                         fan["access_token"])
             senders.append(fan)
     room, receiver = stream["id"], host["user"]["id"]
-    audience = Audience()
+    audience = Viewers()
     givers_audience = Audience()
     try:
-        for start in range(0, viewers, 50):  # join in waves, as a live fills up
-            await asyncio.gather(*(audience.add(base, room) for _ in range(start, min(viewers, start + 50))))
+        await audience.start(base, room, viewers, per_worker)
         sockets = [await givers_audience.add(base, room, {"token": s["access_token"]}) for s in senders]
         acks: dict[str, float] = {}
         sent_at: dict[str, float] = {}
@@ -140,13 +187,11 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             tasks.append(asyncio.create_task(send(n)))
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - began
-        for _ in range(100):  # up to 10 s for the last events to arrive
-            if sum(len(audience.arrivals.get(t, [])) for t in acks) >= len(acks) * viewers:
-                break
-            await asyncio.sleep(0.1)
+        await asyncio.sleep(3)  # the last events' fan-out
         cpu_per_gift = (_cpu_s(pid) - cpu_before) / max(1, len(acks))
-        delays = [max(0.0, at - acked) * 1000 for t, acked in acks.items() for at in audience.arrivals.get(t, [])]
-        fanout = [(at - sent_at[t]) * 1000 for t in acks for at in audience.arrivals.get(t, [])]
+        arrivals = await audience.arrivals()
+        delays = [max(0.0, at - acked) * 1000 for t, acked in acks.items() for at in arrivals.get(t, [])]
+        fanout = [(at - sent_at[t]) * 1000 for t in acks for at in arrivals.get(t, [])]
         ack = [(acks[t] - sent_at[t]) * 1000 for t in acks]
         lost = len(acks) * viewers - len(delays)
     finally:
@@ -162,7 +207,8 @@ def _quantiles(values: list[float]) -> list[float]:
     return statistics.quantiles(values, n=100) if len(values) >= 2 else [0.0] * 99
 
 
-async def _run(store: str, viewers: list[int], rates: list[float], seconds: float, givers: int) -> list[list[str]]:
+async def _run(store: str, viewers: list[int], rates: list[float], seconds: float, givers: int,
+               per_worker: int) -> list[list[str]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-rooms-") as tmp, \
             (redis_server() if store == "redis" else _nothing()) as redis_url:
@@ -182,7 +228,8 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
         try:
             for n in viewers:
                 for rate in rates:
-                    r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers, server.pid)
+                    r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers, server.pid,
+                                    per_worker)
                     rows.append([store, str(n), f"{rate:.0f}", f"{r['charged_per_s']:.0f}", str(r["refused"]),
                                  f"{r['ack50']:.1f}", f"{r['ack99']:.1f}", f"{r['fan50']:.1f}", f"{r['fan99']:.1f}",
                                  f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["lost"]), f"{r['cpu_us']:.0f}"])
@@ -208,14 +255,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--givers", type=int, default=20, help="signed-in sockets sending (each under 20/s)")
     parser.add_argument("--stores", default="memory,redis")
+    parser.add_argument("--per-worker", type=int, default=250, help="viewers per client process")
+    parser.add_argument("--worker", nargs=3, metavar=("URL", "ROOM", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        asyncio.run(_worker(args.worker[0], args.worker[1], int(args.worker[2])))
+        return
     viewers = [int(v) for v in args.viewers.split(",")]
     rates = [float(r) for r in args.rate.split(",")]
     print("store | viewers | offered/s | charged/s | refused | send→ack p50/p99 | send→arrival p50/p99 | "
           "ack→arrival p50/p99 | lost | server CPU µs/gift")
     rows = []
     for store in args.stores.split(","):
-        rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers))
+        rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers, args.per_worker))
     print()
     print("| store | viewers | offered gifts/s | charged gifts/s | refused | send→ack p50 ms | p99 ms "
           "| send→arrival p50 ms | p99 ms | ack→arrival p50 ms | p99 ms | lost | server CPU µs/gift |")
