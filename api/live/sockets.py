@@ -179,6 +179,10 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _join(self, sid: str, client: _Client, body: JoinPayload) -> Ack:
         room = self.service.rooms.room(body.room)
+        if body.room in client.rooms:  # joined already on this socket: presence is counted once
+            if body.last_seq is None:
+                return {"snapshot": (await room.snapshot()).model_dump(mode="json")}
+            return {"resume": (await room.resume(body.last_seq)).model_dump(mode="json")}
         # Enter the broadcast room first: an event appended meanwhile arrives twice at worst (events carry
         # absolute values and a seq, so the client drops what it has), never not at all.
         await self.enter_room(sid, room_channel(body.room))

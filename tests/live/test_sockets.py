@@ -34,6 +34,8 @@ async def test_join_chat_gift_and_resume(live_app: Client) -> None:
         assert joined["ok"] and joined["snapshot"]["host_id"] == host["user"]["id"]
         assert (await b.call("join", {"room": stream}))["ok"]
         assert (await anon.call("join", {"room": stream}))["ok"]
+        twice = await anon.call("join", {"room": stream})  # a second join on one socket counts once
+        assert twice["ok"] and twice["snapshot"]["viewers"] == 3
 
         said = await a.call("chat", {"room": stream, "text": "hello"})
         assert said["ok"], said
