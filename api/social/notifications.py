@@ -203,6 +203,10 @@ class Notifications:
         await self.deliver(notices)
         return sum(1 for n in notices if n is not None)
 
+    async def notify_live(self, host_id: str, stream_id: str, title: str) -> None:
+        """``rooms.lives.Followers``: the live-room domain calls this when a live starts."""
+        await self.went_live(host_id, stream_id, title)
+
     # The recipient's own list ---------------------------------------------------------------------------
 
     async def page(self, user_id: str, limit: int, before: str | None, unread_only: bool) -> list[Any]:
