@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from api.auth.accounts import Accounts
     from api.economy.economy import Economy
     from api.observability import Metrics
+    from api.social.domain import Social
     from engine.engine import Engine
     from signaling.tokens import MediaTokens
-    from api.social.domain import Social
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
