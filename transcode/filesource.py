@@ -1,0 +1,132 @@
+"""A media file as a frame source: PyAV demuxes and decodes it once, in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.bitstream
+
+from transcode.errors import SourceError
+from transcode.source import AccessUnit, Picture, Sound, SourceInfo, SourceItem
+
+_SCAN_SECONDS = 12.0
+
+
+def _keyframe_interval(path: Path) -> float | None:
+    """The steady IDR spacing of the first seconds of the video, by demuxing only; None if irregular."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.codec_context.name != "h264" or stream.time_base is None:
+            return None
+        times: list[float] = []
+        frame_time = 1 / float(stream.average_rate or 30)
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            t = float(packet.pts * stream.time_base)
+            if packet.is_keyframe:
+                times.append(t)
+            if t > _SCAN_SECONDS:
+                break
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    if not gaps or max(gaps) - min(gaps) > frame_time * 1.5:
+        return None
+    return sum(gaps) / len(gaps)
+
+
+class FileSource:
+    def __init__(self, path: Path, info: SourceInfo) -> None:
+        self._path = path
+        self._info = info
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, *, realtime: bool = False) -> FileSource:
+        return await asyncio.get_running_loop().run_in_executor(None, cls._probe, path, realtime)
+
+    @classmethod
+    def _probe(cls, path: Path, realtime: bool) -> FileSource:
+        try:
+            with av.open(str(path)) as container:
+                if not container.streams.video:
+                    raise SourceError(f"{path.name}: no video stream")
+                video = container.streams.video[0]
+                rate = Fraction(video.average_rate or video.guessed_rate or 30)
+                info = SourceInfo(video.width, video.height, rate, bool(container.streams.audio),
+                                  realtime=realtime)
+        except av.FFmpegError as exc:
+            raise SourceError(f"{path.name}: {exc}") from exc
+        interval = _keyframe_interval(path)
+        return cls(path, SourceInfo(info.width, info.height, info.frame_rate, info.has_audio, interval, realtime))
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    def _decode(self) -> Iterator[SourceItem]:
+        with av.open(str(self._path)) as container:
+            video = container.streams.video[0]
+            video.thread_type = "AUTO"
+            streams: list[av.stream.Stream] = [video]
+            if container.streams.audio:
+                streams.append(container.streams.audio[0])
+            annexb = None
+            extradata = video.codec_context.extradata
+            if video.codec_context.name == "h264" and extradata and extradata[0] == 1:
+                annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", video)
+            for packet in container.demux(*streams):
+                if packet.stream is video and packet.pts is not None and packet.size and self._info.keyframe_interval:
+                    units = annexb.filter(packet) if annexb is not None else [packet]
+                    for unit in units:
+                        assert unit.pts is not None and unit.time_base is not None
+                        dts = unit.dts if unit.dts is not None else unit.pts
+                        yield AccessUnit(bytes(unit), float(unit.pts * unit.time_base),
+                                         float(dts * unit.time_base), unit.is_keyframe)
+                for frame in packet.decode():
+                    if frame.pts is None or frame.time_base is None:
+                        continue
+                    t = float(frame.pts * frame.time_base)
+                    if isinstance(frame, av.VideoFrame):
+                        yield Picture(frame, t, frame.key_frame)
+                    elif isinstance(frame, av.AudioFrame):
+                        yield Sound(frame, t)
+
+    async def items(self) -> AsyncIterator[SourceItem]:
+        loop = asyncio.get_running_loop()
+        decoder = self._decode()
+        start = time.monotonic()
+        origin: float | None = None
+        done = object()
+        try:
+            while not self._closed:
+                batch: list[SourceItem] = await loop.run_in_executor(None, _take, decoder, 16, done)
+                for item in batch:
+                    if self._info.realtime and isinstance(item, Picture):
+                        origin = item.time if origin is None else origin
+                        delay = start + item.time - origin - time.monotonic()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                    yield item
+                if len(batch) < 16:
+                    return
+        except av.FFmpegError as exc:
+            raise SourceError(f"{self._path.name}: {exc}") from exc
+        finally:
+            decoder.close()
+
+
+def _take(decoder: Iterator[SourceItem], count: int, _done: object) -> list[SourceItem]:
+    batch: list[SourceItem] = []
+    for item in decoder:
+        batch.append(item)
+        if len(batch) >= count:
+            break
+    return batch
