@@ -1,0 +1,66 @@
+"""The /hls edge: playlists (LL-HLS blocking reload, gzip) and media objects from the HLS storage.
+
+Blocking playlist reload follows draft-pantos-hls-rfc8216bis §6.2.5.2: ``_HLS_msn``/``_HLS_part`` hold the
+request until the playlist holds that segment or part; more than two segments ahead is a 400, and a wait
+longer than three target durations ends in 503. Live playlists come from memory; everything else from the
+storage (local files here, or a redirect to the S3/CDN URL).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from api.models import QueryModel
+from api.problems import BadRequest, NotFound, ServiceUnavailable
+from api.routing import Access, Routes
+from api.state import HLS
+from transcode.errors import StorageError
+from transcode.storage import LocalStorage, cache_control, check_key, media_type
+
+routes = Routes()
+
+
+class ReloadQuery(QueryModel):
+    hls_msn: int | None = Field(None, alias="_HLS_msn", ge=0, description="Hold until this media segment exists.")
+    hls_part: int | None = Field(None, alias="_HLS_part", ge=0, description="…and this part of it.")
+
+
+def _playlist_response(request: web.Request, text: str) -> web.Response:
+    response = web.Response(
+        text=text, content_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-cache"}
+    )
+    response.enable_compression()  # gzip or deflate, as the client accepts (Apple: compress playlists)
+    return response
+
+
+@routes.get("/hls/{key:.+}", access=Access.PUBLIC, query=ReloadQuery, tags=("hls",),
+            summary="HLS playlists, segments, parts and images", errors=(400, 404, 503))
+async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResponse:
+    service = request.app[HLS]
+    key = request.match_info["key"]
+    try:
+        check_key(key)
+    except StorageError:
+        raise NotFound("no such HLS object") from None
+    if query.hls_part is not None and query.hls_msn is None:
+        raise BadRequest("_HLS_part requires _HLS_msn")
+    rendition = service.rendition(key)
+    if rendition is not None:
+        if query.hls_msn is not None:
+            if query.hls_msn > rendition.pending_msn + 1:  # more than two segments past the last one
+                raise BadRequest("_HLS_msn is too far ahead of the playlist")
+            timeout = 3 * service.options.segment_duration
+            if not await rendition.wait_for(query.hls_msn, query.hls_part, timeout):
+                raise ServiceUnavailable("the requested part was not produced in time")
+        if rendition.playlist_text:
+            return _playlist_response(request, rendition.playlist_text)
+    storage = service.storage
+    if not isinstance(storage, LocalStorage):
+        raise web.HTTPFound(storage.url(key))
+    path = storage.path(key)
+    if not path.is_file():
+        raise NotFound("no such HLS object")
+    if key.endswith(".m3u8"):
+        return _playlist_response(request, path.read_text())
+    return web.FileResponse(path, headers={"Content-Type": media_type(key), "Cache-Control": cache_control(key)})
