@@ -24,7 +24,10 @@ from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
-from api.state import ACCESS_TOKENS, ACCOUNTS, DATABASE, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS
+from signaling import hls
+from api.state import (
+    ACCESS_TOKENS, ACCOUNTS, DATABASE, HLS, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS,
+)
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR
@@ -32,7 +35,7 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes]
+ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, hls.routes]
 OPENAPI = web.AppKey("openapi", dict)
 
 
@@ -71,7 +74,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
         if redis_client is not None:
             await redis_client.aclose()
 
-    app.cleanup_ctx.extend([database, redis])
+    app[HLS] = hls.hls_service(settings, metrics.registry)
+
+    async def transcoders(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[HLS].close()
+
+    app.cleanup_ctx.extend([database, redis, transcoders])
 
     for table in ROUTE_TABLES:
         table.install(app)

@@ -12,6 +12,7 @@ from api.config import Settings
 from api.idempotency import IdempotencyKeys
 from api.ratelimit import RateLimiter
 from store.database import Database
+from transcode.service import HlsService
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
@@ -25,3 +26,4 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+HLS = web.AppKey("hls", HlsService)

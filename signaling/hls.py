@@ -9,16 +9,44 @@ storage (local files here, or a redirect to the S3/CDN URL).
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 from pydantic import Field
 
+from api.config import Settings
 from api.models import QueryModel
 from api.problems import BadRequest, NotFound, ServiceUnavailable
 from api.routing import Access, Routes
 from api.state import HLS
 from transcode.errors import StorageError
-from transcode.storage import LocalStorage, cache_control, check_key, media_type
+from transcode.metrics import TranscodeMetrics
+from transcode.s3 import S3Storage
+from transcode.service import HlsService
+from transcode.storage import LocalStorage, Storage, cache_control, check_key, media_type
+from transcode.transcoder import HlsOptions
 
 routes = Routes()
+
+
+def hls_service(settings: Settings, registry: CollectorRegistry | None = None) -> HlsService:
+    """The service the app runs: S3 when a bucket is configured, else the data dir's ``media``."""
+    metrics = TranscodeMetrics(registry)
+    storage: Storage
+    if settings.s3_bucket:
+        secret = settings.s3_secret_access_key
+        storage = S3Storage(
+            settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            path_style=settings.s3_path_style, public_base_url=settings.s3_public_base_url, metrics=metrics,
+        )
+    else:
+        storage = LocalStorage(settings.media_dir)
+    options = HlsOptions(
+        segment_duration=settings.hls_segment_seconds, part_duration=settings.hls_part_seconds,
+        live_window=settings.hls_live_window, recording=settings.hls_recording,
+    )
+    return HlsService(storage, options, metrics)
+
 
 
 class ReloadQuery(QueryModel):

@@ -61,3 +61,4 @@ class HlsService:
         live, self._live = self._live, {}
         await asyncio.gather(*(t.stop(CloseReason.SHUTDOWN) for t in live.values()), return_exceptions=True)
         await self.storage.close()
+
