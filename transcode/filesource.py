@@ -83,6 +83,7 @@ class FileSource:
             if video.codec_context.name == "h264" and extradata and extradata[0] == 1:
                 annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", video)
             for packet in container.demux(*streams):
+                frames = packet.decode()  # before the filter, which takes the packet's data
                 if packet.stream is video and packet.pts is not None and packet.size and self._info.keyframe_interval:
                     units = annexb.filter(packet) if annexb is not None else [packet]
                     for unit in units:
@@ -90,7 +91,7 @@ class FileSource:
                         dts = unit.dts if unit.dts is not None else unit.pts
                         yield AccessUnit(bytes(unit), float(unit.pts * unit.time_base),
                                          float(dts * unit.time_base), unit.is_keyframe)
-                for frame in packet.decode():
+                for frame in frames:
                     if frame.pts is None or frame.time_base is None:
                         continue
                     t = float(frame.pts * frame.time_base)
