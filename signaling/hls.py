@@ -56,7 +56,7 @@ class ReloadQuery(QueryModel):
 
 def _playlist_response(request: web.Request, text: str) -> web.Response:
     response = web.Response(
-        text=text, content_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-cache"}
+        body=text.encode(), content_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-cache"}
     )
     response.enable_compression()  # gzip or deflate, as the client accepts (Apple: compress playlists)
     return response
