@@ -27,6 +27,8 @@ class PatternSource:
         self, width: int = 720, height: int = 1280, *, fps: int = 30, duration: float = 4.0,
         realtime: bool = True, encoded: bool = False, keyframe_interval: float = 2.0, audio: bool = True,
     ) -> None:
+        if width % 4 or height % 2:
+            raise ValueError("the pattern needs a width divisible by 4 and an even height")
         self._fps = fps
         self._frames = int(round(duration * fps))
         self._encoded = encoded
