@@ -24,10 +24,18 @@ from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
 from api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from api.routing import Routes
-from signaling import hls
 from api.state import (
-    ACCESS_TOKENS, ACCOUNTS, DATABASE, HLS, IDEMPOTENCY, METRICS, PASSWORDS, RATE_LIMITER, SETTINGS,
+    ACCESS_TOKENS,
+    ACCOUNTS,
+    DATABASE,
+    HLS,
+    IDEMPOTENCY,
+    METRICS,
+    PASSWORDS,
+    RATE_LIMITER,
+    SETTINGS,
 )
+from signaling import hls
 from store import migrate
 from store.database import Database
 from web import STATIC_DIR

@@ -34,36 +34,51 @@ def hls_service(settings: Settings, registry: CollectorRegistry | None = None) -
     if settings.s3_bucket:
         secret = settings.s3_secret_access_key
         storage = S3Storage(
-            settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
-            path_style=settings.s3_path_style, public_base_url=settings.s3_public_base_url, metrics=metrics,
+            path_style=settings.s3_path_style,
+            public_base_url=settings.s3_public_base_url,
+            metrics=metrics,
         )
     else:
         storage = LocalStorage(settings.media_dir)
     options = HlsOptions(
-        segment_duration=settings.hls_segment_seconds, part_duration=settings.hls_part_seconds,
-        live_window=settings.hls_live_window, recording=settings.hls_recording,
+        segment_duration=settings.hls_segment_seconds,
+        part_duration=settings.hls_part_seconds,
+        live_window=settings.hls_live_window,
+        recording=settings.hls_recording,
     )
     return HlsService(storage, options, metrics)
 
 
-
 class ReloadQuery(QueryModel):
-    hls_msn: int | None = Field(None, alias="_HLS_msn", ge=0, description="Hold until this media segment exists.")
+    hls_msn: int | None = Field(
+        None, alias="_HLS_msn", ge=0, description="Hold until this media segment exists."
+    )
     hls_part: int | None = Field(None, alias="_HLS_part", ge=0, description="…and this part of it.")
 
 
 def _playlist_response(request: web.Request, text: str) -> web.Response:
     response = web.Response(
-        body=text.encode(), content_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-cache"}
+        body=text.encode(),
+        content_type="application/vnd.apple.mpegurl",
+        headers={"Cache-Control": "no-cache"},
     )
     response.enable_compression()  # gzip or deflate, as the client accepts (Apple: compress playlists)
     return response
 
 
-@routes.get("/hls/{key:.+}", access=Access.PUBLIC, query=ReloadQuery, tags=("hls",),
-            summary="HLS playlists, segments, parts and images", errors=(400, 404, 503))
+@routes.get(
+    "/hls/{key:.+}",
+    access=Access.PUBLIC,
+    query=ReloadQuery,
+    tags=("hls",),
+    summary="HLS playlists, segments, parts and images",
+    errors=(400, 404, 503),
+)
 async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResponse:
     service = request.app[HLS]
     key = request.match_info["key"]
@@ -91,4 +106,6 @@ async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResp
         raise NotFound("no such HLS object")
     if key.endswith(".m3u8"):
         return _playlist_response(request, path.read_text())
-    return web.FileResponse(path, headers={"Content-Type": media_type(key), "Cache-Control": cache_control(key)})
+    return web.FileResponse(
+        path, headers={"Content-Type": media_type(key), "Cache-Control": cache_control(key)}
+    )

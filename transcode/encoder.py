@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import av
 import av.video.reformatter
@@ -69,14 +70,15 @@ class VideoEncoder:
     def encode(self, frame: av.VideoFrame | None, pts: int, force_idr: bool) -> list[EncodedSample]:
         if frame is None:
             return self._collect(self._ctx.encode(None))
-        scaled = self._scaler.reformat(frame, width=self.rung.width, height=self.rung.height, format="yuv420p",
-                                       interpolation="BILINEAR")
+        scaled = self._scaler.reformat(
+            frame, width=self.rung.width, height=self.rung.height, format="yuv420p", interpolation="BILINEAR"
+        )
         scaled.pts = pts
         scaled.time_base = Fraction(1, VIDEO_TIMESCALE)
         scaled.pict_type = av.video.frame.PictureType.I if force_idr else av.video.frame.PictureType.NONE
         return self._collect(self._ctx.encode(scaled))
 
-    def _collect(self, packets: list[av.Packet]) -> list[EncodedSample]:
+    def _collect(self, packets: list[av.Packet[Any]]) -> list[EncodedSample]:
         out = []
         for packet in packets:
             units = h264.split_annexb(bytes(packet))
@@ -138,7 +140,7 @@ class AudioEncoder:
         """``start``: the frame's time in samples at 48 kHz, used for the first frame only (then counted)."""
         if self._next is None and frame is not None:
             self._next = start
-        packets: list[av.Packet] = []
+        packets: list[av.Packet[Any]] = []
         if frame is not None:
             frame.pts = None
             for resampled in self._resampler.resample(frame):

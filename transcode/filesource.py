@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _keyframe_interval(path: Path) -> float | None:
                 times.append(t)
             if t > _SCAN_SECONDS:
                 break
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     if not gaps or max(gaps) - min(gaps) > frame_time * 1.5:
         return None
     return sum(gaps) / len(gaps)
@@ -57,12 +58,15 @@ class FileSource:
                     raise SourceError(f"{path.name}: no video stream")
                 video = container.streams.video[0]
                 rate = Fraction(video.average_rate or video.guessed_rate or 30)
-                info = SourceInfo(video.width, video.height, rate, bool(container.streams.audio),
-                                  realtime=realtime)
+                info = SourceInfo(
+                    video.width, video.height, rate, bool(container.streams.audio), realtime=realtime
+                )
         except av.FFmpegError as exc:
             raise SourceError(f"{path.name}: {exc}") from exc
         interval = _keyframe_interval(path)
-        return cls(path, SourceInfo(info.width, info.height, info.frame_rate, info.has_audio, interval, realtime))
+        return cls(
+            path, SourceInfo(info.width, info.height, info.frame_rate, info.has_audio, interval, realtime)
+        )
 
     @property
     def info(self) -> SourceInfo:
@@ -71,7 +75,7 @@ class FileSource:
     async def aclose(self) -> None:
         self._closed = True
 
-    def _decode(self) -> Iterator[SourceItem]:
+    def _decode(self) -> Generator[SourceItem, None, None]:
         with av.open(str(self._path)) as container:
             video = container.streams.video[0]
             video.thread_type = "AUTO"
@@ -84,20 +88,31 @@ class FileSource:
                 annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", video)
             for packet in container.demux(*streams):
                 frames = packet.decode()  # before the filter, which takes the packet's data
-                if packet.stream is video and packet.pts is not None and packet.size and self._info.keyframe_interval:
+                if (
+                    packet.stream is video
+                    and packet.pts is not None
+                    and packet.size
+                    and self._info.keyframe_interval
+                ):
                     units = annexb.filter(packet) if annexb is not None else [packet]
                     for unit in units:
                         assert unit.pts is not None and unit.time_base is not None
                         dts = unit.dts if unit.dts is not None else unit.pts
-                        yield AccessUnit(bytes(unit), float(unit.pts * unit.time_base),
-                                         float(dts * unit.time_base), unit.is_keyframe)
+                        yield AccessUnit(
+                            bytes(unit),
+                            float(unit.pts * unit.time_base),
+                            float(dts * unit.time_base),
+                            unit.is_keyframe,
+                        )
                 for frame in frames:
+                    if not isinstance(frame, av.VideoFrame | av.AudioFrame):
+                        continue
                     if frame.pts is None or frame.time_base is None:
                         continue
                     t = float(frame.pts * frame.time_base)
                     if isinstance(frame, av.VideoFrame):
                         yield Picture(frame, t, frame.key_frame)
-                    elif isinstance(frame, av.AudioFrame):
+                    else:
                         yield Sound(frame, t)
 
     async def items(self) -> AsyncIterator[SourceItem]:
@@ -105,10 +120,9 @@ class FileSource:
         decoder = self._decode()
         start = time.monotonic()
         origin: float | None = None
-        done = object()
         try:
             while not self._closed:
-                batch: list[SourceItem] = await loop.run_in_executor(None, _take, decoder, 16, done)
+                batch: list[SourceItem] = await loop.run_in_executor(None, _take, decoder, 16)
                 for item in batch:
                     if self._info.realtime and isinstance(item, Picture):
                         origin = item.time if origin is None else origin
@@ -124,7 +138,7 @@ class FileSource:
             decoder.close()
 
 
-def _take(decoder: Iterator[SourceItem], count: int, _done: object) -> list[SourceItem]:
+def _take(decoder: Generator[SourceItem, None, None], count: int) -> list[SourceItem]:
     batch: list[SourceItem] = []
     for item in decoder:
         batch.append(item)

@@ -65,7 +65,10 @@ def _esds(track: AudioTrack) -> bytes:
     decoder_specific = _descriptor(0x05, track.audio_specific_config)
     decoder_config = _descriptor(
         0x04,
-        bytes([0x40, 0x15]) + b"\x00\x00\x00" + struct.pack(">II", track.bit_rate, track.bit_rate) + decoder_specific,
+        bytes([0x40, 0x15])
+        + b"\x00\x00\x00"
+        + struct.pack(">II", track.bit_rate, track.bit_rate)
+        + decoder_specific,
     )
     es = _descriptor(0x03, struct.pack(">HB", 1, 0) + decoder_config + _descriptor(0x06, b"\x02"))
     return full_box(b"esds", 0, 0, es)
@@ -95,16 +98,25 @@ def init_segment(track: VideoTrack | AudioTrack, track_id: int = 1) -> bytes:
     """``ftyp`` + ``moov`` for one track, with ``mvex``/``trex`` so fragments may follow."""
     video = isinstance(track, VideoTrack)
     mvhd = full_box(
-        b"mvhd", 0, 0,
+        b"mvhd",
+        0,
+        0,
         struct.pack(">IIII", 0, 0, 1000, 0),
-        struct.pack(">IH", 0x00010000, 0x0100), b"\x00" * 10, _MATRIX, b"\x00" * 24,
+        struct.pack(">IH", 0x00010000, 0x0100),
+        b"\x00" * 10,
+        _MATRIX,
+        b"\x00" * 24,
         struct.pack(">I", track_id + 1),
     )
     width, height = (track.width, track.height) if isinstance(track, VideoTrack) else (0, 0)
     tkhd = full_box(
-        b"tkhd", 0, 3,
-        struct.pack(">IIIII", 0, 0, track_id, 0, 0), b"\x00" * 8,
-        struct.pack(">HHHH", 0, 0, 0 if video else 0x0100, 0), _MATRIX,
+        b"tkhd",
+        0,
+        3,
+        struct.pack(">IIIII", 0, 0, track_id, 0, 0),
+        b"\x00" * 8,
+        struct.pack(">HHHH", 0, 0, 0 if video else 0x0100, 0),
+        _MATRIX,
         struct.pack(">II", width << 16, height << 16),
     )
     mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, track.timescale, 0, _LANGUAGE_UND, 0))
@@ -135,6 +147,7 @@ def fragment(sequence: int, base_decode_time: int, samples: Sequence[Sample], tr
         + (struct.pack(">i", s.composition_offset) if with_offsets else b"")
         for s in samples
     )
+
     def moof(data_offset: int) -> bytes:
         trun = full_box(b"trun", 1, flags, struct.pack(">Ii", len(samples), data_offset), entries)
         traf = box(

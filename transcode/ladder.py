@@ -6,13 +6,20 @@ interpolated by pixel count between its rows for sizes the table does not list (
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
 # (pixels, kbit/s) from the authoring table's H.264 rows: 416x234, 640x360, 768x432, 960x540, 1280x720,
 # 1920x1080 (lowest bit rate of each size).
-_APPLE_H264 = [(416 * 234, 145), (640 * 360, 365), (768 * 432, 730), (960 * 540, 2000), (1280 * 720, 3000),
-               (1920 * 1080, 6000)]
+_APPLE_H264 = [
+    (416 * 234, 145),
+    (640 * 360, 365),
+    (768 * 432, 730),
+    (960 * 540, 2000),
+    (1280 * 720, 3000),
+    (1920 * 1080, 6000),
+]
 SIZE_CLASSES = (1080, 720, 480, 360, 240)  # short side of each rung class
 AUDIO_BIT_RATE = 128_000
 MAXRATE_FACTOR = 1.1  # VBV cap on each encoded rung
@@ -25,14 +32,14 @@ def apple_bit_rate(width: int, height: int) -> int:
     points = _APPLE_H264
     if pixels <= points[0][0]:
         return int(points[0][1] * 1000 * pixels / points[0][0])
-    for (p0, r0), (p1, r1) in zip(points, points[1:], strict=False):
+    for (p0, r0), (p1, r1) in itertools.pairwise(points):
         if pixels <= p1:
             return int((r0 + (r1 - r0) * (pixels - p0) / (p1 - p0)) * 1000)
     return int(points[-1][1] * 1000 * pixels / points[-1][0])
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,12 @@ class Ladder:
 
 
 def ladder_for(
-    width: int, height: int, frame_rate: Fraction, *, copy_top: bool = False, has_audio: bool = True,
+    width: int,
+    height: int,
+    frame_rate: Fraction,
+    *,
+    copy_top: bool = False,
+    has_audio: bool = True,
     max_rungs: int = 4,
 ) -> Ladder:
     """The source's own size on top, then every smaller size class with the same aspect ratio.

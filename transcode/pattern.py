@@ -24,15 +24,23 @@ AUDIO_FRAME = 1024
 
 class PatternSource:
     def __init__(
-        self, width: int = 720, height: int = 1280, *, fps: int = 30, duration: float = 4.0,
-        realtime: bool = True, encoded: bool = False, keyframe_interval: float = 2.0, audio: bool = True,
+        self,
+        width: int = 720,
+        height: int = 1280,
+        *,
+        fps: int = 30,
+        duration: float = 4.0,
+        realtime: bool = True,
+        encoded: bool = False,
+        keyframe_interval: float = 2.0,
+        audio: bool = True,
     ) -> None:
         if width % 4 or height % 2:
             raise ValueError("the pattern needs a width divisible by 4 and an even height")
         self._fps = fps
-        self._frames = int(round(duration * fps))
+        self._frames = round(duration * fps)
         self._encoded = encoded
-        self._keyint = max(1, int(round(keyframe_interval * fps)))
+        self._keyint = max(1, round(keyframe_interval * fps))
         self._audio = audio
         self._closed = False
         self._info = SourceInfo(
@@ -51,10 +59,14 @@ class PatternSource:
         y = np.full((h, w), 60, np.uint8)
         bar = int((index * 8) % w)
         y[:, bar : bar + max(4, w // 40)] = 235
-        cv2.putText(y, f"{index:06d}", (w // 10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, w / 300, 255, max(2, w // 200))
+        cv2.putText(
+            y, f"{index:06d}", (w // 10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, w / 300, 255, max(2, w // 200)
+        )
         u = np.full((h // 2, w // 2), 90 + (index % 60), np.uint8)
         v = np.full((h // 2, w // 2), 160, np.uint8)
-        frame = av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)]), format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(
+            np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)]), format="yuv420p"
+        )
         return frame
 
     def _tone(self, index: int) -> av.AudioFrame:
@@ -70,8 +82,12 @@ class PatternSource:
         ctx.pix_fmt = "yuv420p"
         ctx.time_base = Fraction(1, self._fps)
         ctx.framerate = Fraction(self._fps)
-        ctx.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "28",
-                       "x264-params": f"keyint={self._keyint}:min-keyint={self._keyint}:scenecut=0"}
+        ctx.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "crf": "28",
+            "x264-params": f"keyint={self._keyint}:min-keyint={self._keyint}:scenecut=0",
+        }
         ctx.open()
         return ctx
 
@@ -95,7 +111,9 @@ class PatternSource:
             keyframe = index % self._keyint == 0
             if publisher is not None:
                 frame.pts = index
-                frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+                frame.pict_type = (
+                    av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+                )
                 for packet in publisher.encode(frame):
                     pts = float(packet.pts) / self._fps if packet.pts is not None else at
                     yield AccessUnit(bytes(packet), pts, pts, packet.is_keyframe)

@@ -64,9 +64,9 @@ def _part_line(part: Part) -> str:
 
 
 def target_duration(playlist: MediaPlaylist) -> int:
-    """EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must not exceed it (RFC 8216 §4.3.3.1)."""
+    """EXT-X-TARGETDURATION: no EXTINF, rounded to the nearest integer, may exceed it (RFC 8216 §4.3.3.1)."""
     longest = max([s.duration for s in playlist.segments] + [playlist.target_duration])
-    return max(1, int(math.floor(longest + 0.5)))
+    return max(1, math.floor(longest + 0.5))
 
 
 def media_playlist(playlist: MediaPlaylist) -> str:

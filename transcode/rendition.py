@@ -27,8 +27,14 @@ class RenditionConfig:
 
 class Rendition:
     def __init__(
-        self, name: str, storage: Storage, prefix: str, config: RenditionConfig, timescale: int,
-        started_at: datetime, reports: Callable[[Rendition], tuple[RenditionReport, ...]],
+        self,
+        name: str,
+        storage: Storage,
+        prefix: str,
+        config: RenditionConfig,
+        timescale: int,
+        started_at: datetime,
+        reports: Callable[[Rendition], tuple[RenditionReport, ...]],
     ) -> None:
         self.name = name
         self._storage = storage
@@ -93,8 +99,11 @@ class Rendition:
             else:
                 name = f"seg{out.msn}.m4s"
                 await self._storage.put(self.key(name), out.data, duration=self._seconds(out.duration))
-                self.segments.append(Segment(out.msn, name, self._seconds(out.duration), self._date(out.start),
-                                             tuple(self.pending)))
+                self.segments.append(
+                    Segment(
+                        out.msn, name, self._seconds(out.duration), self._date(out.start), tuple(self.pending)
+                    )
+                )
                 self.segment_bytes.append(len(out.data))
                 self.pending = []
                 self.pending_msn = out.msn + 1
@@ -104,25 +113,32 @@ class Rendition:
     def render(self) -> str:
         config = self._config
         if self.ended and config.recording:
-            return media_playlist(MediaPlaylist(config.segment_duration, "init.mp4", tuple(self.segments),
-                                                ended=True, vod=True))
+            return media_playlist(
+                MediaPlaylist(config.segment_duration, "init.mp4", tuple(self.segments), ended=True, vod=True)
+            )
         window = tuple(self.segments[-config.live_window :])
         ll = config.part_duration is not None and not self.ended
         next_part = f"part{self.pending_msn}.{len(self.pending)}.m4s"
         pending_date = (
-            self._started_at + timedelta(seconds=sum(s.duration for s in self.segments)) if self.pending else None
+            self._started_at + timedelta(seconds=sum(s.duration for s in self.segments))
+            if self.pending
+            else None
         )
-        return media_playlist(MediaPlaylist(
-            config.segment_duration, "init.mp4", window,
-            part_target=config.part_duration,
-            pending_parts=tuple(self.pending) if ll else (),
-            pending_msn=self.pending_msn,
-            pending_date_time=pending_date,
-            preload_hint=next_part if ll else None,
-            rendition_reports=self._reports(self) if ll else (),
-            ended=self.ended,
-            part_window=3 * config.segment_duration,
-        ))
+        return media_playlist(
+            MediaPlaylist(
+                config.segment_duration,
+                "init.mp4",
+                window,
+                part_target=config.part_duration,
+                pending_parts=tuple(self.pending) if ll else (),
+                pending_msn=self.pending_msn,
+                pending_date_time=pending_date,
+                preload_hint=next_part if ll else None,
+                rendition_reports=self._reports(self) if ll else (),
+                ended=self.ended,
+                part_window=3 * config.segment_duration,
+            )
+        )
 
     async def write_playlist(self) -> None:
         text = self.render()
@@ -137,10 +153,10 @@ class Rendition:
             return True
         return part is not None and msn == self.pending_msn and part < len(self.pending)
 
-    async def wait_for(self, msn: int, part: int | None, timeout: float) -> bool:
+    async def wait_for(self, msn: int, part: int | None, within: float) -> bool:
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.has(msn, part)), timeout)
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.has(msn, part)), within)
             except TimeoutError:
                 return False
         return True
@@ -151,7 +167,7 @@ class Rendition:
         await self._expire(final=True)
 
     async def _expire(self, final: bool = False) -> None:
-        """Delete parts that left the part window and, when not recording, segments that left the live window."""
+        """Delete parts that left the part window and (unless recording) segments out of the live window."""
         doomed: list[str] = []
         horizon = 3 * self._config.segment_duration
         keep_parts_from = len(self.segments)

@@ -29,9 +29,17 @@ SLOW_UPLOAD_FRACTION = 0.9
 
 class S3Storage:
     def __init__(
-        self, bucket: str, *, endpoint_url: str | None = None, region: str = "us-east-1",
-        access_key_id: str | None = None, secret_access_key: str | None = None, path_style: bool = True,
-        public_base_url: str | None = None, metrics: TranscodeMetrics | None = None, max_attempts: int = 5,
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        path_style: bool = True,
+        public_base_url: str | None = None,
+        metrics: TranscodeMetrics | None = None,
+        max_attempts: int = 5,
         workers: int = 8,
     ) -> None:
         self.bucket = bucket
@@ -39,11 +47,16 @@ class S3Storage:
             region_name=region,
             retries={"max_attempts": max_attempts, "mode": "standard"},
             s3={"addressing_style": "path" if path_style else "virtual"},
-            connect_timeout=5, read_timeout=15, max_pool_connections=workers,
+            connect_timeout=5,
+            read_timeout=15,
+            max_pool_connections=workers,
         )
         self._client: Any = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key, config=config,
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=config,
         )
         if public_base_url:
             self._base_url = public_base_url.rstrip("/")
@@ -68,8 +81,12 @@ class S3Storage:
     async def put(self, key: str, data: bytes, *, duration: float | None = None) -> None:
         started = time.monotonic()
         await self._call(
-            "put_object", Bucket=self.bucket, Key=check_key(key), Body=data,
-            ContentType=media_type(key), CacheControl=cache_control(key),
+            "put_object",
+            Bucket=self.bucket,
+            Key=check_key(key),
+            Body=data,
+            ContentType=media_type(key),
+            CacheControl=cache_control(key),
         )
         elapsed = time.monotonic() - started
         if self._metrics is not None:

@@ -83,15 +83,22 @@ class Segmenter:
         ]
         data = fragment(self._sequence, samples[0].dts, entries)
         self._sequence += 1
-        part = ChunkOut(self.msn, len(self._parts), data, samples[0].dts, sum(e.duration for e in entries),
-                        samples[0].sync)
+        part = ChunkOut(
+            self.msn,
+            len(self._parts),
+            data,
+            samples[0].dts,
+            sum(e.duration for e in entries),
+            samples[0].sync,
+        )
         self._parts.append(part)
         return part
 
     def _close_segment(self) -> SegmentOut:
         parts = tuple(self._parts)
         self._parts = []
-        segment = SegmentOut(self.msn, b"".join(p.data for p in parts), parts[0].start,
-                             sum(p.duration for p in parts), parts)
+        segment = SegmentOut(
+            self.msn, b"".join(p.data for p in parts), parts[0].start, sum(p.duration for p in parts), parts
+        )
         self.msn += 1
         return segment

@@ -18,8 +18,9 @@ _STREAM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class HlsService:
-    def __init__(self, storage: Storage, options: HlsOptions | None = None,
-                 metrics: TranscodeMetrics | None = None) -> None:
+    def __init__(
+        self, storage: Storage, options: HlsOptions | None = None, metrics: TranscodeMetrics | None = None
+    ) -> None:
         self.storage = storage
         self.options = options or HlsOptions()
         self.metrics = metrics
@@ -28,15 +29,18 @@ class HlsService:
     def prefix(self, stream_id: str) -> str:
         return f"{LIVE_PREFIX}/{stream_id}"
 
-    def start_live(self, stream_id: str, source: FrameSource, options: HlsOptions | None = None) -> Transcoder:
+    def start_live(
+        self, stream_id: str, source: FrameSource, options: HlsOptions | None = None
+    ) -> Transcoder:
         """Start the ladder of a live stream from any frame source; its playlists appear under
         ``live/<stream_id>/`` (``master.m3u8``)."""
         if not _STREAM_ID.match(stream_id):
             raise TranscodeError(f"invalid stream id {stream_id!r}")
         if stream_id in self._live:
             raise TranscodeError(f"stream {stream_id} is already live")
-        transcoder = Transcoder(source, self.storage, self.prefix(stream_id), options or self.options,
-                                metrics=self.metrics)
+        transcoder = Transcoder(
+            source, self.storage, self.prefix(stream_id), options or self.options, metrics=self.metrics
+        )
         self._live[stream_id] = transcoder
         transcoder.start()
         return transcoder
@@ -61,4 +65,3 @@ class HlsService:
         live, self._live = self._live, {}
         await asyncio.gather(*(t.stop(CloseReason.SHUTDOWN) for t in live.values()), return_exceptions=True)
         await self.storage.close()
-

@@ -110,7 +110,8 @@ class LocalStorage:
                 return []
             return sorted(
                 str(p.relative_to(self.root).as_posix())
-                for p in base.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.startswith(".tmp-")
             )
 
         return await asyncio.to_thread(walk)

@@ -87,8 +87,13 @@ class _Lane:
 
 class Transcoder:
     def __init__(
-        self, source: FrameSource, storage: Storage, prefix: str, options: HlsOptions | None = None,
-        *, metrics: TranscodeMetrics | None = None,
+        self,
+        source: FrameSource,
+        storage: Storage,
+        prefix: str,
+        options: HlsOptions | None = None,
+        *,
+        metrics: TranscodeMetrics | None = None,
     ) -> None:
         self.source = source
         self.storage = storage
@@ -98,23 +103,30 @@ class Transcoder:
         info = source.info
         interval = info.keyframe_interval
         copy = bool(
-            options.copy_top and interval
+            options.copy_top
+            and interval
             and abs(options.segment_duration / interval - round(options.segment_duration / interval)) < 0.02
         )
-        self.ladder: Ladder = ladder_for(info.width, info.height, info.frame_rate, copy_top=copy,
-                                         has_audio=info.has_audio, max_rungs=options.max_rungs)
+        self.ladder: Ladder = ladder_for(
+            info.width,
+            info.height,
+            info.frame_rate,
+            copy_top=copy,
+            has_audio=info.has_audio,
+            max_rungs=options.max_rungs,
+        )
         self.started_at = datetime.now(UTC)
         self.close_reason: CloseReason | None = None
         self.frame_latencies: list[float] = []  # seconds from a frame's arrival to its part being listed
         self._arrivals: dict[int, float] = {}
         self._fps = float(info.frame_rate)
-        self._frame_ticks = int(round(VIDEO_TIMESCALE / self._fps))
+        self._frame_ticks = round(VIDEO_TIMESCALE / self._fps)
         self._executor = ThreadPoolExecutor(len(self.ladder.rungs) + 2, thread_name_prefix="transcode")
         self._lanes: dict[str, _Lane] = {}
         self._master_written = False
         self._advertised: dict[str, tuple[int, int]] = {}
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[CloseReason] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._thumbs = ThumbnailSchedule(options.thumbnail_interval)
         self._poster_frame: av.VideoFrame | None = None
@@ -128,13 +140,20 @@ class Transcoder:
 
     def _segmenter(self, timescale: int, sample: int) -> Segmenter:
         part = self.options.part_duration or self.options.segment_duration * 1000
-        return Segmenter(timescale, sample, int(round(part * timescale)))
+        return Segmenter(timescale, sample, round(part * timescale))
 
     def _build_lanes(self) -> None:
-        keyint = max(1, int(round(self.options.segment_duration * self._fps))) * 10  # forced IDRs come first
+        keyint = max(1, round(self.options.segment_duration * self._fps)) * 10  # forced IDRs come first
         for rung in self.ladder.rungs:
-            rendition = Rendition(rung.name, self.storage, self.prefix, self._config(), VIDEO_TIMESCALE,
-                                  self.started_at, self._reports)
+            rendition = Rendition(
+                rung.name,
+                self.storage,
+                self.prefix,
+                self._config(),
+                VIDEO_TIMESCALE,
+                self.started_at,
+                self._reports,
+            )
             segmenter = self._segmenter(VIDEO_TIMESCALE, self._frame_ticks)
             if rung.copy:
                 lane = self._copy_lane(rung, rendition, segmenter)
@@ -143,11 +162,12 @@ class Transcoder:
             self._lanes[rung.name] = lane
         if self.ladder.audio_bit_rate:
             encoder = AudioEncoder(self.ladder.audio_bit_rate)
-            rendition = Rendition(AUDIO, self.storage, self.prefix, self._config(), AUDIO_RATE, self.started_at,
-                                  self._reports)
+            rendition = Rendition(
+                AUDIO, self.storage, self.prefix, self._config(), AUDIO_RATE, self.started_at, self._reports
+            )
             segmenter = self._segmenter(AUDIO_RATE, AAC_FRAME)
             boundary = [0]
-            seg_ticks = int(round(self.options.segment_duration * AUDIO_RATE))
+            seg_ticks = round(self.options.segment_duration * AUDIO_RATE)
 
             def audio_work(item: tuple[av.AudioFrame | None, int]) -> list[ChunkOut | SegmentOut]:
                 out: list[ChunkOut | SegmentOut] = []
@@ -162,7 +182,10 @@ class Transcoder:
                 return out
 
             self._lanes[AUDIO] = _Lane(
-                rendition, segmenter, asyncio.Queue(self.options.queue_frames * 2), audio_work,
+                rendition,
+                segmenter,
+                asyncio.Queue(self.options.queue_frames * 2),
+                audio_work,
                 lambda: fmp4.init_segment(encoder.track()),
             )
 
@@ -185,7 +208,7 @@ class Transcoder:
     def _copy_lane(self, rung: Rung, rendition: Rendition, segmenter: Segmenter) -> _Lane:
         copier = VideoCopy(rung)
         last_start: list[int | None] = [None]
-        min_gap = int(round((self.options.segment_duration - 0.5 / self._fps) * VIDEO_TIMESCALE))
+        min_gap = round((self.options.segment_duration - 0.5 / self._fps) * VIDEO_TIMESCALE)
 
         def work(item: tuple[bytes | None, int, int]) -> list[ChunkOut | SegmentOut]:
             data, pts, dts = item
@@ -270,8 +293,18 @@ class Transcoder:
             track = lane.init()
             assert track is not None
             codec = _codec_of(lane)
-            variants.append(Variant(f"{rung.name}/index.m3u8", peak, average, codec + codecs_audio, rung.width,
-                                    rung.height, self._fps, "aac" if audio_lane else None))
+            variants.append(
+                Variant(
+                    f"{rung.name}/index.m3u8",
+                    peak,
+                    average,
+                    codec + codecs_audio,
+                    rung.width,
+                    rung.height,
+                    self._fps,
+                    "aac" if audio_lane else None,
+                )
+            )
         return variants
 
     async def _write_master_when_ready(self) -> None:
@@ -340,7 +373,7 @@ class Transcoder:
                         last_start = t
                         while next_boundary - half <= t:
                             next_boundary += seg
-                    pts = int(round(t * VIDEO_TIMESCALE))
+                    pts = round(t * VIDEO_TIMESCALE)
                     self._arrivals[pts] = time.monotonic()
                     for rung in self.ladder.rungs:
                         if not rung.copy:
@@ -350,10 +383,14 @@ class Transcoder:
                     if origin is None:
                         origin = item.decode_time
                     await self._lanes[self.ladder.top.name].queue.put(
-                        (item.data, int(round((item.time - origin) * VIDEO_TIMESCALE)),
-                         int(round((item.decode_time - origin) * VIDEO_TIMESCALE))))
+                        (
+                            item.data,
+                            round((item.time - origin) * VIDEO_TIMESCALE),
+                            round((item.decode_time - origin) * VIDEO_TIMESCALE),
+                        )
+                    )
                 elif isinstance(item, Sound) and AUDIO in self._lanes and origin is not None:
-                    start = int(round((item.time - origin) * AUDIO_RATE))
+                    start = round((item.time - origin) * AUDIO_RATE)
                     if start >= 0:
                         await self._lanes[AUDIO].queue.put((item.frame, start))
         except Exception:
@@ -368,8 +405,9 @@ class Transcoder:
         for lane in self._lanes.values():
             if lane.task is not None and not lane.task.done():
                 await lane.queue.put((None, 0, 0) if lane.rung is not None else (None, 0))
-        results = await asyncio.gather(*(lane.task for lane in self._lanes.values() if lane.task),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(lane.task for lane in self._lanes.values() if lane.task), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 log.error("transcode %s lane failed: %r", self.prefix, result)
@@ -395,7 +433,8 @@ class Transcoder:
         elif poster:
             self._poster_frame = None
         keys = ([f"{self.prefix}/thumbs/{index}.jpg"] if index is not None else []) + (
-            [f"{self.prefix}/poster.jpg"] if poster else [])
+            [f"{self.prefix}/poster.jpg"] if poster else []
+        )
         if not keys:
             return
 
@@ -408,14 +447,14 @@ class Transcoder:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    async def stop(self, reason: CloseReason = CloseReason.STOPPED, timeout: float = 10.0) -> None:
+    async def stop(self, reason: CloseReason = CloseReason.STOPPED, grace: float = 10.0) -> None:
         """End the stream: the open segment is closed, playlists end (a recording becomes VOD)."""
         self.close_reason = self.close_reason or reason
         self._stopping = True
         await self.source.aclose()
         if self._task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

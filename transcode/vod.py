@@ -25,7 +25,11 @@ class VodResult:
 
 
 async def package_vod(
-    source_path: Path, storage: Storage, prefix: str, *, options: HlsOptions | None = None,
+    source_path: Path,
+    storage: Storage,
+    prefix: str,
+    *,
+    options: HlsOptions | None = None,
     segment_duration: float | None = None,
 ) -> VodResult:
     """Transcode ``source_path`` into an HLS ladder under ``prefix``: multivariant and media playlists
@@ -47,6 +51,11 @@ async def package_vod(
         raise TranscodeError(f"{source_path.name}: no video was packaged")
     poster = f"{transcoder.prefix}/poster.jpg"
     return VodResult(
-        transcoder.master_key, storage.url(transcoder.master_key), poster, storage.url(poster),
-        sum(s.duration for s in top.segments), transcoder.ladder.top.width, transcoder.ladder.top.height,
+        transcoder.master_key,
+        storage.url(transcoder.master_key),
+        poster,
+        storage.url(poster),
+        sum(s.duration for s in top.segments),
+        transcoder.ladder.top.width,
+        transcoder.ladder.top.height,
     )

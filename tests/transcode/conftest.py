@@ -19,17 +19,34 @@ class ProbedFrame:
 
 def ffprobe_frames(path: Path) -> list[ProbedFrame]:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,key_frame,pict_type",
-         "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time,key_frame,pict_type",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
-    return [ProbedFrame(float(f["pts_time"]), f["key_frame"] == 1, f["pict_type"]) for f in json.loads(out)["frames"]]
+    return [
+        ProbedFrame(float(f["pts_time"]), f["key_frame"] == 1, f["pict_type"])
+        for f in json.loads(out)["frames"]
+    ]
 
 
 def ffprobe_streams(path: Path) -> list[dict[str, object]]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_streams", "-count_frames", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     streams: list[dict[str, object]] = json.loads(out)["streams"]
     return streams

@@ -16,8 +16,16 @@ from tests.conftest import ROOT, AppFactory
 from transcode.pattern import PatternSource
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture
@@ -29,13 +37,14 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def _play(page: Page, url: str, frames: int, timeout: float = 20.0) -> dict[str, Any]:
+async def _play(page: Page, url: str, frames: int, within: float = 20.0) -> dict[str, Any]:
     await page.goto(url)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         state: dict[str, Any] = await page.evaluate(
-            "({frames: player.frames(), errors: player.errors, levels: player.levels, latency: player.latency,"
-            " ll: player.hls ? player.hls.lowLatencyMode : null, live: player.hls && player.hls.levels.length ?"
+            "({frames: player.frames(), errors: player.errors, levels: player.levels,"
+            " latency: player.latency, ll: player.hls ? player.hls.lowLatencyMode : null,"
+            " live: player.hls && player.hls.levels.length ?"
             " !!(player.hls.levels[player.hls.currentLevel] || player.hls.levels[0]).details?.live : null})"
         )
         assert not state["errors"], state
@@ -50,7 +59,9 @@ async def test_hlsjs_plays_the_live_in_low_latency_mode_and_then_the_recording(
 ) -> None:
     client = await make_client(hls_segment_seconds=1.0, hls_part_seconds=0.25)
     service = client.app[HLS]
-    transcoder = service.start_live("play", PatternSource(360, 640, duration=10.0, realtime=True, encoded=True))
+    transcoder = service.start_live(
+        "play", PatternSource(360, 640, duration=10.0, realtime=True, encoded=True)
+    )
     low = transcoder.rendition("240p")
     assert low is not None
     deadline = time.monotonic() + 10

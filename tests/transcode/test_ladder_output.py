@@ -17,8 +17,13 @@ from transcode.storage import LocalStorage
 from transcode.transcoder import AUDIO, PEAK_FACTOR, CloseReason, HlsOptions, Transcoder
 from transcode.vod import package_vod
 
-REQUIRED_MEDIA_TAGS = ("#EXT-X-TARGETDURATION", "#EXT-X-MAP", "#EXT-X-PROGRAM-DATE-TIME",
-                       "#EXT-X-INDEPENDENT-SEGMENTS", "#EXT-X-MEDIA-SEQUENCE")
+REQUIRED_MEDIA_TAGS = (
+    "#EXT-X-TARGETDURATION",
+    "#EXT-X-MAP",
+    "#EXT-X-PROGRAM-DATE-TIME",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+    "#EXT-X-MEDIA-SEQUENCE",
+)
 
 
 def check_ladder(root: Path, *, rungs: int, copy_top: bool, segment: float = 2.0) -> None:
@@ -42,8 +47,7 @@ def check_ladder(root: Path, *, rungs: int, copy_top: bool, segment: float = 2.0
         # the stream as a player appends it: every segment decodes and starts with an IDR
         media = concat(root / name, playlist, root / f"{name}.mp4")
         (stream,) = ffprobe_streams(media)
-        assert (stream["codec_name"], stream["width"], stream["height"]) == (
-            "h264", *info.resolution)
+        assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", *info.resolution)
         frames = ffprobe_frames(media)
         assert int(str(stream["nb_read_frames"])) == len(frames) == round(sum(durations) * 30)
         keys = [f.time for f in frames if f.key]
@@ -52,8 +56,10 @@ def check_ladder(root: Path, *, rungs: int, copy_top: bool, segment: float = 2.0
         starts[name] = boundaries
         # Apple: measured average within 110 % of AVERAGE-BANDWIDTH, peak within 125 % of BANDWIDTH
         sizes = [(root / name / s.uri).stat().st_size * 8 for s in playlist.segments]
-        audio = [(root / AUDIO / s.uri).stat().st_size * 8 / s.duration
-                 for s in load_playlist(root / AUDIO / "index.m3u8").segments]
+        audio = [
+            (root / AUDIO / s.uri).stat().st_size * 8 / s.duration
+            for s in load_playlist(root / AUDIO / "index.m3u8").segments
+        ]
         peak = max(b / d for b, d in zip(sizes, durations, strict=True)) + max(audio)
         average = sum(sizes) / sum(durations) + sum(audio) / len(audio)
         assert average <= 1.1 * info.average_bandwidth, name
@@ -61,9 +67,14 @@ def check_ladder(root: Path, *, rungs: int, copy_top: bool, segment: float = 2.0
         if not (copy_top and variant is master.playlists[0]):
             assert info.bandwidth <= PEAK_FACTOR * info.average_bandwidth + 1  # nominal, not raised
     assert len({tuple(v) for v in starts.values()}) == 1, starts  # boundaries aligned across rungs
-    (audio_stream,) = ffprobe_streams(concat(root / AUDIO, load_playlist(root / AUDIO / "index.m3u8"),
-                                             root / "audio.mp4"))
-    assert (audio_stream["codec_name"], audio_stream["sample_rate"], audio_stream["channels"]) == ("aac", "48000", 2)
+    (audio_stream,) = ffprobe_streams(
+        concat(root / AUDIO, load_playlist(root / AUDIO / "index.m3u8"), root / "audio.mp4")
+    )
+    assert (audio_stream["codec_name"], audio_stream["sample_rate"], audio_stream["channels"]) == (
+        "aac",
+        "48000",
+        2,
+    )
 
 
 @pytest.mark.parametrize("copy_top", [False, True], ids=["encoded", "remuxed-top"])
@@ -83,10 +94,34 @@ async def test_live_ladder_conforms(tmp_path: Path, copy_top: bool) -> None:
 
 def _make_video(path: Path, seconds: int, size: str = "360x640", gop: int = 60) -> Path:
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=44100:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-         "-c:a", "aac", "-shortest", "-y", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=30:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=330:sample_rate=44100:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            str(gop),
+            "-keyint_min",
+            str(gop),
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-y",
+            str(path),
+        ],
         check=True,
     )
     return path

@@ -16,8 +16,8 @@ from transcode.rendition import Rendition
 from transcode.storage import LocalStorage
 
 
-async def _until(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(predicate: object, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not predicate():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
@@ -43,8 +43,9 @@ async def test_ll_hls_live_with_blocking_reload(make_client: AppFactory, tmp_pat
     part_path = storage.root / f"live/s1/240p/part{msn}.{part}.m4s"
     assert not part_path.exists()
     asked = time.time()
-    response = await client.get(f"/hls/live/s1/240p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}",
-                                headers={"Accept-Encoding": "gzip"})
+    response = await client.get(
+        f"/hls/live/s1/240p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}", headers={"Accept-Encoding": "gzip"}
+    )
     answered = time.time()
     assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
     text = await response.text()

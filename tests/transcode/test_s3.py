@@ -33,8 +33,13 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=BUCKET)
     yield endpoint
     server.stop()
 
@@ -53,8 +58,10 @@ class OrderedS3Storage(S3Storage):
             folder = key.rsplit("/", 1)[0]
             named = {f"{folder}/{line}" for line in data.decode().split() if line.endswith(".m4s")}
             named |= {f"{folder}/{uri}" for uri in re.findall(r'URI="([^"]+\.m(?:p4|4s))"', data.decode())}
-            named -= {f"{folder}/{uri}" for uri in re.findall(r'PRELOAD-HINT:TYPE=PART,URI="([^"]+)"',
-                                                               data.decode())}
+            named -= {
+                f"{folder}/{uri}"
+                for uri in re.findall(r'PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', data.decode())
+            }
             self.unready.extend(sorted(named - set(self.visible)))
         await super().put(key, data, duration=duration)
         self.visible.append(key)
@@ -66,8 +73,9 @@ class OrderedS3Storage(S3Storage):
 
 async def test_live_to_s3_ends_with_the_window_and_no_stale_objects(s3_endpoint: str) -> None:
     metrics = TranscodeMetrics(CollectorRegistry())
-    storage = OrderedS3Storage(BUCKET, endpoint_url=s3_endpoint, public_base_url=CDN, metrics=metrics,
-                               **CREDENTIALS)
+    storage = OrderedS3Storage(
+        BUCKET, endpoint_url=s3_endpoint, public_base_url=CDN, metrics=metrics, **CREDENTIALS
+    )
     options = HlsOptions(live_window=2, recording=False, thumbnail_interval=10.0)
     source = PatternSource(240, 432, duration=9.0, realtime=False, encoded=True)
     transcoder = Transcoder(source, storage, "live/s3", options, metrics=metrics)
@@ -108,8 +116,13 @@ async def test_live_to_s3_ends_with_the_window_and_no_stale_objects(s3_endpoint:
 
 
 async def test_app_on_s3_redirects_media_to_the_cdn(make_client: AppFactory, s3_endpoint: str) -> None:
-    client = await make_client(s3_bucket=BUCKET, s3_endpoint_url=s3_endpoint, s3_public_base_url=CDN,
-                               s3_access_key_id="test", s3_secret_access_key="test")
+    client = await make_client(
+        s3_bucket=BUCKET,
+        s3_endpoint_url=s3_endpoint,
+        s3_public_base_url=CDN,
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+    )
     assert isinstance(client.app[HLS].storage, S3Storage)
     response = await client.get("/hls/videos/x/master.m3u8", allow_redirects=False)
     assert response.status == 302 and response.headers["Location"] == f"{CDN}/videos/x/master.m3u8"

@@ -1,4 +1,5 @@
-"""Wire formats as pure functions: playlists on expected text, the box writer and H.264 helpers on real bytes."""
+"""Wire formats as pure functions: playlists on expected text; the box writer and H.264 helpers on real
+bytes."""
 
 from __future__ import annotations
 
@@ -13,65 +14,86 @@ import m3u8
 import numpy as np
 
 from transcode import fmp4, h264
+from transcode.errors import StorageError
 from transcode.ladder import apple_bit_rate, ladder_for
 from transcode.playlist import (
-    AudioRendition, MediaPlaylist, MultivariantPlaylist, Part, RenditionReport, Segment, Variant,
-    media_playlist, multivariant_playlist,
+    AudioRendition,
+    MediaPlaylist,
+    MultivariantPlaylist,
+    Part,
+    RenditionReport,
+    Segment,
+    Variant,
+    media_playlist,
+    multivariant_playlist,
 )
-from transcode.storage import StorageError, cache_control, check_key, media_type
+from transcode.storage import cache_control, check_key, media_type
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _segment(msn: int, parts: int = 4) -> Segment:
-    return Segment(msn, f"seg{msn}.m4s", 2.0, datetime(2026, 1, 2, 3, 4, 5 + 2 * msn, tzinfo=UTC),
-                   tuple(Part(f"part{msn}.{i}.m4s", 0.5, i == 0) for i in range(parts)))
+    return Segment(
+        msn,
+        f"seg{msn}.m4s",
+        2.0,
+        datetime(2026, 1, 2, 3, 4, 5 + 2 * msn, tzinfo=UTC),
+        tuple(Part(f"part{msn}.{i}.m4s", 0.5, i == 0) for i in range(parts)),
+    )
 
 
 def test_ll_hls_media_playlist_text() -> None:
     playlist = MediaPlaylist(
-        2.0, "init.mp4", (_segment(0), _segment(1), _segment(2), _segment(3)), part_target=0.5,
-        pending_parts=(Part("part4.0.m4s", 0.5, True),), pending_msn=4, preload_hint="part4.1.m4s",
-        rendition_reports=(RenditionReport("../audio/index.m3u8", 4, 0),), part_window=6.0,
+        2.0,
+        "init.mp4",
+        (_segment(0), _segment(1), _segment(2), _segment(3)),
+        part_target=0.5,
+        pending_parts=(Part("part4.0.m4s", 0.5, True),),
+        pending_msn=4,
+        preload_hint="part4.1.m4s",
+        rendition_reports=(RenditionReport("../audio/index.m3u8", 4, 0),),
+        part_window=6.0,
     )
-    assert media_playlist(playlist) == "\n".join([
-        "#EXTM3U",
-        "#EXT-X-VERSION:9",
-        "#EXT-X-TARGETDURATION:2",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5",
-        "#EXT-X-PART-INF:PART-TARGET=0.5",
-        '#EXT-X-MAP:URI="init.mp4"',
-        "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05.000Z",
-        "#EXTINF:2.0,",
-        "seg0.m4s",
-        "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:07.000Z",
-        '#EXT-X-PART:DURATION=0.5,URI="part1.0.m4s",INDEPENDENT=YES',
-        '#EXT-X-PART:DURATION=0.5,URI="part1.1.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part1.2.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part1.3.m4s"',
-        "#EXTINF:2.0,",
-        "seg1.m4s",
-        "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:09.000Z",
-        '#EXT-X-PART:DURATION=0.5,URI="part2.0.m4s",INDEPENDENT=YES',
-        '#EXT-X-PART:DURATION=0.5,URI="part2.1.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part2.2.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part2.3.m4s"',
-        "#EXTINF:2.0,",
-        "seg2.m4s",
-        "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:11.000Z",
-        '#EXT-X-PART:DURATION=0.5,URI="part3.0.m4s",INDEPENDENT=YES',
-        '#EXT-X-PART:DURATION=0.5,URI="part3.1.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part3.2.m4s"',
-        '#EXT-X-PART:DURATION=0.5,URI="part3.3.m4s"',
-        "#EXTINF:2.0,",
-        "seg3.m4s",
-        '#EXT-X-PART:DURATION=0.5,URI="part4.0.m4s",INDEPENDENT=YES',
-        '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part4.1.m4s"',
-        '#EXT-X-RENDITION-REPORT:URI="../audio/index.m3u8",LAST-MSN=4,LAST-PART=0',
-        "",
-    ])
+    assert media_playlist(playlist) == "\n".join(
+        [
+            "#EXTM3U",
+            "#EXT-X-VERSION:9",
+            "#EXT-X-TARGETDURATION:2",
+            "#EXT-X-MEDIA-SEQUENCE:0",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.5",
+            "#EXT-X-PART-INF:PART-TARGET=0.5",
+            '#EXT-X-MAP:URI="init.mp4"',
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05.000Z",
+            "#EXTINF:2.0,",
+            "seg0.m4s",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:07.000Z",
+            '#EXT-X-PART:DURATION=0.5,URI="part1.0.m4s",INDEPENDENT=YES',
+            '#EXT-X-PART:DURATION=0.5,URI="part1.1.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part1.2.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part1.3.m4s"',
+            "#EXTINF:2.0,",
+            "seg1.m4s",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:09.000Z",
+            '#EXT-X-PART:DURATION=0.5,URI="part2.0.m4s",INDEPENDENT=YES',
+            '#EXT-X-PART:DURATION=0.5,URI="part2.1.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part2.2.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part2.3.m4s"',
+            "#EXTINF:2.0,",
+            "seg2.m4s",
+            "#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:11.000Z",
+            '#EXT-X-PART:DURATION=0.5,URI="part3.0.m4s",INDEPENDENT=YES',
+            '#EXT-X-PART:DURATION=0.5,URI="part3.1.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part3.2.m4s"',
+            '#EXT-X-PART:DURATION=0.5,URI="part3.3.m4s"',
+            "#EXTINF:2.0,",
+            "seg3.m4s",
+            '#EXT-X-PART:DURATION=0.5,URI="part4.0.m4s",INDEPENDENT=YES',
+            '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part4.1.m4s"',
+            '#EXT-X-RENDITION-REPORT:URI="../audio/index.m3u8",LAST-MSN=4,LAST-PART=0',
+            "",
+        ]
+    )
     parsed = m3u8.loads(media_playlist(playlist))
     assert parsed.server_control.can_block_reload == "YES"
     assert parsed.part_inf.part_target == 0.5
@@ -93,10 +115,16 @@ def test_target_duration_rounds_the_longest_segment() -> None:
 
 
 def test_multivariant_playlist_text() -> None:
-    text = multivariant_playlist(MultivariantPlaylist(
-        [Variant("720p/index.m3u8", 4_028_000, 3_128_000, "avc1.64001F,mp4a.40.2", 720, 1280, 30.0, "aac")],
-        [AudioRendition("audio/index.m3u8", "aac", "default", 2)],
-    ))
+    text = multivariant_playlist(
+        MultivariantPlaylist(
+            [
+                Variant(
+                    "720p/index.m3u8", 4_028_000, 3_128_000, "avc1.64001F,mp4a.40.2", 720, 1280, 30.0, "aac"
+                )
+            ],
+            [AudioRendition("audio/index.m3u8", "aac", "default", 2)],
+        )
+    )
     assert text == (
         "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
         '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",'
@@ -112,14 +140,22 @@ def test_multivariant_playlist_text() -> None:
 def test_ladder_of_a_vertical_720p_live() -> None:
     ladder = ladder_for(720, 1280, Fraction(30), copy_top=True)
     assert [(r.name, r.width, r.height, r.copy) for r in ladder.rungs] == [
-        ("720p", 720, 1280, True), ("480p", 480, 854, False), ("360p", 360, 640, False), ("240p", 240, 426, False),
+        ("720p", 720, 1280, True),
+        ("480p", 480, 854, False),
+        ("360p", 360, 640, False),
+        ("240p", 240, 426, False),
     ]
     assert ladder.rungs[0].bit_rate == 3_000_000  # Apple's 1280x720 row
     assert ladder.rungs[2].bit_rate == 365_000  # Apple's 640x360 row
     assert [r.bit_rate for r in ladder.rungs] == sorted((r.bit_rate for r in ladder.rungs), reverse=True)
     assert ladder.audio_bit_rate == 128_000
     landscape = ladder_for(1920, 1080, Fraction(30))
-    assert [(r.width, r.height) for r in landscape.rungs] == [(1920, 1080), (1280, 720), (854, 480), (640, 360)]
+    assert [(r.width, r.height) for r in landscape.rungs] == [
+        (1920, 1080),
+        (1280, 720),
+        (854, 480),
+        (640, 360),
+    ]
     assert apple_bit_rate(1920, 1080) == 6_000_000
 
 
@@ -127,7 +163,7 @@ def _x264_access_units(frames: int = 3) -> list[bytes]:
     ctx = av.CodecContext.create("libx264", "w")
     ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, "yuv420p", Fraction(1, 30)
     ctx.options = {"preset": "ultrafast", "tune": "zerolatency"}
-    out = []
+    out: list[bytes] = []
     for i in range(frames):
         frame = av.VideoFrame.from_ndarray(np.full((96, 64), i * 40, np.uint8), format="yuv420p")
         frame.pts = i
@@ -159,9 +195,22 @@ def test_init_and_fragments_are_read_by_ffprobe(tmp_path: Path) -> None:
     media = init + fmp4.fragment(1, 0, samples[:2]) + fmp4.fragment(2, 6000, samples[2:])
     path = tmp_path / "track.mp4"
     path.write_bytes(media)
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                          "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "h264,64,64,5"
     assert fmp4.audio_specific_config(48000, 2) == b"\x11\x90"
 
