@@ -23,23 +23,16 @@ _PARAMETER_SETS = frozenset({NAL_SPS, NAL_PPS, NAL_AUD})
 def split_annexb(data: bytes) -> list[bytes]:
     """The NAL units of an Annex B byte stream (B.2: start codes 00 00 01 or 00 00 00 01)."""
     units: list[bytes] = []
-    start = -1
-    i = 0
-    n = len(data)
-    while i + 2 < n:
-        if data[i] == 0 and data[i + 1] == 0 and data[i + 2] == 1:
-            if start >= 0:
-                end = i
-                while end > start and data[end - 1] == 0:  # trailing_zero_8bits / 4-byte start code
-                    end -= 1
-                units.append(data[start:end])
-            i += 3
-            start = i
-        else:
-            i += 1
-    if start >= 0 and start < n:
-        units.append(data[start:])
-    return [u for u in units if u]
+    at = data.find(b"\x00\x00\x01")
+    while at >= 0:
+        begin = at + 3
+        at = data.find(b"\x00\x00\x01", begin)
+        end = len(data) if at < 0 else at
+        while end > begin and data[end - 1] == 0:  # trailing_zero_8bits, or the 4-byte start code's zero
+            end -= 1
+        if end > begin:
+            units.append(data[begin:end])
+    return units
 
 
 def nal_type(unit: bytes) -> int:

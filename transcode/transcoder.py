@@ -50,6 +50,7 @@ from transcode.thumbnails import ThumbnailSchedule, jpeg
 log = logging.getLogger(__name__)
 
 AUDIO = "audio"
+_BATCH = 8
 PEAK_FACTOR = 1.3  # advertised BANDWIDTH over the average: covers the VBV's burst within a segment
 
 
@@ -230,8 +231,12 @@ class Transcoder:
     async def _drive(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            item = await lane.queue.get()
-            outputs = await loop.run_in_executor(self._executor, lane.work, item)
+            # Whatever is queued goes to the thread in one hop (a file or a lagging live catches up with
+            # fewer hand-offs); a live that keeps up hands over one frame at a time.
+            batch = [await lane.queue.get()]
+            while batch[-1][0] is not None and not lane.queue.empty() and len(batch) < _BATCH:
+                batch.append(lane.queue.get_nowait())
+            outputs = await loop.run_in_executor(self._executor, _work_all, lane.work, batch)
             if not lane.init_written:
                 data = lane.init()
                 if data is not None:
@@ -242,7 +247,7 @@ class Transcoder:
                 await lane.rendition.publish(outputs)
                 self._record_latency(lane, outputs)
                 await self._check_bandwidth()
-            if item[0] is None:
+            if batch[-1][0] is None:
                 return
 
     def _record_latency(self, lane: _Lane, outputs: list[ChunkOut | SegmentOut]) -> None:
@@ -469,6 +474,12 @@ class Transcoder:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+
+def _work_all(
+    work: Callable[[Any], list[ChunkOut | SegmentOut]], items: list[Any]
+) -> list[ChunkOut | SegmentOut]:
+    return [out for item in items for out in work(item)]
 
 
 def _codec_of(lane: _Lane) -> str:

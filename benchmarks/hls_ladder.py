@@ -1,0 +1,213 @@
+"""HLS ladder: our PyAV pipeline vs the ffmpeg command line on the same 720x1280 job; LL-HLS latency; ladders on 2 cores.
+
+Run: .venv/bin/python -m benchmarks.hls_ladder [--long]   (default: 20 s of input; --long: 60 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg
+
+from transcode.encoder import X264Settings
+from transcode.filesource import FileSource
+from transcode.ladder import ladder_for
+from transcode.storage import LocalStorage
+from transcode.transcoder import HlsOptions, Transcoder
+
+WIDTH, HEIGHT, FPS = 720, 1280, 30
+
+
+def make_input(path: Path, seconds: int) -> Path:
+    """A publisher-like source: H.264 with an IDR every 2 s, AAC audio; content that moves."""
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "3000k",
+            "-g",
+            str(2 * FPS),
+            "-keyint_min",
+            str(2 * FPS),
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-y",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def ours(source_path: Path, out: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of our pipeline, as fast as it goes, LL-HLS parts on."""
+    source = await FileSource.open(source_path)
+    transcoder = Transcoder(source, LocalStorage(out), "live/bench", HlsOptions(thumbnail_interval=10.0))
+    assert transcoder.ladder.top.copy, "the input's keyframe interval should allow a remuxed top rung"
+    cpu, wall = cpu_self(), time.monotonic()
+    await transcoder.run()
+    return cpu_self() - cpu, time.monotonic() - wall
+
+
+def ffmpeg_cli(source_path: Path, out: Path, settings: X264Settings) -> tuple[float, float, list[str]]:
+    """The identical job on Debian's ffmpeg: the top rung copied, the same rungs scaled (bilinear) and encoded
+    with the same x264 settings and forced IDRs every 2 s, AAC once, fMP4 HLS."""
+    ladder = ladder_for(WIDTH, HEIGHT, Fraction(FPS), copy_top=True)
+    encoded = ladder.rungs[1:]
+    source = ffmpeg.input(str(source_path))
+    split = source.video.filter_multi_output("split", len(encoded))
+    streams = [source.video] + [
+        split[i].filter("scale", rung.width, rung.height, flags="bilinear") for i, rung in enumerate(encoded)
+    ]
+    options: dict[str, object] = {"c:v:0": "copy", "c:a": "aac", "b:a": "128k", "ar": 48000, "ac": 2}
+    for i, rung in enumerate(encoded, start=1):
+        options.update(
+            {
+                f"c:v:{i}": "libx264",
+                f"preset:v:{i}": settings.preset,
+                f"b:v:{i}": rung.bit_rate,
+                f"maxrate:v:{i}": rung.maxrate,
+                f"bufsize:v:{i}": rung.bufsize,
+                f"x264-params:v:{i}": settings.x264_params(20 * FPS),
+                f"pix_fmt:v:{i}": "yuv420p",
+            }
+        )
+    streams_map = " ".join(f"v:{i},agroup:aud" for i in range(len(streams))) + " a:0,agroup:aud"
+    (out / "ff").mkdir(parents=True)
+    node = (
+        ffmpeg.output(
+            *streams,
+            source.audio,
+            str(out / "ff" / "%v" / "index.m3u8"),
+            format="hls",
+            hls_time=2,
+            hls_segment_type="fmp4",
+            hls_playlist_type="vod",
+            master_pl_name="master.m3u8",
+            hls_segment_filename=str(out / "ff" / "%v" / "seg%d.m4s"),
+            var_stream_map=streams_map,
+            force_key_frames="expr:gte(t,n_forced*2)",
+            **options,
+        )
+        .global_args("-v", "error")
+        .overwrite_output()
+    )
+    args = node.compile()
+    cpu, wall = cpu_children(), time.monotonic()
+    subprocess.run(args, check=True)
+    return cpu_children() - cpu, time.monotonic() - wall, args
+
+
+async def live_run(source_path: Path, out: Path, ladders: int) -> tuple[float, list[float], float]:
+    """``ladders`` live ladders at once from realtime sources: (wall seconds, frame latencies, CPU seconds)."""
+    transcoders = []
+    for i in range(ladders):
+        source = await FileSource.open(source_path, realtime=True)
+        options = HlsOptions(recording=False)
+        transcoders.append(Transcoder(source, LocalStorage(out / f"l{ladders}"), f"live/{i}", options))
+    cpu, wall = cpu_self(), time.monotonic()
+    await asyncio.gather(*(t.run() for t in transcoders))
+    latencies = [x for t in transcoders for x in t.frame_latencies]
+    return time.monotonic() - wall, latencies, cpu_self() - cpu
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else float("nan")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--long", action="store_true", help="60 s of input instead of 20 s")
+    parser.add_argument("--live-seconds", type=int, default=None, help="length of each live run (default 10)")
+    parser.add_argument("--max-ladders", type=int, default=4)
+    args = parser.parse_args()
+    seconds = 60 if args.long else 20
+    live_seconds = args.live_seconds or (30 if args.long else 10)
+    work = Path(tempfile.mkdtemp(prefix="hls-bench-"))
+    try:
+        src = make_input(work / "input.mp4", seconds)
+        live_src = make_input(work / "live.mp4", live_seconds)
+        settings = X264Settings()
+        print(
+            f"input: {seconds} s of {WIDTH}x{HEIGHT}@{FPS} H.264 + AAC; rungs 720p (copy), 480p/360p/240p "
+            f"x264 {settings.preset}; {os.cpu_count()} cores"
+        )
+        our_cpu, our_wall = await ours(src, work / "ours")
+        ff_cpu, ff_wall, ff_args = ffmpeg_cli(src, work, settings)
+        print("\n| pipeline | CPU s | wall s | realtime factor | CPU s per media s |")
+        print("|---|---|---|---|---|")
+        for name, cpu, wall in (
+            ("ours (PyAV, LL-HLS parts)", our_cpu, our_wall),
+            ("ffmpeg CLI", ff_cpu, ff_wall),
+        ):
+            print(f"| {name} | {cpu:.1f} | {wall:.1f} | {seconds / wall:.2f}x | {cpu / seconds:.3f} |")
+        print(f"\nCPU ratio ours / ffmpeg: {our_cpu / ff_cpu:.2f}")
+        print("ffmpeg command:", " ".join(ff_args[:6]), "…")
+
+        print(f"\nlive ladders at once ({live_seconds} s realtime sources each):")
+        print(
+            f"(load average before: {os.getloadavg()[0]:.1f}: other work on the machine competes for the cores)"
+        )
+        print(
+            "| ladders | wall s | CPU s | cores used | ladders 2 cores carry by CPU | latency p50 s | p95 s |"
+            " kept up |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for count in range(1, args.max_ladders + 1):
+            wall, latencies, cpu = await live_run(live_src, work / "live", count)
+            p50, p95 = pct(latencies, 50), pct(latencies, 95)
+            kept_up = wall < live_seconds * 1.1 + 1.0 and p95 < 2.0
+            per_ladder = cpu / live_seconds / count  # cores one ladder needs in real time
+            print(
+                f"| {count} | {wall:.1f} | {cpu:.1f} | {cpu / wall:.2f} | {2 / per_ladder:.1f} | {p50:.3f} |"
+                f" {p95:.3f} | {'yes' if kept_up else 'no'} |"
+            )
+            if not kept_up:
+                break
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
