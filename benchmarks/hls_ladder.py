@@ -1,4 +1,4 @@
-"""HLS ladder: our PyAV pipeline vs the ffmpeg command line on the same 720x1280 job; LL-HLS latency; ladders on 2 cores.
+"""HLS ladder: our PyAV pipeline vs the ffmpeg CLI on one 720x1280 job; LL-HLS latency; ladders at once.
 
 Run: .venv/bin/python -m benchmarks.hls_ladder [--long]   (default: 20 s of input; --long: 60 s)
 """
@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -140,7 +139,7 @@ def ffmpeg_cli(source_path: Path, out: Path, settings: X264Settings) -> tuple[fl
 
 
 async def live_run(source_path: Path, out: Path, ladders: int) -> tuple[float, list[float], float]:
-    """``ladders`` live ladders at once from realtime sources: (wall seconds, frame latencies, CPU seconds)."""
+    """``ladders`` live ladders at once from realtime sources: (wall s, frame latencies, CPU s)."""
     transcoders = []
     for i in range(ladders):
         source = await FileSource.open(source_path, realtime=True)
@@ -187,7 +186,7 @@ async def main() -> None:
 
         print(f"\nlive ladders at once ({live_seconds} s realtime sources each):")
         print(
-            f"(load average before: {os.getloadavg()[0]:.1f}: other work on the machine competes for the cores)"
+            f"(load average before: {os.getloadavg()[0]:.1f}; other work here competes for the cores)"
         )
         print(
             "| ladders | wall s | CPU s | cores used | ladders 2 cores carry by CPU | latency p50 s | p95 s |"

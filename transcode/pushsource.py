@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import av
 
-from transcode.source import AccessUnit, Picture, SourceInfo, SourceItem, Sound
+from transcode.source import AccessUnit, Picture, Sound, SourceInfo, SourceItem
 
 
 class PushSource:

@@ -9,7 +9,7 @@ from api.state import HLS
 from tests.conftest import AppFactory
 from transcode.pattern import PatternSource
 from transcode.pushsource import PushSource
-from transcode.source import AccessUnit, Picture, SourceInfo, Sound
+from transcode.source import AccessUnit, Picture, Sound, SourceInfo
 from transcode.transcoder import CloseReason
 
 
