@@ -88,7 +88,7 @@ def media_playlist(playlist: MediaPlaylist) -> str:
         lines.append(f"#EXT-X-PART-INF:PART-TARGET={_decimal(playlist.part_target)}")
     lines.append(f'#EXT-X-MAP:URI="{playlist.init_uri}"')
     # Parts are listed only for the last part_window seconds (§4.4.4.9: older ones may be removed).
-    cutoff = sum(s.duration for s in playlist.segments) - playlist.part_window
+    cutoff = math.fsum(s.duration for s in playlist.segments) - playlist.part_window  # the listed window only
     elapsed = 0.0
     for segment in playlist.segments:
         lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_date(segment.program_date_time)}")

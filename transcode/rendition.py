@@ -44,7 +44,9 @@ class Rendition:
         self._started_at = started_at
         self._reports = reports
         self.segments: list[Segment] = []  # every segment of the session, in order
-        self.segment_bytes: list[int] = []
+        self.total_bytes = 0  # of every segment so far: the measured rates the multivariant promises
+        self.total_duration = 0.0
+        self.peak_rate = 0.0  # bit/s of the densest segment
         self.pending: list[Part] = []
         self.pending_msn = 0
         self.ended = False
@@ -104,7 +106,11 @@ class Rendition:
                         out.msn, name, self._seconds(out.duration), self._date(out.start), tuple(self.pending)
                     )
                 )
-                self.segment_bytes.append(len(out.data))
+                duration = self._seconds(out.duration)
+                self.total_bytes += len(out.data)
+                self.total_duration += duration
+                if duration > 0:
+                    self.peak_rate = max(self.peak_rate, 8 * len(out.data) / duration)
                 self.pending = []
                 self.pending_msn = out.msn + 1
         await self.write_playlist()
@@ -120,7 +126,7 @@ class Rendition:
         ll = config.part_duration is not None and not self.ended
         next_part = f"part{self.pending_msn}.{len(self.pending)}.m4s"
         pending_date = (
-            self._started_at + timedelta(seconds=sum(s.duration for s in self.segments))
+            self._started_at + timedelta(seconds=self.total_duration)
             if self.pending
             else None
         )

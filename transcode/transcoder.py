@@ -276,11 +276,9 @@ class Transcoder:
 
     def _measured(self, rendition: Rendition) -> tuple[int, int]:
         """(peak, average) bit/s over the finished segments."""
-        durations = [s.duration for s in rendition.segments]
-        if not durations:
+        if rendition.total_duration <= 0:
             return 0, 0
-        peak = max(8 * b / d for b, d in zip(rendition.segment_bytes, durations, strict=True) if d > 0)
-        return int(peak), int(8 * sum(rendition.segment_bytes) / sum(durations))
+        return int(rendition.peak_rate), int(8 * rendition.total_bytes / rendition.total_duration)
 
     def _variants(self) -> list[Variant]:
         audio_lane = self._lanes.get(AUDIO)
@@ -380,6 +378,9 @@ class Transcoder:
                             next_boundary += seg
                     pts = round(t * VIDEO_TIMESCALE)
                     self._arrivals[pts] = time.monotonic()
+                    if len(self._arrivals) > 1000:  # frames no part ever held (before the first IDR)
+                        for stale in list(self._arrivals)[:500]:
+                            del self._arrivals[stale]
                     for rung in self.ladder.rungs:
                         if not rung.copy:
                             await self._lanes[rung.name].queue.put((item.frame, pts, starts))
