@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -118,7 +119,8 @@ class Transcoder:
         )
         self.started_at = datetime.now(UTC)
         self.close_reason: CloseReason | None = None
-        self.frame_latencies: list[float] = []  # seconds from a frame's arrival to its part being listed
+        # seconds from a frame's arrival to its part being listed (the latest ones)
+        self.frame_latencies: deque[float] = deque(maxlen=100_000)
         self._arrivals: dict[int, float] = {}
         self._fps = float(info.frame_rate)
         self._frame_ticks = round(VIDEO_TIMESCALE / self._fps)
