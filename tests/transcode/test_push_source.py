@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from fractions import Fraction
 
 from api.state import HLS
+from tests.api.helpers import problem
 from tests.conftest import AppFactory
 from transcode.pattern import PatternSource
 from transcode.pushsource import PushSource
@@ -14,10 +16,10 @@ from transcode.transcoder import CloseReason
 
 
 async def test_pushed_frames_make_a_ladder_and_app_shutdown_ends_it(make_client: AppFactory) -> None:
-    client = await make_client()
+    client = await make_client(hls_segment_seconds=1.0)
     service = client.app[HLS]
-    pattern = PatternSource(360, 640, duration=30.0, realtime=False, encoded=True)
-    source = PushSource(SourceInfo(360, 640, Fraction(30), True, 2.0))
+    pattern = PatternSource(360, 640, duration=30.0, realtime=False, encoded=True, keyframe_interval=1.0)
+    source = PushSource(SourceInfo(360, 640, Fraction(30), True, 1.0))
     transcoder = service.start_live("pushed", source)
     assert transcoder.ladder.top.copy
     pushed = 0
@@ -38,8 +40,19 @@ async def test_pushed_frames_make_a_ladder_and_app_shutdown_ends_it(make_client:
         if top.segments:
             break
         await asyncio.sleep(0.02)
-    assert top.segments and top.segments[0].duration == 2.0
+    assert top.segments and top.segments[0].duration == 1.0
     assert transcoder.running
+
+    # The publisher stalls: a blocking reload for the next segment gives up after three target durations
+    # with a 503 (RFC 8216bis §6.2.5.2), and a request for what exists returns at once.
+    await asyncio.sleep(0.3)
+    waiting = top.pending_msn + 1
+    started = time.monotonic()
+    await problem(await client.get(f"/hls/live/pushed/360p/index.m3u8?_HLS_msn={waiting}"), 503)
+    assert 2.9 < time.monotonic() - started < 4.0
+    started = time.monotonic()
+    response = await client.get("/hls/live/pushed/360p/index.m3u8?_HLS_msn=0&_HLS_part=0")
+    assert response.status == 200 and time.monotonic() - started < 0.5
     await client.close()  # the app closes the service, which stops the live
     assert not transcoder.running and transcoder.close_reason is CloseReason.SHUTDOWN
     assert top.ended and "#EXT-X-ENDLIST" in top.playlist_text
