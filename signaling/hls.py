@@ -93,8 +93,7 @@ async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResp
         if query.hls_msn is not None:
             if query.hls_msn > rendition.pending_msn + 1:  # more than two segments past the last one
                 raise BadRequest("_HLS_msn is too far ahead of the playlist")
-            timeout = 3 * service.options.segment_duration
-            if not await rendition.wait_for(query.hls_msn, query.hls_part, timeout):
+            if not await rendition.wait_for(query.hls_msn, query.hls_part, rendition.hold_limit):
                 raise ServiceUnavailable("the requested part was not produced in time")
         if rendition.playlist_text:
             return _playlist_response(request, rendition.playlist_text)
@@ -102,10 +101,13 @@ async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResp
     if not isinstance(storage, LocalStorage):
         raise web.HTTPFound(storage.url(key))
     path = storage.path(key)
+    if key.endswith(".m3u8"):
+        try:
+            return _playlist_response(request, (await storage.get(key)).decode())
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound("no such HLS object") from None
     if not path.is_file():
         raise NotFound("no such HLS object")
-    if key.endswith(".m3u8"):
-        return _playlist_response(request, path.read_text())
     return web.FileResponse(
         path, headers={"Content-Type": media_type(key), "Cache-Control": cache_control(key)}
     )

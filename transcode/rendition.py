@@ -57,6 +57,11 @@ class Rendition:
         self._deleted_segments_upto = 0
 
     @property
+    def hold_limit(self) -> float:
+        """How long a blocking reload may wait: three target durations (RFC 8216bis §6.2.5.2)."""
+        return 3 * self._config.segment_duration
+
+    @property
     def playlist_key(self) -> str:
         return f"{self._prefix}/{self.name}/index.m3u8"
 
@@ -125,11 +130,7 @@ class Rendition:
         window = tuple(self.segments[-config.live_window :])
         ll = config.part_duration is not None and not self.ended
         next_part = f"part{self.pending_msn}.{len(self.pending)}.m4s"
-        pending_date = (
-            self._started_at + timedelta(seconds=self.total_duration)
-            if self.pending
-            else None
-        )
+        pending_date = self._started_at + timedelta(seconds=self.total_duration) if self.pending else None
         return media_playlist(
             MediaPlaylist(
                 config.segment_duration,

@@ -83,6 +83,7 @@ class _Lane:
     work: Callable[[Any], list[ChunkOut | SegmentOut]]
     init: Callable[[], bytes | None]
     rung: Rung | None = None
+    codec: Callable[[], str] = lambda: "mp4a.40.2"  # RFC 6381, known once the init segment is
     init_written: bool = False
     task: asyncio.Task[None] | None = None
 
@@ -206,7 +207,11 @@ class Transcoder:
         def init() -> bytes | None:
             return fmp4.init_segment(encoder.track()) if encoder.parameter_sets else None
 
-        return _Lane(rendition, segmenter, asyncio.Queue(self.options.queue_frames), work, init, rung)
+        def codec() -> str:
+            assert encoder.parameter_sets is not None
+            return encoder.parameter_sets.codec
+
+        return _Lane(rendition, segmenter, asyncio.Queue(self.options.queue_frames), work, init, rung, codec)
 
     def _copy_lane(self, rung: Rung, rendition: Rendition, segmenter: Segmenter) -> _Lane:
         copier = VideoCopy(rung)
@@ -228,7 +233,11 @@ class Transcoder:
         def init() -> bytes | None:
             return fmp4.init_segment(copier.track()) if copier.parameter_sets else None
 
-        return _Lane(rendition, segmenter, asyncio.Queue(self.options.queue_frames), work, init, rung)
+        def codec() -> str:
+            assert copier.parameter_sets is not None
+            return copier.parameter_sets.codec
+
+        return _Lane(rendition, segmenter, asyncio.Queue(self.options.queue_frames), work, init, rung, codec)
 
     async def _drive(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
@@ -295,9 +304,7 @@ class Transcoder:
             peak = max(peak, int(rung.bit_rate * PEAK_FACTOR)) + audio_peak
             average = max(average, rung.bit_rate) + audio_avg
             self._advertised[rung.name] = (peak, average)
-            track = lane.init()
-            assert track is not None
-            codec = _codec_of(lane)
+            codec = lane.codec()
             variants.append(
                 Variant(
                     f"{rung.name}/index.m3u8",
@@ -483,14 +490,6 @@ def _work_all(
     work: Callable[[Any], list[ChunkOut | SegmentOut]], items: list[Any]
 ) -> list[ChunkOut | SegmentOut]:
     return [out for item in items for out in work(item)]
-
-
-def _codec_of(lane: _Lane) -> str:
-    data = lane.init()
-    assert data is not None
-    # the avcC record follows its box header; profile, compatibility and level are its bytes 1..3
-    at = data.find(b"avcC")
-    return "avc1." + data[at + 5 : at + 8].hex().upper()
 
 
 __all__ = ["CloseReason", "EncodedSample", "HlsOptions", "Transcoder"]

@@ -43,7 +43,8 @@ async def _play(page: Page, url: str, frames: int, within: float = 20.0) -> dict
     while True:
         state: dict[str, Any] = await page.evaluate(
             "({frames: player.frames(), errors: player.errors, levels: player.levels,"
-            " latency: player.latency, ll: player.hls ? player.hls.lowLatencyMode : null,"
+            " latency: player.latency, target: player.hls ? player.hls.targetLatency : null,"
+            " ll: player.hls ? player.hls.lowLatencyMode : null,"
             " live: player.hls && player.hls.levels.length ?"
             " !!(player.hls.levels[player.hls.currentLevel] || player.hls.levels[0]).details?.live : null})"
         )
@@ -72,7 +73,9 @@ async def test_hlsjs_plays_the_live_in_low_latency_mode_and_then_the_recording(
     page = await browser.new_page()
     live = await _play(page, f"{base}/static/hls.html?src=/hls/live/play/master.m3u8&ll=1", frames=45)
     assert live["levels"] == 2 and live["ll"] is True and live["live"] is True
-    assert live["latency"] is not None and live["latency"] < 3.0, live  # seconds behind the live edge
+    # hls.js aims at PART-HOLD-BACK (0.75 s here), not the 3 target durations of plain HLS
+    assert live["target"] is not None and live["target"] < 1.5, live
+    assert live["latency"] is not None and live["latency"] < 4.0, live  # seconds behind the live edge
     await page.close()
 
     await service.stop_live("play")
