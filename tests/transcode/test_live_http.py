@@ -64,6 +64,8 @@ async def test_ll_hls_live_with_blocking_reload(make_client: AppFactory, tmp_pat
     assert playlist.preload_hint is not None and playlist.preload_hint.hint_type == "PART"
     assert {r.uri for r in playlist.rendition_reports} == {"../360p/index.m3u8", "../audio/index.m3u8"}
     assert len(playlist.segments) == 4  # the live window
+    parts = [p for s in playlist.segments for p in s.parts]
+    assert parts and all(p.duration <= playlist.part_inf.part_target for p in parts)
     with_parts = [s for s in playlist.segments if s.parts]
     assert 1 <= len(with_parts) <= 3 and with_parts[-1] is playlist.segments[-1]
     assert not playlist.segments[0].parts

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -126,3 +128,34 @@ async def test_app_on_s3_redirects_media_to_the_cdn(make_client: AppFactory, s3_
     assert isinstance(client.app[HLS].storage, S3Storage)
     response = await client.get("/hls/videos/x/master.m3u8", allow_redirects=False)
     assert response.status == 302 and response.headers["Location"] == f"{CDN}/videos/x/master.m3u8"
+
+
+async def test_uploads_are_retried_with_backoff_until_the_server_answers() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    storage = S3Storage(
+        BUCKET, endpoint_url=endpoint, max_attempts=6, access_key_id="test", secret_access_key="test"
+    )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    async def server_comes_up() -> None:
+        await asyncio.sleep(0.4)  # the first attempts find nothing listening
+        server.start()
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket=BUCKET)
+
+    try:
+        started = time.monotonic()
+        _, _ = await asyncio.gather(server_comes_up(), storage.put("live/r/seg0.m4s", b"segment"))
+        assert time.monotonic() - started >= 0.4
+        assert await storage.get("live/r/seg0.m4s") == b"segment"
+    finally:
+        await storage.close()
+        server.stop()
