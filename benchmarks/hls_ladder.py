@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import resource
 import shutil
@@ -17,9 +18,11 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import ffmpeg
 
-from transcode.encoder import X264Settings
+from transcode import fmp4
+from transcode.encoder import VideoEncoder, X264Settings
 from transcode.filesource import FileSource
 from transcode.ladder import ladder_for
 from transcode.storage import LocalStorage
@@ -154,13 +157,6 @@ async def live_run(source_path: Path, out: Path, ladders: int) -> tuple[float, l
 def packaging(source_path: Path) -> None:
     """The fMP4 packaging choice: our box writer vs PyAV's mp4 muxer (CMAF movflags, 0.5 s fragments) into
     memory, on the 240p rung's packets: CPU per part, and how many parts late a part's bytes come out."""
-    import io
-
-    import av
-
-    from transcode import fmp4, h264
-    from transcode.encoder import VideoEncoder
-
     rung = ladder_for(WIDTH, HEIGHT, Fraction(FPS)).rungs[-1]
     encoder = VideoEncoder(rung, Fraction(FPS), X264Settings(), 600)
     samples = []
