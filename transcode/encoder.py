@@ -101,15 +101,19 @@ class VideoCopy:
     def __init__(self, rung: Rung) -> None:
         self.rung = rung
         self.parameter_sets: h264.ParameterSets | None = None
+        self.changed = False  # the publisher changed SPS/PPS (a WebRTC sender adapting its resolution)
 
     def remux(self, data: bytes, pts: int, dts: int) -> list[EncodedSample]:
         units = h264.split_annexb(data)
         found = h264.parameter_sets(units)
         if found is not None and self.parameter_sets is None:
             self.parameter_sets = found
+        elif found is not None and found != self.parameter_sets:
+            self.changed = True
         if self.parameter_sets is None:
             return []  # nothing decodable before the first SPS/PPS
-        sample = h264.to_sample(units)
+        # after a change the new parameter sets travel in-band, so decoders switch with the stream
+        sample = h264.to_sample(units, keep_parameter_sets=self.changed)
         return [EncodedSample(sample, dts, pts, h264.is_idr(units))] if sample else []
 
     def track(self) -> VideoTrack:

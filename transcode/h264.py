@@ -76,10 +76,11 @@ def parameter_sets(units: Iterable[bytes]) -> ParameterSets | None:
     return ParameterSets(sps, pps)
 
 
-def to_sample(units: Iterable[bytes]) -> bytes:
-    """An fMP4 ``avc1`` sample: 4-byte length-prefixed NAL units, parameter sets and AUDs left out (they
-    belong in the sample entry)."""
-    return b"".join(struct.pack(">I", len(u)) + u for u in units if nal_type(u) not in _PARAMETER_SETS)
+def to_sample(units: Iterable[bytes], *, keep_parameter_sets: bool = False) -> bytes:
+    """An fMP4 ``avc1`` sample: 4-byte length-prefixed NAL units; AUDs left out, and parameter sets too (they
+    belong in the sample entry) unless they changed mid-stream (ISO/IEC 14496-15 allows them in-band)."""
+    dropped = {NAL_AUD} if keep_parameter_sets else _PARAMETER_SETS
+    return b"".join(struct.pack(">I", len(u)) + u for u in units if nal_type(u) not in dropped)
 
 
 def is_idr(units: Iterable[bytes]) -> bool:

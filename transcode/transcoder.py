@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -33,6 +34,7 @@ from transcode.encoder import (
     VideoEncoder,
     X264Settings,
 )
+from transcode.errors import TranscodeError
 from transcode.ladder import Ladder, Rung, ladder_for
 from transcode.metrics import TranscodeMetrics
 from transcode.playlist import (
@@ -261,6 +263,20 @@ class Transcoder:
             if batch[-1][0] is None:
                 return
 
+    def _lane_done(self, lane: _Lane, task: asyncio.Task[None]) -> None:
+        """A failed lane (an encoder, or storage that stays down) ends the whole ladder: the others would
+        wait forever for it, and a ladder missing a rendition breaks players."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("transcode %s: rendition %s failed: %r", self.prefix, lane.rendition.name, task.exception())
+        self.close_reason = self.close_reason or CloseReason.FAILED
+        self._stopping = True
+        while not lane.queue.empty():  # unblock a producer waiting on this lane's full queue
+            lane.queue.get_nowait()
+        ending = asyncio.ensure_future(self.source.aclose())  # a quiet live source must not keep it waiting
+        self._side_tasks.add(ending)
+        ending.add_done_callback(self._side_tasks.discard)
+
     def _record_latency(self, lane: _Lane, outputs: list[ChunkOut | SegmentOut]) -> None:
         if lane.rung is None or lane.rung is not self.ladder.rungs[-1]:
             return  # measured on one rung: the lowest, which every player can start on
@@ -359,6 +375,7 @@ class Transcoder:
     async def run(self) -> CloseReason:
         for lane in self._lanes.values():
             lane.task = asyncio.create_task(self._drive(lane))
+            lane.task.add_done_callback(functools.partial(self._lane_done, lane))
         origin: float | None = None
         seg = self.options.segment_duration
         next_boundary = 0.0
@@ -429,14 +446,18 @@ class Transcoder:
                 self.close_reason = CloseReason.FAILED
         if self._side_tasks:
             await asyncio.gather(*self._side_tasks, return_exceptions=True)
-        if self._poster_frame is not None:  # shorter than the poster time: the last frame
-            await self.storage.put(f"{self.prefix}/poster.jpg", jpeg(self._poster_frame))
-            self._poster_frame = None
-        for lane in self._lanes.values():
-            if lane.init_written:
-                await lane.rendition.end()
-        if self._master_written:
-            await self._write_master()
+        try:
+            if self._poster_frame is not None:  # shorter than the poster time: the last frame
+                await self.storage.put(f"{self.prefix}/poster.jpg", jpeg(self._poster_frame))
+                self._poster_frame = None
+            for lane in self._lanes.values():
+                if lane.init_written:
+                    await lane.rendition.end()
+            if self._master_written:
+                await self._write_master()
+        except (TranscodeError, OSError) as exc:  # storage down: the playlists stay as they were
+            log.error("transcode %s: could not finish the playlists: %r", self.prefix, exc)
+            self.close_reason = CloseReason.FAILED
         await self.source.aclose()
         self._executor.shutdown(wait=False)
 

@@ -3,6 +3,7 @@ checked against Apple's HLS authoring rules."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import subprocess
 from pathlib import Path
@@ -145,3 +146,22 @@ async def test_package_vod_rejects_a_file_that_is_not_video(tmp_path: Path) -> N
     with pytest.raises(SourceError):
         await package_vod(junk, storage, "videos/v2")
     assert await storage.keys("videos") == []
+
+
+async def test_a_source_without_audio_gets_a_video_only_ladder(tmp_path: Path) -> None:
+    source = PatternSource(360, 640, duration=2.0, realtime=False, audio=False)
+    transcoder = Transcoder(source, LocalStorage(tmp_path), "live/mute")
+    assert await transcoder.run() is CloseReason.ENDED
+    master = (tmp_path / "live/mute/master.m3u8").read_text()
+    assert "EXT-X-MEDIA" not in master and "mp4a" not in master and "AUDIO=" not in master
+    assert not (tmp_path / "live/mute" / AUDIO).exists()
+    assert m3u8.loads(master).playlists[0].stream_info.codecs.startswith("avc1.")
+
+
+async def test_storage_that_fails_ends_the_ladder_instead_of_hanging(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")  # every write under it fails with NotADirectoryError
+    source = PatternSource(240, 432, duration=60.0, realtime=True)
+    transcoder = Transcoder(source, LocalStorage(blocker), "live/broken")
+    reason = await asyncio.wait_for(transcoder.run(), 10)
+    assert reason is CloseReason.FAILED and transcoder.close_reason is CloseReason.FAILED

@@ -159,13 +159,13 @@ def test_ladder_of_a_vertical_720p_live() -> None:
     assert apple_bit_rate(1920, 1080) == 6_000_000
 
 
-def _x264_access_units(frames: int = 3) -> list[bytes]:
+def _x264_access_units(frames: int = 3, size: int = 64) -> list[bytes]:
     ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = 64, 64, "yuv420p", Fraction(1, 30)
+    ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = size, size, "yuv420p", Fraction(1, 30)
     ctx.options = {"preset": "ultrafast", "tune": "zerolatency"}
     out: list[bytes] = []
     for i in range(frames):
-        frame = av.VideoFrame.from_ndarray(np.full((96, 64), i * 40, np.uint8), format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(np.full((size * 3 // 2, size), i * 40, np.uint8), format="yuv420p")
         frame.pts = i
         out.extend(bytes(p) for p in ctx.encode(frame))
     out.extend(bytes(p) for p in ctx.encode(None))
@@ -227,3 +227,29 @@ def test_keys_types_and_cache_policy() -> None:
         except StorageError:
             continue
         raise AssertionError(bad)
+
+
+def test_copied_h264_keeps_new_parameter_sets_in_band() -> None:
+    from transcode.encoder import VideoCopy
+    from transcode.ladder import Rung
+
+    first, second = _x264_access_units(2), _x264_access_units(2)
+    copier = VideoCopy(Rung("64p", 64, 64, 100_000, copy=True))
+    (sample,) = copier.remux(first[0], 0, 0)
+    assert not copier.changed and h264.NAL_SPS not in _nal_types(sample.data)
+    # the same stream again: its SPS matches, parameter sets stay out of band
+    copier.remux(second[0], 3000, 3000)
+    assert not copier.changed
+    other = _x264_access_units(2, size=128)
+    (sample,) = copier.remux(other[0], 6000, 6000)
+    assert copier.changed and h264.NAL_SPS in _nal_types(sample.data)
+
+
+def _nal_types(sample: bytes) -> list[int]:
+    types = []
+    at = 0
+    while at < len(sample):
+        length = struct.unpack(">I", sample[at : at + 4])[0]
+        types.append(h264.nal_type(sample[at + 4 : at + 5]))
+        at += 4 + length
+    return types
