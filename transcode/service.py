@@ -33,7 +33,8 @@ class HlsService:
         self, stream_id: str, source: FrameSource, options: HlsOptions | None = None
     ) -> Transcoder:
         """Start the ladder of a live stream from any frame source; its playlists appear under
-        ``live/<stream_id>/`` (``master.m3u8``)."""
+        ``live/<stream_id>/`` (``master.m3u8``) and stay there as the recording, so a stream id names one
+        live session (a new ULID per go-live), never a user."""
         if not _STREAM_ID.match(stream_id):
             raise TranscodeError(f"invalid stream id {stream_id!r}")
         if stream_id in self._live:
@@ -43,7 +44,13 @@ class HlsService:
         )
         self._live[stream_id] = transcoder
         transcoder.start()
+        transcoder.on_done(lambda: self._forget(stream_id, transcoder))
         return transcoder
+
+    def _forget(self, stream_id: str, transcoder: Transcoder) -> None:
+        """An ended live leaves the table; its recording is served from storage."""
+        if self._live.get(stream_id) is transcoder:
+            del self._live[stream_id]
 
     def live(self, stream_id: str) -> Transcoder | None:
         return self._live.get(stream_id)

@@ -372,6 +372,11 @@ class Transcoder:
         """Run in a task this transcoder owns; :meth:`stop` or :meth:`close` ends it."""
         self._task = asyncio.create_task(self.run(), name=f"transcode {self.prefix}")
 
+    def on_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the task :meth:`start` made has ended."""
+        assert self._task is not None, "start() first"
+        self._task.add_done_callback(lambda _task: callback())
+
     async def run(self) -> CloseReason:
         for lane in self._lanes.values():
             lane.task = asyncio.create_task(self._drive(lane))

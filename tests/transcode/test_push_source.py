@@ -56,3 +56,16 @@ async def test_pushed_frames_make_a_ladder_and_app_shutdown_ends_it(make_client:
     await client.close()  # the app closes the service, which stops the live
     assert not transcoder.running and transcoder.close_reason is CloseReason.SHUTDOWN
     assert top.ended and "#EXT-X-ENDLIST" in top.playlist_text
+
+
+async def test_an_ended_live_leaves_the_service_and_its_recording_is_served(make_client: AppFactory) -> None:
+    client = await make_client()
+    service = client.app[HLS]
+    transcoder = service.start_live("short", PatternSource(240, 432, duration=1.0, realtime=False))
+    await transcoder.wait()
+    assert service.live("short") is None and service.rendition("live/short/240p/index.m3u8") is None
+    response = await client.get("/hls/live/short/240p/index.m3u8")
+    assert response.status == 200 and "#EXT-X-ENDLIST" in await response.text()
+    again = service.start_live("short2", PatternSource(240, 432, duration=1.0, realtime=False))
+    assert service.live("short2") is again
+    await again.wait()
