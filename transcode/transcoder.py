@@ -407,6 +407,8 @@ class Transcoder:
                         last_start = t
                         while next_boundary - half <= t:
                             next_boundary += seg
+                    elif last_start is None:
+                        continue  # before the publisher's first IDR: the remuxed rung cannot start there
                     pts = round(t * VIDEO_TIMESCALE)
                     self._arrivals[pts] = time.monotonic()
                     if len(self._arrivals) > 1000:  # frames no part ever held (before the first IDR)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from fractions import Fraction
+from pathlib import Path
 
 from api.state import HLS
 from tests.api.helpers import problem
 from tests.conftest import AppFactory
+from tests.transcode.conftest import concat, ffprobe_frames, load_playlist
 from transcode.pattern import PatternSource
 from transcode.pushsource import PushSource
 from transcode.source import AccessUnit, Picture, Sound, SourceInfo
-from transcode.transcoder import CloseReason
+from transcode.storage import LocalStorage
+from transcode.transcoder import CloseReason, HlsOptions, Transcoder
 
 
 async def test_pushed_frames_make_a_ladder_and_app_shutdown_ends_it(make_client: AppFactory) -> None:
@@ -69,3 +72,24 @@ async def test_an_ended_live_leaves_the_service_and_its_recording_is_served(make
     again = service.start_live("short2", PatternSource(240, 432, duration=1.0, realtime=False))
     assert service.live("short2") is again
     await again.wait()
+
+
+async def test_a_publisher_joined_mid_gop_starts_every_rung_at_its_first_idr(tmp_path: Path) -> None:
+    pattern = PatternSource(360, 640, duration=3.5, realtime=False, encoded=True, keyframe_interval=1.0)
+    source = PushSource(SourceInfo(360, 640, Fraction(30), False, 1.0), capacity=1000)
+    items = [item async for item in pattern.items()]
+    for item in items[10:]:  # the first third of a second (and its IDR) never reached us
+        if isinstance(item, Picture):
+            source.push_picture(item.frame, item.time, item.keyframe)
+        elif isinstance(item, AccessUnit):
+            source.push_access_unit(item.data, item.time, item.keyframe)
+    source.end()
+    transcoder = Transcoder(source, LocalStorage(tmp_path), "live/late", HlsOptions(segment_duration=1.0))
+    assert await transcoder.run() is CloseReason.ENDED
+    starts = {}
+    for name in ("360p", "240p"):
+        playlist = load_playlist(tmp_path / "live/late" / name / "index.m3u8")
+        frames = ffprobe_frames(concat(tmp_path / "live/late" / name, playlist, tmp_path / f"{name}.mp4"))
+        starts[name] = [f.time for f in frames if f.key]
+        assert len(frames) == 75  # from the IDR at 1.0 s to the end at 3.5 s
+    assert starts["360p"] == starts["240p"] and len(starts["240p"]) == 3
