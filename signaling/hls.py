@@ -61,11 +61,11 @@ class ReloadQuery(QueryModel):
     hls_part: int | None = Field(None, alias="_HLS_part", ge=0, description="…and this part of it.")
 
 
-def _playlist_response(request: web.Request, text: str) -> web.Response:
+def _playlist_response(request: web.Request, text: str, max_age: int | None = None) -> web.Response:
     response = web.Response(
         body=text.encode(),
         content_type="application/vnd.apple.mpegurl",
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache"},
     )
     response.enable_compression()  # gzip or deflate, as the client accepts (Apple: compress playlists)
     return response
@@ -96,7 +96,11 @@ async def hls_object(request: web.Request, query: ReloadQuery) -> web.StreamResp
             if not await rendition.wait_for(query.hls_msn, query.hls_part, rendition.hold_limit):
                 raise ServiceUnavailable("the requested part was not produced in time")
         if rendition.playlist_text:
-            return _playlist_response(request, rendition.playlist_text)
+            # The answer to a given _HLS_msn/_HLS_part stays a valid answer to that URL, so a CDN may keep it
+            # and serve the crowd of players asking the same; a plain reload must always be fresh.
+            blocking = query.hls_msn is not None
+            max_age = round(6 * rendition.target_duration) if blocking else None
+            return _playlist_response(request, rendition.playlist_text, max_age)
     storage = service.storage
     if not isinstance(storage, LocalStorage):
         raise web.HTTPFound(storage.url(key))

@@ -57,9 +57,13 @@ class Rendition:
         self._deleted_segments_upto = 0
 
     @property
+    def target_duration(self) -> float:
+        return self._config.segment_duration
+
+    @property
     def hold_limit(self) -> float:
         """How long a blocking reload may wait: three target durations (RFC 8216bis §6.2.5.2)."""
-        return 3 * self._config.segment_duration
+        return 3 * self.target_duration
 
     @property
     def playlist_key(self) -> str:

@@ -48,6 +48,7 @@ async def test_ll_hls_live_with_blocking_reload(make_client: AppFactory, tmp_pat
     )
     answered = time.time()
     assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Cache-Control"] == "public, max-age=6"  # six target durations, for a CDN
     text = await response.text()
     assert f'URI="part{msn}.{part}.m4s"' in text
     written = part_path.stat().st_mtime
