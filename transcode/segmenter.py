@@ -53,7 +53,9 @@ class Segmenter:
             return out  # nothing before the first segment start (it begins with an IDR)
         self._started = True
         self._samples.append(sample)
-        if self._span(self._samples) >= self.part_duration - self.sample_duration // 2:
+        # close before the next sample would overrun the target: parts never exceed PART-TARGET
+        # (RFC 8216bis §4.4.4.9), at 29.97 fps too
+        if self._span(self._samples) + self.sample_duration > self.part_duration:
             out.append(self._close_part())
         return out
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import av
 import m3u8
 import numpy as np
+import pytest
 
 from transcode import fmp4, h264
+from transcode.encoder import EncodedSample
 from transcode.errors import StorageError
 from transcode.ladder import apple_bit_rate, ladder_for
 from transcode.playlist import (
@@ -27,6 +29,7 @@ from transcode.playlist import (
     media_playlist,
     multivariant_playlist,
 )
+from transcode.segmenter import ChunkOut, Segmenter, SegmentOut
 from transcode.storage import cache_control, check_key, media_type
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -253,3 +256,20 @@ def _nal_types(sample: bytes) -> list[int]:
         types.append(h264.nal_type(sample[at + 4 : at + 5]))
         at += 4 + length
     return types
+
+
+@pytest.mark.parametrize(
+    ("fps", "frames_per_part"), [(Fraction(30), 15), (Fraction(30000, 1001), 14), (Fraction(25), 12)]
+)
+def test_parts_never_exceed_the_part_target(fps: Fraction, frames_per_part: int) -> None:
+    tick = round(90_000 / fps)
+    segmenter = Segmenter(90_000, tick, 45_000)  # 0.5 s parts
+    outputs = []
+    for i in range(int(fps * 4)):
+        sample = EncodedSample(b"\x00\x00\x00\x01\x65", i * tick, i * tick, i % int(fps * 2) == 0)
+        outputs.extend(segmenter.push(sample, sample.sync))
+    parts = [o for o in outputs if isinstance(o, ChunkOut)]
+    assert parts and all(p.duration <= 45_000 for p in parts)
+    assert parts[0].duration == frames_per_part * tick and parts[0].independent and not parts[1].independent
+    segments = [o for o in outputs if isinstance(o, SegmentOut)]
+    assert segments[0].data == b"".join(p.data for p in segments[0].parts)
