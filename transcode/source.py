@@ -20,7 +20,7 @@ class SourceInfo:
     width: int
     height: int
     frame_rate: Fraction
-    has_audio: bool
+    has_audio: bool  # it yields sound throughout (a muted microphone should yield silence, not nothing)
     # Seconds between the source's IDRs when it yields encoded H.264 with a steady keyframe interval;
     # None when it yields no encoded video or its keyframes are irregular.
     keyframe_interval: float | None = None

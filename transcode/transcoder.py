@@ -243,6 +243,7 @@ class Transcoder:
 
     async def _drive(self, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()
+        await self._write_init(lane)  # audio's is known before any sample: the master need not wait for it
         while True:
             # Whatever is queued goes to the thread in one hop (a file or a lagging live catches up with
             # fewer hand-offs); a live that keeps up hands over one frame at a time.
@@ -250,18 +251,22 @@ class Transcoder:
             while batch[-1][0] is not None and not lane.queue.empty() and len(batch) < _BATCH:
                 batch.append(lane.queue.get_nowait())
             outputs = await loop.run_in_executor(self._executor, _work_all, lane.work, batch)
-            if not lane.init_written:
-                data = lane.init()
-                if data is not None:
-                    await lane.rendition.write_init(data)
-                    lane.init_written = True
-                    await self._write_master_when_ready()
+            await self._write_init(lane)
             if outputs and lane.init_written:
                 await lane.rendition.publish(outputs)
                 self._record_latency(lane, outputs)
                 await self._check_bandwidth()
             if batch[-1][0] is None:
                 return
+
+    async def _write_init(self, lane: _Lane) -> None:
+        if lane.init_written:
+            return
+        data = lane.init()
+        if data is not None:
+            await lane.rendition.write_init(data)
+            lane.init_written = True
+            await self._write_master_when_ready()
 
     def _lane_done(self, lane: _Lane, task: asyncio.Task[None]) -> None:
         """A failed lane (an encoder, or storage that stays down) ends the whole ladder: the others would
