@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -19,6 +19,8 @@ from api.auth.passwords import Passwords
 from api.auth.routes import routes as auth_routes
 from api.auth.tokens import AccessTokens
 from api.config import Settings
+from api.economy import gift_routes, money_routes
+from api.economy.economy import Economy
 from api.idempotency import IdempotencyKeys
 from api.observability import Metrics, observability_middleware
 from api.problems import problem_middleware
@@ -28,6 +30,7 @@ from api.state import (
     ACCESS_TOKENS,
     ACCOUNTS,
     DATABASE,
+    ECONOMY,
     HLS,
     IDEMPOTENCY,
     METRICS,
@@ -43,11 +46,16 @@ from web import STATIC_DIR
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-ROUTE_TABLES: list[Routes] = [health.routes, auth_routes, hls.routes]
+ROUTE_TABLES: list[Routes] = [
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, hls.routes,
+]
 OPENAPI = web.AppKey("openapi", dict)
 
 
-def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, *, run_migrations: bool = True, extra_routes: Sequence[Routes] = ()
+) -> web.Application:
+    """The whole service. ``extra_routes`` adds endpoint tables that get the same conventions."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
     app = web.Application(
@@ -63,7 +71,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
     passwords = Passwords()
     app[PASSWORDS] = passwords
     app[ACCOUNTS] = Accounts(db, passwords, tokens, settings.refresh_token_ttl_s)
-    app[IDEMPOTENCY] = IdempotencyKeys(db)
+    app[IDEMPOTENCY] = IdempotencyKeys(db, lease_s=settings.idempotency_lease_s)
+    economy = Economy.build(db, settings)
+    app[ECONOMY] = economy
+    economy.instrument(metrics.registry)
     redis_client = Redis.from_url(settings.redis_url) if settings.redis_url else None
     if redis_client is not None:
         app[health.REDIS] = redis_client
@@ -88,11 +99,17 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> web.Applic
         yield
         await app[HLS].close()
 
-    app.cleanup_ctx.extend([database, redis, transcoders])
+    async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
+        await economy.start()
+        yield
+        await economy.close()  # before the database closes: queued transfers still commit
 
-    for table in ROUTE_TABLES:
+    app.cleanup_ctx.extend([database, redis, economy_ctx, transcoders])
+
+    tables = [*ROUTE_TABLES, *extra_routes]
+    for table in tables:
         table.install(app)
-    endpoints = [ep for table in ROUTE_TABLES for ep in table.endpoints]
+    endpoints = [ep for table in tables for ep in table.endpoints]
     app[OPENAPI] = openapi.build(endpoints, title="Mixillo Live API", version=VERSION)
     openapi_body = json.dumps(app[OPENAPI]).encode()
 

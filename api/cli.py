@@ -1,4 +1,4 @@
-"""The ``mixillo`` command: serve, migrate, seed-demo."""
+"""The ``mixillo`` command: serve, migrate, seed-demo, ledger-check."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (MIXILLO_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (MIXILLO_PORT, default 8080)")
     serve.add_argument("--data-dir", type=Path, help="data directory (MIXILLO_DATA_DIR, default ./var)")
-    for name, text in (("migrate", "apply database migrations and exit"), ("seed-demo", "add demo data")):
+    for name, text in (
+        ("migrate", "apply database migrations and exit"),
+        ("seed-demo", "add demo data"),
+        ("ledger-check", "verify the coin ledger's invariants (exit code 1 when broken)"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--data-dir", type=Path, help="data directory (MIXILLO_DATA_DIR, default ./var)")
     return parser
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             for line in asyncio.run(seed_demo(settings)):
                 print(line)
             return 0
+        if args.command == "ledger-check":
+            return asyncio.run(_ledger_check(settings))
     except (ConfigError, StoreError) as exc:
         print(f"mixillo: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +75,22 @@ async def _migrate(settings: Settings) -> None:
         await migrate.upgrade(db)
     finally:
         await db.close()
+
+
+async def _ledger_check(settings: Settings) -> int:
+    from store import migrate
+    from store.database import Database
+    from store.ledger.audit import audit
+
+    db = Database(settings.database)
+    try:
+        await migrate.upgrade(db)
+        report = await audit(db)
+    finally:
+        await db.close()
+    for line in report.lines():
+        print(line, file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
 
 
 def _serve(settings: Settings) -> int:

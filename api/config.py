@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -46,6 +46,8 @@ class Settings(BaseModel):
     rate_write_per_user: int = Field(600, ge=1, **_env("MIXILLO_RATE_WRITE_PER_USER"))
     rate_write_per_ip: int = Field(1200, ge=1, **_env("MIXILLO_RATE_WRITE_PER_IP"))
     trust_forwarded_for: bool = Field(False, **_env("MIXILLO_TRUST_FORWARDED_FOR"))
+    # Seconds after which an Idempotency-Key still "running" is deemed abandoned by a crashed process.
+    idempotency_lease_s: float = Field(60.0, gt=0, **_env("MIXILLO_IDEMPOTENCY_LEASE"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
@@ -54,6 +56,16 @@ class Settings(BaseModel):
     s3_secret_access_key: SecretStr | None = Field(None, **_env("MIXILLO_S3_SECRET_ACCESS_KEY"))
     s3_public_base_url: str | None = Field(None, **_env("MIXILLO_S3_PUBLIC_BASE_URL"))
     s3_path_style: bool = Field(True, **_env("MIXILLO_S3_PATH_STYLE"))
+
+    # Coin economy.
+    payment_provider: Literal["sandbox", "stripe"] = Field("sandbox", **_env("MIXILLO_PAYMENT_PROVIDER"))
+    stripe_secret_key: SecretStr | None = Field(None, **_env("STRIPE_SECRET_KEY"))
+    stripe_webhook_secret: SecretStr | None = Field(None, **_env("STRIPE_WEBHOOK_SECRET"))
+    stripe_api_base: str = Field("https://api.stripe.com", **_env("MIXILLO_STRIPE_API_BASE"))
+    creator_share_percent: int = Field(50, ge=0, le=100, **_env("MIXILLO_CREATOR_SHARE_PERCENT"))
+    min_withdraw_diamonds: int = Field(1000, ge=1, **_env("MIXILLO_MIN_WITHDRAW_DIAMONDS"))
+    topup_cents_per_100_coins: int = Field(142, ge=1, **_env("MIXILLO_TOPUP_CENTS_PER_100_COINS"))
+    ledger_max_batch: int = Field(512, ge=1, le=5000, **_env("MIXILLO_LEDGER_MAX_BATCH"))
 
     hls_segment_seconds: float = Field(2.0, ge=1.0, le=10.0, **_env("MIXILLO_HLS_SEGMENT_SECONDS"))
     hls_part_seconds: float = Field(0.5, ge=0.2, le=1.0, **_env("MIXILLO_HLS_PART_SECONDS"))

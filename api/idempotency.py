@@ -51,9 +51,13 @@ def check_key(key: str) -> str:
 
 
 class IdempotencyKeys:
-    def __init__(self, db: Database, wait_s: float = 10.0) -> None:
+    def __init__(self, db: Database, wait_s: float = 10.0, lease_s: float = 60.0) -> None:
         self._db = db
         self._wait_s = wait_s
+        # A claim still "running" after this long belongs to a process that died (SIGKILL, power loss):
+        # it is taken over, or the key would answer 409 until it expires. Effects below this layer carry
+        # their own idempotency (the ledger's keys), so a takeover cannot apply a transfer twice.
+        self._lease = timedelta(seconds=lease_s)
 
     async def begin(self, scope: str, key: str, method: str, path: str, fp: str) -> StoredResponse | None:
         """Claim ``key``: None if this request should run, or the response of the request that did."""
@@ -83,8 +87,14 @@ class IdempotencyKeys:
                 )
             if row.state == "done":
                 return StoredResponse(row.response_status, row.response_body)
+            if row.created_at < utcnow() - self._lease:
+                async with self._db.write() as conn:
+                    await conn.execute(t.delete().where(t.c.id == row.id, t.c.state == "running"))
+                continue
             if asyncio.get_running_loop().time() >= deadline:
-                raise Conflict("a request with this Idempotency-Key is still in progress", slug="idempotency-in-progress")
+                raise Conflict(
+                    "a request with this Idempotency-Key is still in progress", slug="idempotency-in-progress"
+                )
             await asyncio.sleep(0.02)
 
     async def finish(self, scope: str, key: str, response: StoredResponse) -> None:

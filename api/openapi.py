@@ -42,7 +42,11 @@ def _problem_schema() -> dict[str, Any]:
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"pointer": {"type": "string"}, "in": {"type": "string"}, "detail": {"type": "string"}},
+                    "properties": {
+                        "pointer": {"type": "string"},
+                        "in": {"type": "string"},
+                        "detail": {"type": "string"},
+                    },
                 },
             },
         },
@@ -100,7 +104,8 @@ def build(endpoints: list[Endpoint], *, title: str, version: str, server_url: st
         if params:
             op["parameters"] = params
         if ep.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(ep.body, "validation")}}}
+            content = {"application/json": {"schema": ref(ep.body, "validation")}}
+            op["requestBody"] = {"required": True, "content": content}
         elif ep.request_content is not None:
             op["requestBody"] = {"required": True, "content": ep.request_content}
         responses: dict[str, Any] = {}
@@ -109,6 +114,7 @@ def build(endpoints: list[Endpoint], *, title: str, version: str, server_url: st
             responses[str(ep.status)] = {"description": "Success", "content": content}
         elif ep.response is not None:
             schema = TypeAdapter(ep.response).json_schema(ref_template=REF)
+            schemas.update(schema.pop("$defs", {}))
             responses[str(ep.status)] = {"description": "Success", "content": {"application/json": {"schema": schema}}}
         else:
             responses[str(ep.status)] = {"description": "Success"}

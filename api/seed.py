@@ -8,6 +8,7 @@ from api.auth.accounts import Accounts
 from api.auth.passwords import Passwords
 from api.auth.tokens import AccessTokens, Role
 from api.config import Settings
+from api.economy.catalog import seed_catalog
 from store import migrate
 from store.database import Database
 from store.schema.accounts import users
@@ -36,6 +37,8 @@ async def seed_demo(settings: Settings) -> list[str]:
                 report.append(f"user {username} ({role.value}) created, password {DEMO_PASSWORD!r}")
             else:
                 report.append(f"user {username} exists")
+        async with db.write() as conn:
+            report.extend(await seed_catalog(conn))
     finally:
         await db.close()
     return report

@@ -16,6 +16,7 @@ from transcode.service import HlsService
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
+    from api.economy.economy import Economy
     from api.observability import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -26,4 +27,5 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyKeys)
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 HLS = web.AppKey("hls", HlsService)

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -25,7 +26,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen[Any] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -37,7 +38,10 @@ def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen[by
 
 
 def _pg_bindir() -> Path | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in p.split("/")[-2].split(".")])
+    def version(path: str) -> list[int]:
+        return [int(x) for x in path.split("/")[-2].split(".")]
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version)
     for path in reversed(candidates):
         if Path(path, "initdb").exists():
             return Path(path)

@@ -18,3 +18,5 @@ metadata = MetaData(
 )
 
 from store.schema import accounts as accounts  # noqa: E402  (registers tables on metadata)
+from store.schema import economy as economy  # noqa: E402
+from store.schema import ledger as ledger  # noqa: E402
