@@ -41,9 +41,10 @@ def _keyframe_interval(path: Path) -> float | None:
 
 
 class FileSource:
-    def __init__(self, path: Path, info: SourceInfo) -> None:
+    def __init__(self, path: Path, info: SourceInfo, rotation: int = 0) -> None:
         self._path = path
         self._info = info
+        self._rotation = rotation  # degrees counterclockwise, from the display matrix
         self._closed = False
 
     @classmethod
@@ -58,15 +59,18 @@ class FileSource:
                     raise SourceError(f"{path.name}: no video stream")
                 video = container.streams.video[0]
                 rate = Fraction(video.average_rate or video.guessed_rate or 30)
-                info = SourceInfo(
-                    video.width, video.height, rate, bool(container.streams.audio), realtime=realtime
-                )
+                first = next(container.decode(video), None)
+                if first is None:
+                    raise SourceError(f"{path.name}: no decodable video frame")
+                rotation = round(first.rotation / 90) * 90 % 360  # phones write multiples of 90
+                width, height = (video.height, video.width) if rotation in (90, 270) else (video.width, video.height)
+                has_audio = bool(container.streams.audio)
         except av.FFmpegError as exc:
             raise SourceError(f"{path.name}: {exc}") from exc
-        interval = _keyframe_interval(path)
-        return cls(
-            path, SourceInfo(info.width, info.height, info.frame_rate, info.has_audio, interval, realtime)
-        )
+        # a phone's portrait video is landscape pixels plus a display matrix: the ladder is built upright,
+        # so such a source is re-encoded, never remuxed
+        interval = _keyframe_interval(path) if rotation == 0 else None
+        return cls(path, SourceInfo(width, height, rate, has_audio, interval, realtime), rotation)
 
     @property
     def info(self) -> SourceInfo:
@@ -86,14 +90,10 @@ class FileSource:
             extradata = video.codec_context.extradata
             if video.codec_context.name == "h264" and extradata and extradata[0] == 1:
                 annexb = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", video)
+            upright = _Upright(video, self._rotation) if self._rotation else None
             for packet in container.demux(*streams):
                 frames = packet.decode()  # before the filter, which takes the packet's data
-                if (
-                    packet.stream is video
-                    and packet.pts is not None
-                    and packet.size
-                    and self._info.keyframe_interval
-                ):
+                if packet.stream is video and packet.pts is not None and packet.size and self._info.keyframe_interval:
                     units = annexb.filter(packet) if annexb is not None else [packet]
                     for unit in units:
                         assert unit.pts is not None and unit.time_base is not None
@@ -111,7 +111,10 @@ class FileSource:
                         continue
                     t = float(frame.pts * frame.time_base)
                     if isinstance(frame, av.VideoFrame):
-                        yield Picture(frame, t, frame.key_frame)
+                        key = frame.key_frame
+                        if upright is not None:
+                            frame = upright.turn(frame)
+                        yield Picture(frame, t, key)
                     else:
                         yield Sound(frame, t)
 
@@ -136,6 +139,29 @@ class FileSource:
             raise SourceError(f"{self._path.name}: {exc}") from exc
         finally:
             decoder.close()
+
+
+class _Upright:
+    """Turns frames by their display matrix, as FFmpeg's autorotate does (libavfilter transpose/flip)."""
+
+    def __init__(self, stream: av.VideoStream, rotation: int) -> None:
+        self._graph = av.filter.Graph()
+        source = self._graph.add_buffer(template=stream)
+        steps = {90: [("transpose", "cclock")], 270: [("transpose", "clock")], 180: [("hflip", ""), ("vflip", "")]}
+        node = source
+        for name, args in steps[rotation]:
+            step = self._graph.add(name, args)
+            node.link_to(step)
+            node = step
+        sink = self._graph.add("buffersink")
+        node.link_to(sink)
+        self._graph.configure()
+
+    def turn(self, frame: av.VideoFrame) -> av.VideoFrame:
+        self._graph.push(frame)
+        turned = self._graph.pull()
+        assert isinstance(turned, av.VideoFrame)
+        return turned
 
 
 def _take(decoder: Generator[SourceItem, None, None], count: int) -> list[SourceItem]:

@@ -65,10 +65,7 @@ def _esds(track: AudioTrack) -> bytes:
     decoder_specific = _descriptor(0x05, track.audio_specific_config)
     decoder_config = _descriptor(
         0x04,
-        bytes([0x40, 0x15])
-        + b"\x00\x00\x00"
-        + struct.pack(">II", track.bit_rate, track.bit_rate)
-        + decoder_specific,
+        bytes([0x40, 0x15]) + b"\x00\x00\x00" + struct.pack(">II", track.bit_rate, track.bit_rate) + decoder_specific,
     )
     es = _descriptor(0x03, struct.pack(">HB", 1, 0) + decoder_config + _descriptor(0x06, b"\x02"))
     return full_box(b"esds", 0, 0, es)

@@ -43,9 +43,7 @@ class PatternSource:
         self._keyint = max(1, round(keyframe_interval * fps))
         self._audio = audio
         self._closed = False
-        self._info = SourceInfo(
-            width, height, Fraction(fps), audio, keyframe_interval if encoded else None, realtime
-        )
+        self._info = SourceInfo(width, height, Fraction(fps), audio, keyframe_interval if encoded else None, realtime)
 
     @property
     def info(self) -> SourceInfo:
@@ -59,14 +57,10 @@ class PatternSource:
         y = np.full((h, w), 60, np.uint8)
         bar = int((index * 8) % w)
         y[:, bar : bar + max(4, w // 40)] = 235
-        cv2.putText(
-            y, f"{index:06d}", (w // 10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, w / 300, 255, max(2, w // 200)
-        )
+        cv2.putText(y, f"{index:06d}", (w // 10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, w / 300, 255, max(2, w // 200))
         u = np.full((h // 2, w // 2), 90 + (index % 60), np.uint8)
         v = np.full((h // 2, w // 2), 160, np.uint8)
-        frame = av.VideoFrame.from_ndarray(
-            np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)]), format="yuv420p"
-        )
+        frame = av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)]), format="yuv420p")
         return frame
 
     def _tone(self, index: int) -> av.AudioFrame:
@@ -111,9 +105,7 @@ class PatternSource:
             keyframe = index % self._keyint == 0
             if publisher is not None:
                 frame.pts = index
-                frame.pict_type = (
-                    av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
-                )
+                frame.pict_type = av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
                 for packet in publisher.encode(frame):
                     pts = float(packet.pts) / self._fps if packet.pts is not None else at
                     yield AccessUnit(bytes(packet), pts, pts, packet.is_keyframe)

@@ -82,9 +82,7 @@ def media_playlist(playlist: MediaPlaylist) -> str:
     if live_ll:
         assert playlist.part_target is not None
         # PART-HOLD-BACK at least three part targets (§4.4.3.8); blocking reload is served by the app.
-        lines.append(
-            f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={_decimal(3 * playlist.part_target)}"
-        )
+        lines.append(f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={_decimal(3 * playlist.part_target)}")
         lines.append(f"#EXT-X-PART-INF:PART-TARGET={_decimal(playlist.part_target)}")
     lines.append(f'#EXT-X-MAP:URI="{playlist.init_uri}"')
     # Parts are listed only for the last part_window seconds (§4.4.4.9: older ones may be removed).

@@ -43,9 +43,7 @@ class PushSource:
     def push_sound(self, frame: av.AudioFrame, time: float) -> None:
         self._push(Sound(frame, time))
 
-    def push_access_unit(
-        self, data: bytes, time: float, keyframe: bool, decode_time: float | None = None
-    ) -> None:
+    def push_access_unit(self, data: bytes, time: float, keyframe: bool, decode_time: float | None = None) -> None:
         self._push(AccessUnit(data, time, time if decode_time is None else decode_time, keyframe))
 
     def end(self) -> None:

@@ -111,9 +111,7 @@ class Rendition:
                 name = f"seg{out.msn}.m4s"
                 await self._storage.put(self.key(name), out.data, duration=self._seconds(out.duration))
                 self.segments.append(
-                    Segment(
-                        out.msn, name, self._seconds(out.duration), self._date(out.start), tuple(self.pending)
-                    )
+                    Segment(out.msn, name, self._seconds(out.duration), self._date(out.start), tuple(self.pending))
                 )
                 duration = self._seconds(out.duration)
                 self.total_bytes += len(out.data)

@@ -29,9 +29,7 @@ class HlsService:
     def prefix(self, stream_id: str) -> str:
         return f"{LIVE_PREFIX}/{stream_id}"
 
-    def start_live(
-        self, stream_id: str, source: FrameSource, options: HlsOptions | None = None
-    ) -> Transcoder:
+    def start_live(self, stream_id: str, source: FrameSource, options: HlsOptions | None = None) -> Transcoder:
         """Start the ladder of a live stream from any frame source; its playlists appear under
         ``live/<stream_id>/`` (``master.m3u8``) and stay there as the recording, so a stream id names one
         live session (a new ULID per go-live), never a user."""

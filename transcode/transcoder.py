@@ -519,9 +519,7 @@ class Transcoder:
         return self._task is not None and not self._task.done()
 
 
-def _work_all(
-    work: Callable[[Any], list[ChunkOut | SegmentOut]], items: list[Any]
-) -> list[ChunkOut | SegmentOut]:
+def _work_all(work: Callable[[Any], list[ChunkOut | SegmentOut]], items: list[Any]) -> list[ChunkOut | SegmentOut]:
     return [out for item in items for out in work(item)]
 
 

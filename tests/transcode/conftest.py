@@ -35,10 +35,7 @@ def ffprobe_frames(path: Path) -> list[ProbedFrame]:
         capture_output=True,
         text=True,
     ).stdout
-    return [
-        ProbedFrame(float(f["pts_time"]), f["key_frame"] == 1, f["pict_type"])
-        for f in json.loads(out)["frames"]
-    ]
+    return [ProbedFrame(float(f["pts_time"]), f["key_frame"] == 1, f["pict_type"]) for f in json.loads(out)["frames"]]
 
 
 def ffprobe_streams(path: Path) -> list[dict[str, object]]:

@@ -60,9 +60,7 @@ async def test_hlsjs_plays_the_live_in_low_latency_mode_and_then_the_recording(
 ) -> None:
     client = await make_client(hls_segment_seconds=1.0, hls_part_seconds=0.25)
     service = client.app[HLS]
-    transcoder = service.start_live(
-        "play", PatternSource(360, 640, duration=10.0, realtime=True, encoded=True)
-    )
+    transcoder = service.start_live("play", PatternSource(360, 640, duration=10.0, realtime=True, encoded=True))
     low = transcoder.rendition("240p")
     assert low is not None
     deadline = time.monotonic() + 10

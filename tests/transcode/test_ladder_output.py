@@ -8,7 +8,9 @@ import math
 import subprocess
 from pathlib import Path
 
+import av
 import m3u8
+import numpy as np
 import pytest
 
 from tests.transcode.conftest import concat, ffprobe_frames, ffprobe_streams, load_playlist
@@ -169,3 +171,39 @@ async def test_storage_that_fails_ends_the_ladder_instead_of_hanging(tmp_path: P
     transcoder = Transcoder(source, LocalStorage(blocker), "live/broken")
     reason = await asyncio.wait_for(transcoder.run(), 10)
     assert reason is CloseReason.FAILED and transcoder.close_reason is CloseReason.FAILED
+
+
+async def test_a_phone_video_with_a_display_matrix_is_packaged_upright(tmp_path: Path) -> None:
+    # what a phone writes for a portrait video: landscape pixels and "rotate 90° counterclockwise"
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.set_display_rotation(90)
+        for i in range(60):
+            pixels = np.zeros((360, 640, 3), np.uint8)
+            pixels[:60, :160] = 255  # a white block in the stored top-left corner
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    storage = LocalStorage(tmp_path / "media")
+    result = await package_vod(path, storage, "videos/portrait", segment_duration=2.0)
+    assert (result.width, result.height) == (360, 640)
+    root = tmp_path / "media/videos/portrait"
+    top = concat(root / "360p", load_playlist(root / "360p/index.m3u8"), tmp_path / "top.mp4")
+    ours = _first_gray_frame(top, 360, 640)
+    reference = _first_gray_frame(path, 360, 640)  # FFmpeg's own autorotate
+    assert np.abs(ours.astype(int) - reference.astype(int)).mean() < 8
+    assert ours[600:, :60].mean() > 200 and ours[:60, 300:].mean() < 50  # the block is bottom-left now
+
+
+def _first_gray_frame(path: Path, width: int, height: int) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(height, width)

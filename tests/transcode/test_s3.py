@@ -60,10 +60,7 @@ class OrderedS3Storage(S3Storage):
             folder = key.rsplit("/", 1)[0]
             named = {f"{folder}/{line}" for line in data.decode().split() if line.endswith(".m4s")}
             named |= {f"{folder}/{uri}" for uri in re.findall(r'URI="([^"]+\.m(?:p4|4s))"', data.decode())}
-            named -= {
-                f"{folder}/{uri}"
-                for uri in re.findall(r'PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', data.decode())
-            }
+            named -= {f"{folder}/{uri}" for uri in re.findall(r'PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', data.decode())}
             self.unready.extend(sorted(named - set(self.visible)))
         await super().put(key, data, duration=duration)
         self.visible.append(key)
@@ -75,9 +72,7 @@ class OrderedS3Storage(S3Storage):
 
 async def test_live_to_s3_ends_with_the_window_and_no_stale_objects(s3_endpoint: str) -> None:
     metrics = TranscodeMetrics(CollectorRegistry())
-    storage = OrderedS3Storage(
-        BUCKET, endpoint_url=s3_endpoint, public_base_url=CDN, metrics=metrics, **CREDENTIALS
-    )
+    storage = OrderedS3Storage(BUCKET, endpoint_url=s3_endpoint, public_base_url=CDN, metrics=metrics, **CREDENTIALS)
     options = HlsOptions(live_window=2, recording=False, thumbnail_interval=10.0)
     source = PatternSource(240, 432, duration=9.0, realtime=False, encoded=True)
     transcoder = Transcoder(source, storage, "live/s3", options, metrics=metrics)
@@ -135,9 +130,7 @@ async def test_uploads_are_retried_with_backoff_until_the_server_answers() -> No
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
-    storage = S3Storage(
-        BUCKET, endpoint_url=endpoint, max_attempts=6, access_key_id="test", secret_access_key="test"
-    )
+    storage = S3Storage(BUCKET, endpoint_url=endpoint, max_attempts=6, access_key_id="test", secret_access_key="test")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     async def server_comes_up() -> None:

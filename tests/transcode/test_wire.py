@@ -120,11 +120,7 @@ def test_target_duration_rounds_the_longest_segment() -> None:
 def test_multivariant_playlist_text() -> None:
     text = multivariant_playlist(
         MultivariantPlaylist(
-            [
-                Variant(
-                    "720p/index.m3u8", 4_028_000, 3_128_000, "avc1.64001F,mp4a.40.2", 720, 1280, 30.0, "aac"
-                )
-            ],
+            [Variant("720p/index.m3u8", 4_028_000, 3_128_000, "avc1.64001F,mp4a.40.2", 720, 1280, 30.0, "aac")],
             [AudioRendition("audio/index.m3u8", "aac", "default", 2)],
         )
     )
