@@ -82,10 +82,11 @@ def cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def ours(source_path: Path, out: Path) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of our pipeline, as fast as it goes, LL-HLS parts on."""
+async def ours(source_path: Path, out: Path, *, parts: bool) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of our pipeline as fast as it goes; LL-HLS parts on or off."""
     source = await FileSource.open(source_path)
-    transcoder = Transcoder(source, LocalStorage(out), "live/bench", HlsOptions(thumbnail_interval=10.0))
+    options = HlsOptions(thumbnail_interval=10.0, part_duration=0.5 if parts else None)
+    transcoder = Transcoder(source, LocalStorage(out), "live/bench", options)
     assert transcoder.ladder.top.copy, "the input's keyframe interval should allow a remuxed top rung"
     cpu, wall = cpu_self(), time.monotonic()
     await transcoder.run()
@@ -214,6 +215,7 @@ async def main() -> None:
     parser.add_argument("--live-seconds", type=int, default=None, help="length of each live run (default 10)")
     parser.add_argument("--max-ladders", type=int, default=4)
     parser.add_argument("--live-only", action="store_true", help="only the live ladders and latency part")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the side-by-side comparison")
     args = parser.parse_args()
     seconds = 60 if args.long else 20
     live_seconds = args.live_seconds or (30 if args.long else 10)
@@ -227,24 +229,44 @@ async def main() -> None:
             f"x264 {settings.preset}; {os.cpu_count()} cores"
         )
         if not args.live_only:
-            our_cpu, our_wall = await ours(src, work / "ours")
-            ff_cpu, ff_wall, ff_args = ffmpeg_cli(src, work, settings)
-            print("\n| pipeline | CPU s | wall s | realtime factor | CPU s per media s |")
+            # side by side, in alternating order; medians of the rounds (and of the ratios)
+            runs: dict[str, list[tuple[float, float]]] = {"ll": [], "plain": [], "ffmpeg": []}
+            ratios = []
+            ff_args: list[str] = []
+            for round_ in range(args.rounds):
+                out = work / f"round{round_}"
+                order = ["ll", "plain", "ffmpeg"] if round_ % 2 == 0 else ["ffmpeg", "plain", "ll"]
+                for name in order:
+                    if name == "ffmpeg":
+                        cpu, wall, ff_args = ffmpeg_cli(src, out, settings)
+                        runs[name].append((cpu, wall))
+                    else:
+                        runs[name].append(await ours(src, out / name, parts=name == "ll"))
+                ratios.append(runs["plain"][-1][0] / runs["ffmpeg"][-1][0])
+            print(f"\n({args.rounds} round(s), alternating order; medians)")
+            print("| pipeline | CPU s | wall s | realtime factor | CPU s per media s |")
             print("|---|---|---|---|---|")
-            for name, cpu, wall in (
-                ("ours (PyAV, LL-HLS parts)", our_cpu, our_wall),
-                ("ffmpeg CLI", ff_cpu, ff_wall),
-            ):
-                print(f"| {name} | {cpu:.1f} | {wall:.1f} | {seconds / wall:.2f}x | {cpu / seconds:.3f} |")
-            print(f"\nCPU ratio ours / ffmpeg: {our_cpu / ff_cpu:.2f}")
+            labels = {
+                "plain": "ours, HLS (the identical job)",
+                "ll": "ours, LL-HLS (plus 0.5 s parts and their playlists)",
+                "ffmpeg": "ffmpeg CLI",
+            }
+            for name, label in labels.items():
+                cpu = statistics.median(r[0] for r in runs[name])
+                wall = statistics.median(r[1] for r in runs[name])
+                print(f"| {label} | {cpu:.1f} | {wall:.1f} | {seconds / wall:.2f}x | {cpu / seconds:.3f} |")
+            print(
+                f"\nCPU ratio ours / ffmpeg, identical job: {statistics.median(ratios):.2f} (median; rounds: "
+                + ", ".join(f"{r:.2f}" for r in ratios)
+                + ")"
+            )
             packaging(src)
             print("ffmpeg command:", " ".join(ff_args[:6]), "…")
 
         print(f"\nlive ladders at once ({live_seconds} s realtime sources each):")
         print(f"(load average before: {os.getloadavg()[0]:.1f}; other work here competes for the cores)")
         print(
-            "| ladders | wall s | CPU s | cores used | ladders 2 cores carry by CPU | latency p50 s | p95 s |"
-            " kept up |"
+            "| ladders | wall s | CPU s | cores used | ladders 2 cores carry by CPU | latency p50 s | p95 s | kept up |"
         )
         print("|---|---|---|---|---|---|---|---|")
         for count in range(1, args.max_ladders + 1):
