@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -74,20 +74,28 @@ class LocalStorage:
     def __init__(self, root: Path, *, base_url: str = "/hls") -> None:
         self.root = root
         self._base_url = base_url.rstrip("/")
+        self._folders: set[Path] = set()
 
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 
     def _write(self, key: str, data: bytes) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        # one writer thread writes one object at a time, so its id makes the temporary name unique
+        temp = path.with_name(f".tmp-{path.name}-{threading.get_ident()}")
         try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(temp, path)
+        except FileNotFoundError:  # the folder went away (deleted by hand): make it again
+            self._folders.discard(path.parent)
+            raise
         except BaseException:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
             raise
 
     async def put(self, key: str, data: bytes, *, duration: float | None = None) -> None:
