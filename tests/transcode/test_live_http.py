@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import m3u8
@@ -16,9 +17,9 @@ from transcode.rendition import Rendition
 from transcode.storage import LocalStorage
 
 
-async def _until(predicate: object, within: float = 10.0) -> None:
+async def _until(predicate: Callable[[], bool], within: float = 10.0) -> None:
     deadline = time.monotonic() + within
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
 
