@@ -90,6 +90,11 @@ async def test_ll_hls_live_with_blocking_reload(make_client: AppFactory, tmp_pat
     await problem(await client.get("/hls/live/s1/..%2F..%2Fjwt_secret"), 404)
     await problem(await client.get("/hls/live/nope/240p/index.m3u8"), 404)
 
+    # The ladder's latency is on the app's /metrics.
+    metrics = await (await client.get("/metrics")).text()
+    count = next(line for line in metrics.splitlines() if line.startswith("mixillo_hls_part_latency_seconds_count"))
+    assert float(count.split()[-1]) > 30
+
     # Ending the live turns every media playlist into the recording.
     await service.stop_live("s1")
     vod = m3u8.loads(await (await client.get("/hls/live/s1/240p/index.m3u8")).text())
