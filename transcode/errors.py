@@ -17,7 +17,3 @@ class BitstreamError(TranscodeError):
 
 class StorageError(TranscodeError):
     """A storage backend could not write, read or delete an object."""
-
-
-class PlaylistNotFound(TranscodeError):
-    """No live rendition has that playlist."""
