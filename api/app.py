@@ -38,6 +38,7 @@ from api.state import (
     DATABASE,
     ECONOMY,
     ENGINE,
+    HLS,
     IDEMPOTENCY,
     MEDIA_TOKENS,
     METRICS,
@@ -47,7 +48,7 @@ from api.state import (
 )
 from engine.engine import Engine
 from engine.metrics import EngineCollector
-from signaling import whip
+from signaling import hls, whip
 from signaling.media import engine_config, signaling_config
 from signaling.tokens import MediaTokens
 from store import migrate
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
-    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes, hls.routes,
     commerce_routes, creator_routes, safety_routes, ai_routes,
 ]
 OPENAPI = web.AppKey("openapi", dict)
@@ -109,6 +110,12 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
+    app[HLS] = hls.hls_service(settings, metrics.registry)
+
+    async def transcoders(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[HLS].close()
+
     async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
         await economy.start()
         yield
@@ -119,7 +126,7 @@ def create_app(
         yield
         await media_engine.close()
 
-    app.cleanup_ctx.extend([database, redis, economy_ctx, media])
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media, transcoders])
     commerce_setup.install(app, settings, db)
 
     tables = [*ROUTE_TABLES, *extra_routes]
