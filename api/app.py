@@ -35,12 +35,14 @@ from api.routing import Routes
 from api.safety.routes import routes as safety_routes
 from api.social.domain import Social
 from api.social.routes import TABLES as SOCIAL_ROUTES
+from api.social.vod import TranscodePackager
 from api.state import (
     ACCESS_TOKENS,
     ACCOUNTS,
     DATABASE,
     ECONOMY,
     ENGINE,
+    HLS,
     IDEMPOTENCY,
     MEDIA_TOKENS,
     METRICS,
@@ -51,20 +53,21 @@ from api.state import (
 )
 from engine.engine import Engine
 from engine.metrics import EngineCollector
-from signaling import whip
+from signaling import hls, whip
 from signaling.media import engine_config, signaling_config
 from signaling.socketio import SocketServer
 from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
+from transcode.vod import package_vod
 from web import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
-    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
-    commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES,
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes, hls.routes,
+    commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES
 ]
 OPENAPI = web.AppKey("openapi", dict)
 SOCKETS = web.AppKey("sockets", SocketServer)
@@ -115,6 +118,12 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
+    app[HLS] = hls.hls_service(settings, metrics.registry)
+
+    async def transcoders(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[HLS].close()
+
     async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
         await economy.start()
         yield
@@ -128,7 +137,7 @@ def create_app(
     events = LocalEvents()
     sockets = SocketServer(tokens, events, redis_url=settings.redis_url)
     app[SOCKETS] = sockets
-    social = Social.create(db, settings, events)
+    social = Social.create(db, settings, events, packager=TranscodePackager(package_vod, app[HLS].storage))
     app[SOCIAL] = social
 
     async def social_domains(app: web.Application) -> AsyncIterator[None]:
@@ -137,7 +146,7 @@ def create_app(
         await sockets.close()
         await social.close()
 
-    app.cleanup_ctx.extend([database, redis, economy_ctx, media, social_domains])
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media, transcoders, social_domains])
     commerce_setup.install(app, settings, db)
 
     tables = [*ROUTE_TABLES, *extra_routes]

@@ -12,6 +12,7 @@ from api.config import Settings
 from api.idempotency import IdempotencyKeys
 from api.ratelimit import RateLimiter
 from store.database import Database
+from transcode.service import HlsService
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
@@ -62,4 +63,5 @@ AI: web.AppKey[AiService] = web.AppKey("ai")
 ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
+HLS = web.AppKey("hls", HlsService)
 SOCIAL: web.AppKey[Social] = web.AppKey("social")

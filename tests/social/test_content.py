@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 
 from api.app import create_app
 from api.config import Settings
-from api.social.vod import FfmpegPackager, TranscodePackager
+from api.social.vod import FfmpegPackager
 from api.state import DATABASE, SETTINGS, SOCIAL
 from store.ids import new_id
 from store.schema.social import content_hashtags, content_mentions, contents
@@ -197,35 +196,6 @@ async def test_a_failed_packaging_job_is_visible_and_leaves_no_files(make_client
     failed = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
     assert failed["status"] == "failed" and failed["error"] and failed["playback"]["hls_url"] is None
     assert _leftovers(client) == []
-
-
-@dataclass
-class _Result:
-    master_key: str
-    poster_key: str
-    duration: float
-    width: int
-    height: int
-
-
-async def test_transcode_shaped_packager_plugs_in(make_client: AppFactory, media: Media) -> None:
-    """``TranscodePackager`` takes a function with ``transcode.vod.package_vod``'s signature."""
-    client = await make_client()
-    social = client.app[SOCIAL]
-    calls: list[tuple[Path, object, str]] = []
-
-    async def package_vod(source_path: Path, storage: object, prefix: str) -> _Result:
-        calls.append((source_path, storage, prefix))
-        done = await FfmpegPackager(social.files).package(source_path, prefix)
-        return _Result(done.playlist_key, done.poster_key, done.duration_s, done.width, done.height)
-
-    social.contents.jobs.packager = TranscodePackager(package_vod, storage="the storage")
-    alice = await user(client)
-    body = await ok(await client.post("/api/content", data=form(media.video), headers=alice.headers), 202)
-    await social.contents.jobs.wait(body["id"])
-    ready = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
-    assert ready["status"] == "ready" and ready["playback"]["hls_url"].endswith(f"content/{body['id']}/master.m3u8")
-    assert calls[0][1:] == ("the storage", f"content/{body['id']}")
 
 
 async def test_concurrent_likes_are_all_counted(client: Client, media: Media) -> None:
