@@ -7,6 +7,7 @@ import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -52,7 +53,21 @@ async def test_image_upload_is_ready_with_hashtags_and_mentions(client: Client, 
 
 
 async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, db_url: str, media: Media) -> None:
+    """The app's packager: transcode's ``package_vod`` into the HLS storage, served under ``/hls/``."""
     client = await make_client(database_url=db_url)
+    ready = await _upload_and_probe(client, media)
+    assert "/hls/" in ready["playback"]["hls_url"]
+
+
+async def test_ffmpeg_fallback_packager_makes_a_playable_hls_vod(make_client: AppFactory, media: Media) -> None:
+    client = await make_client()
+    social = client.app[SOCIAL]
+    social.contents.jobs.packager = FfmpegPackager(social.files)
+    ready = await _upload_and_probe(client, media)
+    assert "/media/" in ready["playback"]["hls_url"]
+
+
+async def _upload_and_probe(client: Client, media: Media) -> dict[str, Any]:
     alice = await user(client)
     # The file name lies; the type comes from probing the bytes.
     response = await client.post(
@@ -63,7 +78,7 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, 
     body = await ok(response, 202)
     assert body["kind"] == "video" and body["status"] in ("pending", "processing")
     await client.app[SOCIAL].contents.jobs.wait(body["id"])
-    ready = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
+    ready: dict[str, Any] = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
     assert ready["status"] == "ready", ready
     assert ready["duration_s"] > 1.0 and ready["height"] == 120
     master = ready["playback"]["hls_url"]
@@ -89,6 +104,7 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, 
     assert {"h264", "aac"} <= codecs
     # The source upload is gone once packaged.
     assert not [p for p in (client.app[SETTINGS].data_dir / "uploads").iterdir() if p.is_file()]
+    return ready
 
 
 async def test_bad_uploads_leave_nothing_behind(make_client: AppFactory, db_url: str, media: Media) -> None:
