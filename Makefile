@@ -26,7 +26,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(RUNTIME_STAMP) $@
 
+# The console's HLS player needs hls.js from npm; without npm the service still runs (WebRTC, API).
 serve: $(RUNTIME_STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
+	  else echo "npm not found: the console's HLS player (hls.js) is not built; everything else works"; fi
 	$(BIN)/mixillo serve
 
 migrate: $(RUNTIME_STAMP)
@@ -43,7 +46,16 @@ LIVE_JS := tests/live/js/node_modules/.package-lock.json
 $(LIVE_JS): tests/live/js/package.json tests/live/js/package-lock.json
 	cd tests/live/js && npm ci --no-audit --no-fund
 
-test: system-deps $(DEV_STAMP) $(LIVE_JS)
+# hls.js comes from npm (web/package.json) and is served from web/static/vendor/.
+WEB_VENDOR := web/static/vendor/hls.min.js
+web: $(WEB_VENDOR)
+
+$(WEB_VENDOR): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	mkdir -p web/static/vendor
+	cp web/node_modules/hls.js/dist/hls.min.js $@
+
+test: system-deps $(DEV_STAMP) web $(LIVE_JS)
 	$(BIN)/python -m tests.harness
 
 lint: $(DEV_STAMP)

@@ -37,12 +37,14 @@ from api.routing import Routes
 from api.safety.routes import routes as safety_routes
 from api.social.domain import Social
 from api.social.routes import TABLES as SOCIAL_ROUTES
+from api.social.vod import TranscodePackager
 from api.state import (
     ACCESS_TOKENS,
     ACCOUNTS,
     DATABASE,
     ECONOMY,
     ENGINE,
+    HLS,
     IDEMPOTENCY,
     MEDIA_TOKENS,
     METRICS,
@@ -53,19 +55,20 @@ from api.state import (
 )
 from engine.engine import Engine
 from engine.metrics import EngineCollector
-from signaling import whip
+from signaling import hls, whip
 from signaling.media import engine_config, signaling_config
 from signaling.socketio import SocketServer
 from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
+from transcode.vod import package_vod
 from web import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 ROUTE_TABLES: list[Routes] = [
-    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes,
+    health.routes, auth_routes, money_routes.routes, gift_routes.routes, media_routes, hls.routes,
     commerce_routes, creator_routes, safety_routes, ai_routes, *SOCIAL_ROUTES, live_routes,
 ]
 OPENAPI = web.AppKey("openapi", dict)
@@ -117,6 +120,12 @@ def create_app(
         if redis_client is not None:
             await redis_client.aclose()
 
+    app[HLS] = hls.hls_service(settings, metrics.registry)
+
+    async def transcoders(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[HLS].close()
+
     async def economy_ctx(app: web.Application) -> AsyncIterator[None]:
         await economy.start()
         yield
@@ -130,7 +139,7 @@ def create_app(
     events = LocalEvents()
     sockets = SocketServer(tokens, events, redis_url=settings.redis_url)
     app[SOCKETS] = sockets
-    social = Social.create(db, settings, events)
+    social = Social.create(db, settings, events, packager=TranscodePackager(package_vod, app[HLS].storage))
     app[SOCIAL] = social
 
     async def social_domains(app: web.Application) -> AsyncIterator[None]:
@@ -139,7 +148,7 @@ def create_app(
         await sockets.close()
         await social.close()
 
-    app.cleanup_ctx.extend([database, redis, economy_ctx, media, social_domains])
+    app.cleanup_ctx.extend([database, redis, economy_ctx, media, transcoders, social_domains])
     commerce_setup.install(app, settings, db)
     live_setup.install(app, settings, db, redis_client, sockets)
 

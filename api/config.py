@@ -127,6 +127,11 @@ class Settings(BaseModel):
             ipaddress.ip_address(value)
         return value or None
 
+    hls_segment_seconds: float = Field(2.0, ge=1.0, le=10.0, **_env("MIXILLO_HLS_SEGMENT_SECONDS"))
+    hls_part_seconds: float = Field(0.5, ge=0.2, le=1.0, **_env("MIXILLO_HLS_PART_SECONDS"))
+    hls_live_window: int = Field(6, ge=3, le=60, **_env("MIXILLO_HLS_LIVE_WINDOW"))
+    hls_recording: bool = Field(True, **_env("MIXILLO_HLS_RECORDING"))
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:

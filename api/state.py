@@ -12,14 +12,15 @@ from api.config import Settings
 from api.idempotency import IdempotencyKeys
 from api.ratelimit import RateLimiter
 from store.database import Database
+from transcode.service import HlsService
 
 if TYPE_CHECKING:
     from api.auth.accounts import Accounts
     from api.economy.economy import Economy
     from api.observability import Metrics
+    from api.social.domain import Social
     from engine.engine import Engine
     from signaling.tokens import MediaTokens
-    from api.social.domain import Social
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
@@ -62,6 +63,7 @@ AI: web.AppKey[AiService] = web.AppKey("ai")
 ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
+HLS = web.AppKey("hls", HlsService)
 SOCIAL: web.AppKey[Social] = web.AppKey("social")
 
 # Issue 8: live rooms.

@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 
 from api.config import Settings
 from api.live.charger import LedgerGiftCharger
-from api.live.followers import SocialFollowers
 from api.live.media import EngineMediaControl
 from api.live.moderator import AiChatModerator
 from api.live.orders import CommerceOrderPlacer
@@ -53,7 +52,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
         charger=LedgerGiftCharger(app[ECONOMY]),
         media=EngineMediaControl(app[ENGINE], app[MEDIA_TOKENS], settings.base_url),
         orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
-        followers=SocialFollowers(app[SOCIAL].notifications),
+        followers=app[SOCIAL].notifications,  # social's Notifications.notify_live is rooms.lives.Followers
         moderator=AiChatModerator(app[AI_PROVIDER]),
         config=config,
     )

@@ -63,7 +63,7 @@ _TOGGLE = {
 @dataclass(frozen=True, slots=True)
 class Notice:
     row: dict[str, Any]
-    push: bool
+    devices: tuple[str, ...]  # push tokens to send it to (none when the recipient turned push off)
 
 
 class Notifications:
@@ -101,7 +101,11 @@ class Notifications:
             "read_at": None,
         }
         await conn.execute(notifications.insert().values(**row))
-        return Notice(row, toggles.push)
+        devices: tuple[str, ...] = ()
+        if toggles.push:  # read here, in the transaction already open, rather than in a new one later
+            found = await conn.execute(sa.select(push_devices.c.token).where(push_devices.c.user_id == user_id))
+            devices = tuple(found.scalars())
+        return Notice(row, devices)
 
     async def deliver(self, notices: Sequence[Notice | None]) -> None:
         """After commit: publish each notice to its recipient's sockets and queue its push."""
@@ -111,18 +115,12 @@ class Notifications:
             row = notice.row
             payload = {**row, "data": json.loads(row["data"]), "created_at": row["created_at"].isoformat()}
             await self._events.publish(DomainEvent("notification", (row["user_id"],), payload))
-            if notice.push:
-                task = asyncio.create_task(self._push_to_devices(row))
+            if notice.devices:
+                task = asyncio.create_task(self._push_to_devices(row, notice.devices))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _push_to_devices(self, row: dict[str, Any]) -> None:
-        async with self._db.read() as conn:
-            tokens: list[str] = list(
-                (
-                    await conn.execute(sa.select(push_devices.c.token).where(push_devices.c.user_id == row["user_id"]))
-                ).scalars()
-            )
+    async def _push_to_devices(self, row: dict[str, Any], tokens: Sequence[str]) -> None:
         for token in tokens:
             message = PushMessage(token, "Mixillo", row["text"], {"kind": row["kind"], "id": row["id"]})
             try:
@@ -202,6 +200,10 @@ class Notifications:
             ]
         await self.deliver(notices)
         return sum(1 for n in notices if n is not None)
+
+    async def notify_live(self, host_id: str, stream_id: str, title: str) -> None:
+        """``rooms.lives.Followers``: the live-room domain calls this when a live starts."""
+        await self.went_live(host_id, stream_id, title)
 
     # The recipient's own list ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +42,14 @@ class VodPackager(Protocol):
         """Write the HLS VOD and poster of ``source`` under the storage key ``prefix``."""
         ...
 
+    async def discard(self, prefix: str) -> None:
+        """Remove whatever a failed or interrupted ``package`` left under ``prefix``."""
+        ...
+
+    def url(self, key: str) -> str:
+        """Where a player fetches a packaged key: a path on this app, or an absolute (CDN) URL."""
+        ...
+
 
 class PackagingError(Exception):
     pass
@@ -50,27 +58,53 @@ class PackagingError(Exception):
 class VodResultShape(Protocol):
     """The fields of ``transcode.vod.VodResult`` this domain reads."""
 
-    master_key: str
-    poster_key: str
-    duration: float
-    width: int
-    height: int
+    @property
+    def master_key(self) -> str: ...
+
+    @property
+    def poster_key(self) -> str: ...
+
+    @property
+    def duration(self) -> float: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
 
 
 class PackageVod(Protocol):
     def __call__(self, source_path: Path, storage: Any, prefix: str) -> Awaitable[VodResultShape]: ...
 
 
-class TranscodePackager:
-    """Adapts ``transcode.vod.package_vod(source_path, storage, prefix)`` to :class:`VodPackager`."""
+class VodStorage(Protocol):
+    """The parts of ``transcode.storage.Storage`` this domain uses."""
 
-    def __init__(self, package_vod: PackageVod, storage: Any) -> None:
+    async def delete(self, keys: Sequence[str]) -> None: ...
+
+    async def keys(self, prefix: str) -> list[str]: ...
+
+    def url(self, key: str) -> str: ...
+
+
+class TranscodePackager:
+    """Adapts ``transcode.vod.package_vod(source_path, storage, prefix)`` (the ABR ladder of the live
+    pipeline, into the HLS storage: the data dir or S3) to :class:`VodPackager`. The app's default."""
+
+    def __init__(self, package_vod: PackageVod, storage: VodStorage) -> None:
         self._package_vod = package_vod
         self._storage = storage
 
     async def package(self, source: Path, prefix: str) -> PackagedVod:
         result = await self._package_vod(source, self._storage, prefix)
         return PackagedVod(result.master_key, result.poster_key, result.duration, result.width, result.height)
+
+    async def discard(self, prefix: str) -> None:
+        await self._storage.delete(await self._storage.keys(prefix))
+
+    def url(self, key: str) -> str:
+        return self._storage.url(key)
 
 
 class FfmpegPackager:
@@ -100,6 +134,12 @@ class FfmpegPackager:
             raise
         if process.returncode != 0:
             raise PackagingError(stderr.decode(errors="replace").strip()[-300:] or f"ffmpeg exit {process.returncode}")
+
+    async def discard(self, prefix: str) -> None:
+        self._files.delete_prefix(prefix)
+
+    def url(self, key: str) -> str:
+        return f"/media/{key}"
 
     async def package(self, source: Path, prefix: str) -> PackagedVod:
         info = await probe_async(source)
@@ -204,15 +244,21 @@ class VodJobs:
                     source_key=None,
                 )
         except asyncio.CancelledError:
-            self._files.delete_prefix(prefix)
+            await asyncio.shield(self._discard(prefix))
             await asyncio.shield(self._set(content_id, status="failed", error="interrupted by shutdown"))
             raise
         except Exception as exc:
             log.warning("packaging content %s failed: %s", content_id, exc)
-            self._files.delete_prefix(prefix)
+            await self._discard(prefix)
             await self._set(content_id, status="failed", error=str(exc)[:255] or type(exc).__name__)
         finally:
             discard(source)
+
+    async def _discard(self, prefix: str) -> None:
+        try:
+            await self.packager.discard(prefix)
+        except Exception:  # the content is failed either way; leftovers are only storage
+            log.exception("removing the output of a failed packaging under %s", prefix)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from api.app import create_app
 from api.config import Settings
-from api.social.vod import FfmpegPackager, TranscodePackager
+from api.social.vod import FfmpegPackager
 from api.state import DATABASE, SETTINGS, SOCIAL
 from store.ids import new_id
 from store.schema.social import content_hashtags, content_mentions, contents
@@ -53,7 +53,21 @@ async def test_image_upload_is_ready_with_hashtags_and_mentions(client: Client, 
 
 
 async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, db_url: str, media: Media) -> None:
+    """The app's packager: transcode's ``package_vod`` into the HLS storage, served under ``/hls/``."""
     client = await make_client(database_url=db_url)
+    ready = await _upload_and_probe(client, media)
+    assert "/hls/" in ready["playback"]["hls_url"]
+
+
+async def test_ffmpeg_fallback_packager_makes_a_playable_hls_vod(make_client: AppFactory, media: Media) -> None:
+    client = await make_client()
+    social = client.app[SOCIAL]
+    social.contents.jobs.packager = FfmpegPackager(social.files)
+    ready = await _upload_and_probe(client, media)
+    assert "/media/" in ready["playback"]["hls_url"]
+
+
+async def _upload_and_probe(client: Client, media: Media) -> dict[str, Any]:
     alice = await user(client)
     # The file name lies; the type comes from probing the bytes.
     response = await client.post(
@@ -64,7 +78,7 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, 
     body = await ok(response, 202)
     assert body["kind"] == "video" and body["status"] in ("pending", "processing")
     await client.app[SOCIAL].contents.jobs.wait(body["id"])
-    ready = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
+    ready: dict[str, Any] = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
     assert ready["status"] == "ready", ready
     assert ready["duration_s"] > 1.0 and ready["height"] == 120
     master = ready["playback"]["hls_url"]
@@ -90,6 +104,7 @@ async def test_video_upload_becomes_a_playable_hls_vod(make_client: AppFactory, 
     assert {"h264", "aac"} <= codecs
     # The source upload is gone once packaged.
     assert not [p for p in (client.app[SETTINGS].data_dir / "uploads").iterdir() if p.is_file()]
+    return ready
 
 
 async def test_bad_uploads_leave_nothing_behind(make_client: AppFactory, db_url: str, media: Media) -> None:
@@ -197,35 +212,6 @@ async def test_a_failed_packaging_job_is_visible_and_leaves_no_files(make_client
     failed = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
     assert failed["status"] == "failed" and failed["error"] and failed["playback"]["hls_url"] is None
     assert _leftovers(client) == []
-
-
-@dataclass
-class _Result:
-    master_key: str
-    poster_key: str
-    duration: float
-    width: int
-    height: int
-
-
-async def test_transcode_shaped_packager_plugs_in(make_client: AppFactory, media: Media) -> None:
-    """``TranscodePackager`` takes a function with ``transcode.vod.package_vod``'s signature."""
-    client = await make_client()
-    social = client.app[SOCIAL]
-    calls: list[tuple[Path, object, str]] = []
-
-    async def package_vod(source_path: Path, storage: object, prefix: str) -> _Result:
-        calls.append((source_path, storage, prefix))
-        done = await FfmpegPackager(social.files).package(source_path, prefix)
-        return _Result(done.playlist_key, done.poster_key, done.duration_s, done.width, done.height)
-
-    social.contents.jobs.packager = TranscodePackager(package_vod, storage="the storage")
-    alice = await user(client)
-    body = await ok(await client.post("/api/content", data=form(media.video), headers=alice.headers), 202)
-    await social.contents.jobs.wait(body["id"])
-    ready = await ok(await client.get(f"/api/content/{body['id']}", headers=alice.headers))
-    assert ready["status"] == "ready" and ready["playback"]["hls_url"].endswith(f"content/{body['id']}/master.m3u8")
-    assert calls[0][1:] == ("the storage", f"content/{body['id']}")
 
 
 async def test_concurrent_likes_are_all_counted(client: Client, media: Media) -> None:

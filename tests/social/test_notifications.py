@@ -18,6 +18,7 @@ from api.app import create_app
 from api.config import ConfigError, Settings
 from api.social.push import FCM_SCOPE, FcmPush, PushError, PushMessage, RecordingPush, ServiceAccount
 from api.state import SOCIAL
+from rooms.lives import Followers
 from tests.api.helpers import Client, problem
 from tests.social.conftest import Media, ids, ok, post_image, user
 
@@ -73,7 +74,8 @@ async def test_other_domains_notify_and_push(client: Client) -> None:
         )
     ).status == 204
     social = client.app[SOCIAL]
-    assert await social.notifications.went_live(creator.id, "room-1", "Friday stream") == 1
+    followers: Followers = social.notifications  # what rooms.lives.Lives is given
+    await followers.notify_live(creator.id, "room-1", "Friday stream")
     await social.notifications.gift_received(creator.id, fan.id, "Rose", "room-1")
     await social.notifications.order_status(fan.id, "order-9", "shipped")
     await social.notifications.pk_invite(fan.id, creator.id, "battle-3")

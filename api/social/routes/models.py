@@ -14,6 +14,7 @@ from api.models import ResponseModel
 from api.pagination import decode_cursor
 from api.social.media import MediaFiles
 from api.social.text import hashtags
+from api.social.vod import VodPackager
 from api.state import SETTINGS, SOCIAL
 
 
@@ -24,8 +25,17 @@ class Links:
     base: str
     files: MediaFiles
 
+    vod: VodPackager
+
     def media(self, key: str | None) -> str | None:
         return self.files.url(self.base, key) if key else None
+
+    def packaged(self, key: str | None) -> str | None:
+        """A key the VOD packager wrote (HLS playlists, posters of videos)."""
+        if not key:
+            return None
+        where = self.vod.url(key)
+        return where if "://" in where else f"{self.base}{where}"
 
     def api(self, path: str) -> str:
         return self.base + path
@@ -34,7 +44,8 @@ class Links:
 def media_base(request: web.Request) -> Links:
     public = request.app[SETTINGS].public_url
     base = public.rstrip("/") if public else str(request.url.origin())
-    return Links(base, request.app[SOCIAL].files)
+    social = request.app[SOCIAL]
+    return Links(base, social.files, social.contents.jobs.packager)
 
 
 def millis(at: datetime) -> int:
@@ -129,8 +140,8 @@ def content_model(row: Any, links: Links) -> Content:
         status=row.status,
         error=row.error,
         playback=Playback(
-            hls_url=links.media(row.playlist_key),
-            poster_url=links.media(row.poster_key),
+            hls_url=links.packaged(row.playlist_key),
+            poster_url=links.packaged(row.poster_key) if row.kind == "video" else links.media(row.poster_key),
             image_url=links.media(row.image_key),
         ),
         duration_s=row.duration_s,
