@@ -211,3 +211,20 @@ async def test_live_shopping_pin_order_analytics(live_app: Client) -> None:
     body = await problem(await client.post(f"/api/live-shopping/{session}/orders", json=order,
                                            headers={**bearer(buyer), **key()}), 409)
     assert body["type"].endswith("/not-pinned")
+
+
+async def test_openapi_documents_the_seed_endpoints(live_app: Client) -> None:
+    paths = (await (await live_app.get("/api/openapi.json")).json())["paths"]
+    seed = {
+        ("get", "/api/livestreaming/providers"), ("get", "/api/livestreams"), ("post", "/api/livestreams"),
+        ("post", "/api/livestreams/{stream_id}/start"), ("post", "/api/livestreams/{stream_id}/end"),
+        ("post", "/api/livestreams/{stream_id}/join"), ("post", "/api/livestreams/{stream_id}/leave"),
+        ("post", "/api/livestreams/{stream_id}/gift"), ("post", "/api/multi-host/{stream_id}/invite"),
+        ("post", "/api/multi-host/{stream_id}/accept"), ("post", "/api/multi-host/{stream_id}/kick"),
+        ("get", "/api/multi-host/{stream_id}/co-hosts"), ("post", "/api/pk-battles"),
+        ("post", "/api/pk-battles/{battle_id}/accept"), ("post", "/api/pk-battles/{battle_id}/gift"),
+        ("get", "/api/pk-battles/{battle_id}"), ("get", "/api/pk-battles/leaderboard/rankings"),
+        ("post", "/api/live-shopping/session"), ("post", "/api/live-shopping/{session_id}/pin-product"),
+        ("post", "/api/live-shopping/{session_id}/orders"), ("get", "/api/live-shopping/{session_id}/analytics"),
+    }
+    assert {(m, p) for p, ops in paths.items() for m in ops} >= seed
