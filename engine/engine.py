@@ -14,6 +14,7 @@ from typing import Any
 from aiortc import RTCIceServer
 from aiortc.sdp import SessionDescription
 
+from engine.consumer import PacketSource
 from engine.errors import (
     BadOffer,
     PublisherExists,
@@ -24,7 +25,6 @@ from engine.errors import (
 from engine.events import CloseReason, EngineEvent, SessionClosed, SessionRole
 from engine.peer import Peer
 from engine.ports import UdpPortRange
-from engine.consumer import PacketSource
 from engine.router import HOST, PROGRAM, Router
 
 log = logging.getLogger(__name__)

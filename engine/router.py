@@ -15,7 +15,6 @@ from engine.events import (
     SubscriberResumed,
 )
 from engine.peer import Peer
-from engine.producer import Producer
 
 HOST = "host"  # the slot of the stream's own broadcaster; co-hosts publish under their own names
 PROGRAM = "program"  # what viewers of the live watch: the host while solo, the compositor's feed while not
