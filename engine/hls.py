@@ -6,7 +6,9 @@ the slot's Producers (decoded pictures and sound, shared with the compositor: ea
 once) and re-subscribes when the publisher comes back after a drop. Times are seconds since the source
 started, taken from the RTP timestamps and anchored to arrival, re-anchored when a new publisher (or a
 jump) makes them disagree with the clock. The ladder waits for sound whenever a source says it has audio,
-so a muted or absent microphone yields silence, never nothing.
+so a muted or absent microphone yields silence, never nothing. Sound goes out as the program's does
+(float planar stereo, 48 kHz): the ladder's AAC encoder takes one format for the whole live, whichever
+source the switch is on.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class HostStream:
         self._unfollow(kind)
         anchor = _Anchor()
         subs = [producer.decoded_frames()]
-        tasks = [asyncio.create_task(self._read(subs[0], kind, anchor), name=f"hls-{kind}:{self.stream_id}")]
+        read = self._read(subs[0], kind, anchor, av.AudioResampler(format="fltp", layout="stereo", rate=SOUND_RATE))
+        tasks = [asyncio.create_task(read, name=f"hls-{kind}:{self.stream_id}")]
         if kind == "video" and producer.codec.name.upper() == "H264":
             subs.append(producer.encoded_frames())
             tasks.append(asyncio.create_task(self._read_encoded(subs[1], anchor), name=f"hls-au:{self.stream_id}"))
@@ -109,15 +112,18 @@ class HostStream:
     def _now(self) -> float:
         return self._loop.time() - self._start
 
-    async def _read(self, sub: FrameSubscription, kind: str, anchor: _Anchor) -> None:
+    async def _read(self, sub: FrameSubscription, kind: str, anchor: _Anchor, resampler: av.AudioResampler) -> None:
         while (frame := await sub.get()) is not None:
             if frame.pts is None or frame.time_base is None:
                 continue
             t = anchor.time(float(frame.pts * frame.time_base), self._now())
             if kind == "video":
                 self._picture(frame, t, frame.pts in self._keyframes)
-            else:
-                self._sound(frame, t, anchor)
+                continue
+            # (the frame is shared with the compositor: never changed here; the time is ``t``)
+            for sound in resampler.resample(frame):
+                self._sound(sound, t, anchor)
+                t += sound.samples / SOUND_RATE
 
     async def _read_encoded(self, sub: FrameSubscription, anchor: _Anchor) -> None:
         # The tap hands the encoded frame over before the decoder thread sees it, so a picture's IDR mark is
@@ -149,7 +155,7 @@ class HostStream:
         while True:
             await asyncio.sleep(SOUND_S * 5)
             while self._sound_end < self._now() - SILENCE_AFTER_S:
-                frame = av.AudioFrame.from_ndarray(np.zeros((1, samples * 2), np.int16), format="s16",
+                frame = av.AudioFrame.from_ndarray(np.zeros((2, samples), np.float32), format="fltp",
                                                    layout="stereo")
                 frame.sample_rate = SOUND_RATE
                 self._source.push_sound(frame, self._sound_end)
