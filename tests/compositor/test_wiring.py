@@ -18,7 +18,7 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 
-from api.state import ENGINE
+from api.state import ENGINE, LIVES
 from engine.compositor import Canvas, LayoutKind, arrange
 from engine.engine import Engine
 from engine.live import LiveStudio, StudioConfig
@@ -39,6 +39,8 @@ CANVAS = Canvas(360, 640)  # small: two publishers, the compositor, its encoder 
 SEGMENT_S = 1.0
 STREAM = "live-1"
 PK = arrange(LayoutKind.PK, ["hostuser", "guest"], CANVAS)
+OPTIONS = HlsOptions(segment_duration=SEGMENT_S, part_duration=None, recording=False, max_rungs=1,
+                     thumbnail_interval=1000)
 
 
 class ColourTrack(MediaStreamTrack):
@@ -62,14 +64,16 @@ class ColourTrack(MediaStreamTrack):
         return frame
 
 
-async def whip(client: Client, slot: str, colour: tuple[int, int, int]) -> RTCPeerConnection:
+async def whip(client: Client, slot: str, colour: tuple[int, int, int], *, stream: str = STREAM,
+               codec: str = "video/H264", audio: bool = True) -> RTCPeerConnection:
     pc = RTCPeerConnection()
     pc.addTransceiver(ColourTrack(colour), direction="sendonly")
-    pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-    prefer(pc, "video", "video/H264")
+    if audio:
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    prefer(pc, "video", codec)
     await pc.setLocalDescription(await pc.createOffer())
-    grant = auth(token(client, STREAM, publish=True, publisher=slot))
-    response: Any = await post_sdp(client, f"/whip/{STREAM}", pc.localDescription.sdp, grant)
+    grant = auth(token(client, stream, publish=True, publisher=slot))
+    response: Any = await post_sdp(client, f"/whip/{stream}", pc.localDescription.sdp, grant)
     assert response.status == 201, await response.text()
     await answer(pc, await response.text())
     return pc
@@ -82,7 +86,7 @@ def colour_at(frame: av.VideoFrame, x: float, y: float) -> tuple[int, int, int]:
 
 
 def composed(frame: av.VideoFrame) -> bool:
-    """The PK split: the host's red in the left tile, the guest's blue in the right one."""
+    """The PK split: the host's red in the left tile, the other's blue in the right one."""
     if (frame.width, frame.height) != (CANVAS.width, CANVAS.height):
         return False
     left, right = (t.rect for t in PK.tiles)
@@ -90,6 +94,25 @@ def composed(frame: av.VideoFrame) -> bool:
                 RED, 40) and near(
         colour_at(frame, (right.x + right.width / 2) / frame.width, (right.y + right.height / 2) / frame.height),
         BLUE, 40)
+
+
+async def watch(client: Client, stream: str, slot: str) -> tuple[RTCPeerConnection, list[av.VideoFrame],
+                                                                 asyncio.Task[None]]:
+    """A real WHEP viewer of ``slot``; the frames it decodes, and the task reading them."""
+    viewer, offer = await whep_offer()
+    played: Any = await post_sdp(client, f"/whep/{stream}/{slot}", offer)
+    assert played.status == 201, await played.text()
+    await answer(viewer, await played.text())
+    video = next(t.receiver.track for t in viewer.getTransceivers() if t.kind == "video")
+    frames: list[av.VideoFrame] = []
+
+    async def read() -> None:
+        while True:
+            frame = await video.recv()
+            assert isinstance(frame, av.VideoFrame)
+            frames.append(frame)
+
+    return viewer, frames, asyncio.create_task(read())
 
 
 async def until(check: Callable[[], bool], within: float, what: str) -> None:
@@ -106,10 +129,9 @@ def segments(rendition: Path) -> list[Path]:
 
 async def test_live_goes_solo_guest_solo_over_whep_program_and_hls(make_client: AppFactory, tmp_path: Path) -> None:
     client = await make_client()
+    assert isinstance(client.app[LIVES], LiveStudio)  # the app's, closed with it (on the app's HLS settings)
     engine: Engine = client.app[ENGINE]
-    options = HlsOptions(segment_duration=SEGMENT_S, part_duration=None, recording=False, max_rungs=1,
-                         thumbnail_interval=1000)
-    hls = HlsService(LocalStorage(tmp_path / "hls"), options)
+    hls = HlsService(LocalStorage(tmp_path / "hls"), OPTIONS)
     studio = LiveStudio(engine, hls, StudioConfig(canvas=CANVAS))
     host = await whip(client, "host", RED)
     guest: RTCPeerConnection | None = None
@@ -190,3 +212,38 @@ def _played(rendition: Path) -> list[tuple[float, bool]]:
             assert frame.time is not None
             shown.append((frame.time, composed(frame)))
     return shown
+
+
+async def test_pk_against_another_live_in_the_viewers_codec(make_client: AppFactory, tmp_path: Path) -> None:
+    """The host publishes VP8 (so its WHEP viewers negotiated VP8) without a microphone; the PK opponent is
+    the host of another live. The program comes in VP8 with both halves; the ladder gets sound (silence)."""
+    client = await make_client()
+    engine: Engine = client.app[ENGINE]
+    hls = HlsService(LocalStorage(tmp_path / "hls"), OPTIONS)
+    studio = LiveStudio(engine, hls, StudioConfig(canvas=CANVAS))
+    host = await whip(client, "host", RED, codec="video/VP8", audio=False)
+    rival = await whip(client, "host", BLUE, stream="live-2")
+    viewer, frames, reader = await watch(client, STREAM, "program")
+    try:
+        live = studio.start(STREAM, "hostuser", "Host")
+        await until(lambda: bool(frames), 15, "the host on WHEP program")
+        layout = await live.pk("rival", "live-2", ("Host", "Rival"), None)
+        assert layout.kind is LayoutKind.PK
+        await until(lambda: any(composed(f) for f in frames[-10:]), 20, "the PK split on WHEP program")
+        assert live.stage.publication is not None and live.stage.publication.video_codec == "VP8"
+        assert live.stage.publication.mismatched == 0
+        live.scores(3, 1)
+        assert live.program.board.score_a == 3
+        live.pk_end("a")
+        await live.leave("rival")
+        rendition = tmp_path / "hls" / "live" / STREAM / f"{CANVAS.width}p"
+        await until(lambda: len(segments(rendition)) >= 2, 20, "HLS segments")
+        audio = tmp_path / "hls" / "live" / STREAM / "audio"
+        assert segments(audio), "a live without a microphone still has sound (silence) in HLS"
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await studio.close()
+        await hls.close()
+        for pc in (viewer, host, rival):
+            await close_peer_connection(pc)
