@@ -21,6 +21,7 @@ from aiortc.mediastreams import AudioStreamTrack
 from api.state import ENGINE, LIVES
 from engine.compositor import Canvas, LayoutKind, arrange
 from engine.engine import Engine
+from engine.hls import HostStream
 from engine.live import LiveStudio, StudioConfig
 from engine.peer import close_peer_connection
 from tests.api.helpers import Client
@@ -65,14 +66,14 @@ class ColourTrack(MediaStreamTrack):
 
 
 async def whip(client: Client, slot: str, colour: tuple[int, int, int], *, stream: str = STREAM,
-               codec: str = "video/H264", audio: bool = True) -> RTCPeerConnection:
+               codec: str = "video/H264", audio: bool = True, replace: bool = False) -> RTCPeerConnection:
     pc = RTCPeerConnection()
     pc.addTransceiver(ColourTrack(colour), direction="sendonly")
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     prefer(pc, "video", codec)
     await pc.setLocalDescription(await pc.createOffer())
-    grant = auth(token(client, stream, publish=True, publisher=slot))
+    grant = auth(token(client, stream, publish=True, publisher=slot, replace=replace))
     response: Any = await post_sdp(client, f"/whip/{stream}", pc.localDescription.sdp, grant)
     assert response.status == 201, await response.text()
     await answer(pc, await response.text())
@@ -246,4 +247,38 @@ async def test_pk_against_another_live_in_the_viewers_codec(make_client: AppFact
         await studio.close()
         await hls.close()
         for pc in (viewer, host, rival):
+            await close_peer_connection(pc)
+
+
+async def test_publishers_coming_back_are_followed(make_client: AppFactory, tmp_path: Path) -> None:
+    """A guest who takes the seat before publishing shows as a placeholder, then their picture once they
+    publish; the host reconnecting (a new WHIP session replacing the old) keeps feeding the ladder."""
+    client = await make_client()
+    engine: Engine = client.app[ENGINE]
+    hls = HlsService(LocalStorage(tmp_path / "hls"), OPTIONS)
+    studio = LiveStudio(engine, hls, StudioConfig(canvas=CANVAS))
+    host = await whip(client, "host", RED, audio=False)
+    pcs = [host]
+    try:
+        live = studio.start(STREAM, "hostuser", "Host")
+        first = live.program.switch.source
+        assert isinstance(first, HostStream)
+        await until(lambda: first.pictures > 10, 15, "the host's pictures in the ladder")
+        pcs.append(await whip(client, "host", RED, audio=False, replace=True))  # the host's app reconnects
+        seen = first.pictures
+        await until(lambda: first.pictures > seen + 10, 15, "the new host session's pictures in the ladder")
+
+        await live.join("guest", "Guest")  # seated, not publishing yet
+        compositor = live.program.compositor
+        assert compositor is not None and compositor.feeds["guest"].picture is None
+        pcs.append(await whip(client, "guest", BLUE, audio=False))
+        await until(lambda: compositor.feeds["guest"].pictures > 5, 15, "the guest's pictures once they publish")
+        guest_video = live.stage.producer("guest", "video")
+        assert guest_video is not None and guest_video.decoding
+        await live.leave("guest")
+        assert not guest_video.decoding
+    finally:
+        await studio.close()
+        await hls.close()
+        for pc in pcs:
             await close_peer_connection(pc)
