@@ -88,7 +88,8 @@ class HostStream:
     def _on_event(self, event: EngineEvent) -> None:
         if isinstance(event, ProducerOpened) and (event.stream_id, event.publisher) == (self.stream_id, self.slot):
             router = self.engine.routers.get(self.stream_id)
-            producer = router.publishers[self.slot].producers.get(event.kind) if router is not None else None
+            peer = router.publishers.get(self.slot) if router is not None else None
+            producer = peer.producers.get(event.kind) if peer is not None else None
             if producer is not None and not self.closed:
                 self._follow(event.kind, producer)
 

@@ -56,13 +56,20 @@ class LiveMedia:
 
     async def join(self, user: str, name: str) -> Layout:
         """A co-host takes a seat (they publish under their user id in this live's stream)."""
-        self.stage.seats.setdefault(user, (self.stream_id, user))
-        return await self._join(user, name)
+        return await self._join(user, name, (self.stream_id, user))
 
-    async def _join(self, user: str, name: str) -> Layout:
+    async def _join(self, user: str, name: str, seat: tuple[str, str]) -> Layout:
+        """Seat ``user`` at ``seat`` (stream, slot) and put them on stage; refused: nothing changes."""
+        if user in self.program.names:
+            return await self.program.join(user, name)  # raises ParticipantError, keeping their seat
         # The program is encoded in the codec the ``program`` viewers negotiated: the host's.
         self.program.encoder_settings = replace(self.program.encoder_settings, video_codec=self.stage.video_codec())
-        return await self.program.join(user, name)
+        self.stage.seat(user, *seat)
+        try:
+            return await self.program.join(user, name)
+        except BaseException:
+            self.stage.seats.pop(user, None)
+            raise
 
     async def leave(self, user: str) -> Layout:
         layout = await self.program.leave(user)
@@ -75,10 +82,10 @@ class LiveMedia:
     async def pk(self, opponent: str, opponent_stream: str, names: tuple[str, str], ends_at_ms: int | None) -> Layout:
         """A PK battle against the host of ``opponent_stream``: split screen with the board (``names`` are
         this live's host first, then the opponent)."""
-        self.program.set_kind(LayoutKind.PK)
+        self.program.set_kind(LayoutKind.PK)  # raises (and changes nothing) if the stage cannot be split
+        layout = await self._join(opponent, names[1], (opponent_stream, HOST))
         self.program.board.start(names[0], names[1], ends_at_ms)
-        self.stage.seat(opponent, opponent_stream, HOST)
-        return await self._join(opponent, names[1])
+        return layout
 
     def scores(self, score_a: int, score_b: int) -> None:
         self.program.board.set_scores(score_a, score_b)

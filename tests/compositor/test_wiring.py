@@ -20,7 +20,9 @@ from aiortc.mediastreams import AudioStreamTrack
 
 from api.state import ENGINE, LIVES
 from engine.compositor import Canvas, LayoutKind, arrange
+from engine.compositor.errors import ParticipantError
 from engine.engine import Engine
+from engine.errors import EngineError
 from engine.hls import HostStream
 from engine.live import LiveStudio, StudioConfig
 from engine.peer import close_peer_connection
@@ -271,6 +273,10 @@ async def test_publishers_coming_back_are_followed(make_client: AppFactory, tmp_
         await live.join("guest", "Guest")  # seated, not publishing yet
         compositor = live.program.compositor
         assert compositor is not None and compositor.feeds["guest"].picture is None
+        with pytest.raises(ParticipantError) as refused:  # the room sent the join twice: nothing changes
+            await live.join("guest", "Again")
+        assert isinstance(refused.value, EngineError) and refused.value.status == 409
+        assert live.stage.seats["guest"] == (STREAM, "guest") and compositor.feeds["guest"].name == "Guest"
         pcs.append(await whip(client, "guest", BLUE, audio=False))
         await until(lambda: compositor.feeds["guest"].pictures > 5, 15, "the guest's pictures once they publish")
         guest_video = live.stage.producer("guest", "video")
