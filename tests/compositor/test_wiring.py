@@ -14,6 +14,7 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
@@ -27,7 +28,7 @@ from engine.hls import HostStream
 from engine.live import LiveStudio, StudioConfig
 from engine.peer import close_peer_connection
 from tests.api.helpers import Client
-from tests.compositor.media import BLUE, RED, near
+from tests.compositor.media import BLUE, RED, near, spectrum_peaks, tone
 from tests.conftest import AppFactory
 from tests.engine.clients import prefer
 from tests.signaling.clients import answer, post_sdp, whep_offer
@@ -67,12 +68,32 @@ class ColourTrack(MediaStreamTrack):
         return frame
 
 
+class ToneTrack(MediaStreamTrack):
+    """A sine tone in 20 ms frames, paced like a microphone."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.count = 0
+        self.start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        self.start = self.start or time.monotonic()
+        await asyncio.sleep(max(0.0, self.start + self.count * 0.02 - time.monotonic()))
+        frame = tone(self.frequency, self.count)
+        self.count += 1
+        return frame
+
+
 async def whip(client: Client, slot: str, colour: tuple[int, int, int], *, stream: str = STREAM,
-               codec: str = "video/H264", audio: bool = True, replace: bool = False) -> RTCPeerConnection:
+               codec: str = "video/H264", audio: bool = True, replace: bool = False,
+               frequency: float | None = None) -> RTCPeerConnection:
     pc = RTCPeerConnection()
     pc.addTransceiver(ColourTrack(colour), direction="sendonly")
     if audio:
-        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        pc.addTransceiver(ToneTrack(frequency) if frequency else AudioStreamTrack(), direction="sendonly")
     prefer(pc, "video", codec)
     await pc.setLocalDescription(await pc.createOffer())
     grant = auth(token(client, stream, publish=True, publisher=slot, replace=replace))
@@ -126,6 +147,15 @@ async def until(check: Callable[[], bool], within: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def heard(sounds: list[av.AudioFrame], seconds: float) -> npt.NDArray[np.float32]:
+    """The next ``seconds`` of what a viewer hears, as (channels, samples) floats."""
+    del sounds[:]
+    await asyncio.sleep(seconds + 0.1)
+    chunks = [f.to_ndarray().reshape(-1, len(f.layout.channels)).T.astype(np.float32) for f in sounds]
+    samples = np.concatenate(chunks, axis=1)
+    return samples[:, -round(seconds * 48_000):]
+
+
 def segments(rendition: Path) -> list[Path]:
     return sorted(rendition.glob("seg*.m4s"), key=lambda p: int(p.stem[3:]))
 
@@ -136,11 +166,13 @@ async def test_live_goes_solo_guest_solo_over_whep_program_and_hls(make_client: 
     engine: Engine = client.app[ENGINE]
     hls = HlsService(LocalStorage(tmp_path / "hls"), OPTIONS)
     studio = LiveStudio(engine, hls, StudioConfig(canvas=CANVAS))
-    host = await whip(client, "host", RED)
+    host = await whip(client, "host", RED, frequency=440)
     guest: RTCPeerConnection | None = None
     viewer, offer = await whep_offer()
     frames: list[av.VideoFrame] = []
+    sounds: list[av.AudioFrame] = []
     reader: asyncio.Task[None] | None = None
+    listener: asyncio.Task[None] | None = None
     try:
         live = studio.start(STREAM, "hostuser", "Host")
         rendition = tmp_path / "hls" / "live" / STREAM / f"{CANVAS.width}p"
@@ -166,18 +198,34 @@ async def test_live_goes_solo_guest_solo_over_whep_program_and_hls(make_client: 
                 assert isinstance(frame, av.VideoFrame)
                 frames.append(frame)
 
-        reader = asyncio.create_task(read())
+        async def listen() -> None:
+            track = next(t.receiver.track for t in viewer.getTransceivers() if t.kind == "audio")
+            while True:
+                sound = await track.recv()
+                assert isinstance(sound, av.AudioFrame)
+                sounds.append(sound)
+
+        reader, listener = asyncio.create_task(read()), asyncio.create_task(listen())
         await until(lambda: bool(frames) and (frames[-1].width, frames[-1].height) == (180, 320), 15, "the host")
         assert near(colour_at(frames[-1], 0.5, 0.5), RED, 40)
 
-        guest = await whip(client, "guest", BLUE)
+        guest = await whip(client, "guest", BLUE, frequency=1000)
         await until(lambda: live.stage.producer("guest", "video") is not None, 10, "the guest's producer")
         live.program.set_kind(LayoutKind.PK)  # a co-host in the split layout: each half its publisher
         await live.join("guest", "Guest")
         await until(lambda: any(composed(f) for f in frames[-10:]), 20, "composed frames on WHEP program")
         guest_video = live.stage.producer("guest", "video")
         assert guest_video is not None and guest_video.decoding
-        await asyncio.sleep(2 * SEGMENT_S)
+        # The program's sound (Opus, packetized by the engine) mixes both voices; muting the guest's seat
+        # takes theirs out.
+        peaks = spectrum_peaks(await heard(sounds, 0.6))
+        assert {440, 1000} <= peaks, peaks
+        live.mute("guest", True)
+        await asyncio.sleep(0.3)
+        peaks = spectrum_peaks(await heard(sounds, 0.6), floor=0.02)
+        assert 440 in peaks and not any(abs(p - 1000) <= 20 for p in peaks), peaks
+        live.mute("guest", False)
+        await asyncio.sleep(SEGMENT_S)
 
         await live.leave("guest")
         assert not guest_video.decoding  # the compositor's decoders and subscriptions are gone
@@ -190,9 +238,10 @@ async def test_live_goes_solo_guest_solo_over_whep_program_and_hls(make_client: 
         assert not host_video.decoding  # the ladder's HostStream let go too
         assert engine.routers[STREAM].program == {}
     finally:
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+        for task in (reader, listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await studio.close()
         await hls.close()
         for pc in (viewer, host, guest):
