@@ -1,33 +1,43 @@
 """``EngineMediaControl``: the room domain's :class:`~rooms.media.MediaControl` over this process's media
-engine (``engine.Engine``) and media tokens (``signaling.tokens``).
+engine (``engine.Engine``), each live's media (``engine.live.LiveStudio``: the program and its HLS ladder)
+and media tokens (``signaling.tokens``).
 
 Ingest is WHIP (RFC 9725) at ``/whip/<stream>``; playback is WHEP at ``/whep/<stream>`` and HLS at
-``/hls/live/<stream>/master.m3u8`` (the transcode service's live prefix). The LL-HLS URL is the same master
-playlist: its media playlists carry ``EXT-X-PART`` and blocking reload (RFC 8216bis §4.4.3.7), which an
-LL-HLS player uses and a plain HLS player ignores.
+``/hls/live/<stream>/master.m3u8`` (``transcode.service.LIVE_PREFIX`` under ``signaling.hls``'s ``/hls/``).
+The LL-HLS URL is the same master playlist: its media playlists carry ``EXT-X-PART`` and blocking reload
+(RFC 8216bis §4.4.3.7), which an LL-HLS player uses and a plain HLS player ignores.
 
-The engine is per process: ``end_stream``, ``close_guest`` and ``mute_guest`` act on the Router this node
-holds for the stream (the node the host and guests publish to). A guest taken off stage is barred from the
+Going live starts the live's ``LiveMedia`` (the ladder follows the host's slot, published now or later); a
+co-host on stage takes a seat in its program, and leaves it when taken off stage. The engine is per
+process: these act on the node the host and guests publish to. A guest taken off stage is barred from the
 slot (``Engine.barred``) until a new invitation mints them a new token.
 """
 
 from __future__ import annotations
 
+import logging
+
+from engine.compositor.errors import CompositorError
 from engine.engine import Engine
 from engine.events import CloseReason
+from engine.live import LiveStudio
 from rooms.media import Ingest, Playback
 from signaling.tokens import MediaGrant, MediaTokens
+
+log = logging.getLogger(__name__)
 
 HOST_SLOT = "host"
 
 
 class EngineMediaControl:
-    def __init__(self, engine: Engine, tokens: MediaTokens, base_url: str) -> None:
+    def __init__(self, engine: Engine, studio: LiveStudio, tokens: MediaTokens, base_url: str) -> None:
         self._engine = engine
+        self._studio = studio
         self._tokens = tokens
         self._base = base_url.rstrip("/")
 
     async def host_ingest(self, room_id: str, host_id: str) -> Ingest:
+        self._studio.start(room_id, host_id, host_id)  # idempotent: a restarted go-live keeps its ladder
         # replace: a host whose connection dropped publishes again over its stale session
         grant = MediaGrant(stream_id=room_id, publisher=HOST_SLOT, can_publish=True, room_admin=True, replace=True)
         return Ingest(whip_url=f"{self._base}/whip/{room_id}", publish_token=self._tokens.mint(host_id, grant))
@@ -37,10 +47,16 @@ class EngineMediaControl:
         return Playback(whep_url=f"{self._base}/whep/{room_id}", hls_url=hls, ll_hls_url=hls)
 
     async def end_stream(self, room_id: str) -> None:
-        await self._engine.end_stream(room_id)  # the stream is refused for good: its bars are moot
-        self._engine.barred -= {bar for bar in self._engine.barred if bar[0] == room_id}
+        try:
+            await self._studio.end(room_id)  # the program, then the ladder (its playlists become the recording)
+        finally:
+            await self._engine.end_stream(room_id)  # refused for good from here: its bars are moot
+            self._engine.barred -= {bar for bar in self._engine.barred if bar[0] == room_id}
 
     async def guest_token(self, room_id: str, user_id: str) -> str:
+        live = self._studio.get(room_id)
+        if live is not None:
+            await live.join(user_id, user_id)  # refused (stage full for the layout): no seat, no token
         self._engine.barred.discard((room_id, user_id))  # back on stage: their new token publishes again
         grant = MediaGrant(stream_id=room_id, publisher=user_id, can_publish=True, replace=True)
         return self._tokens.mint(user_id, grant)
@@ -54,12 +70,20 @@ class EngineMediaControl:
         peer = router.publishers.get(user_id) if router is not None else None
         if peer is not None:
             await self._engine.close_session(peer.id, CloseReason.KICKED)
+        live = self._studio.get(room_id)
+        if live is not None:
+            try:
+                await live.leave(user_id)
+            except CompositorError:  # not in the program (never seated, or already gone)
+                log.debug("guest %s was not in the program of %s", user_id, room_id)
 
     async def mute_guest(self, room_id: str, user_id: str, muted: bool) -> None:
+        live = self._studio.get(room_id)
+        if live is not None:
+            live.mute(user_id, muted)  # out of the program's mix
         router = self._engine.routers.get(room_id)
         peer = router.publishers.get(user_id) if router is not None else None
-        if peer is None:
-            return
-        for kind, producer in peer.producers.items():
-            if kind == "audio":
-                producer.paused = muted
+        if peer is not None:  # and out of the SFU: WHEP viewers of the guest's slot hear nothing either
+            for kind, producer in peer.producers.items():
+                if kind == "audio":
+                    producer.paused = muted

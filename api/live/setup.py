@@ -26,7 +26,8 @@ from api.state import (
     ECONOMY,
     ENGINE,
     IDEMPOTENCY,
-    LIVE,
+    LIVE_SOCKETS,
+    LIVES,
     MEDIA_TOKENS,
     ORDERS,
     ROOMS,
@@ -50,7 +51,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     service = RoomService(
         db, store, live.publish,
         charger=LedgerGiftCharger(app[ECONOMY]),
-        media=EngineMediaControl(app[ENGINE], app[MEDIA_TOKENS], settings.base_url),
+        media=EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url),
         orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
         followers=app[SOCIAL].notifications,  # social's Notifications.notify_live is rooms.lives.Followers
         moderator=AiChatModerator(app[AI_PROVIDER]),
@@ -58,7 +59,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     )
     live.bind(service)
     app[ROOMS] = service
-    app[LIVE] = live
+    app[LIVE_SOCKETS] = live
 
     async def rooms(app: web.Application) -> AsyncIterator[None]:
         async with service.running():
@@ -70,4 +71,4 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
 
 async def deliver_to_user(app: web.Application, user_id: str, event: str, payload: dict[str, Any]) -> None:
     """Send ``event`` to every socket of one user (their personal room on the default namespace)."""
-    await app[LIVE].server.emit(event, payload, room=user_room(user_id))
+    await app[LIVE_SOCKETS].server.emit(event, payload, room=user_room(user_id))

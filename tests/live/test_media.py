@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiortc import RTCPeerConnection
 
-from api.state import ENGINE
+from api.state import ENGINE, HLS, LIVES
 from engine.events import CloseReason, EngineEvent, SessionClosed
 from tests.api.helpers import Client, bearer, problem
 from tests.live.conftest import creator, fan, go_live
@@ -35,6 +35,8 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
     stream = go["stream"]["id"]
     peers: list[RTCPeerConnection] = []
     try:
+        live = client.app[LIVES].get(stream)
+        assert live is not None and client.app[HLS].live(stream) is not None  # the ladder follows the host
         pc, response = await _publish(client, go["ingest"]["whip_url"], go["ingest"]["publish_token"])
         peers.append(pc)
         assert response.status == 201, await response.text()  # type: ignore[attr-defined]
@@ -45,6 +47,7 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
         pc, response = await _publish(client, ticket["whip_url"], ticket["publish_token"])
         peers.append(pc)
         assert response.status == 201, await response.text()  # type: ignore[attr-defined]
+        assert guest["user"]["id"] in live.program.names  # seated in the live's program
         router = engine.routers[stream]
         assert set(router.publishers) == {"host", guest["user"]["id"]}
         guest_peer = router.publishers[guest["user"]["id"]]
@@ -58,6 +61,7 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
                                    headers=bearer(host))
         assert kicked.status == 200
         assert set(router.publishers) == {"host"}  # closed before the answer came back
+        assert guest["user"]["id"] not in live.program.names
         assert [(e.session_id, e.reason) for e in closed] == [(guest_peer.id, CloseReason.KICKED)]
         pc, response = await _publish(client, ticket["whip_url"], ticket["publish_token"])
         peers.append(pc)
@@ -67,6 +71,7 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
         ended = await client.post(f"/api/livestreams/{stream}/end", headers=bearer(host))
         assert ended.status == 200
         assert stream not in engine.routers and stream in engine.ended
+        assert client.app[LIVES].get(stream) is None and client.app[HLS].live(stream) is None
         assert {e.reason for e in closed[1:]} == {CloseReason.STREAM_ENDED}
     finally:
         for pc in peers:

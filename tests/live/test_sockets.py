@@ -9,7 +9,7 @@ from collections.abc import Callable
 import socketio
 
 from api.live.sockets import LiveNamespace
-from api.state import LIVE, ROOMS
+from api.state import LIVE_SOCKETS, ROOMS
 from tests.api.helpers import Client
 from tests.live.conftest import Viewer, coins, creator, fan, go_live, url_of
 
@@ -123,7 +123,7 @@ async def test_bad_payloads_unknown_rooms_oversize_and_floods(live_app: Client) 
         assert big["error"]["type"].endswith("/message-too-long")
 
         # A flood: refused with 429 acks, then the socket is disconnected.
-        namespace = client.app[LIVE]
+        namespace = client.app[LIVE_SOCKETS]
         assert isinstance(namespace, LiveNamespace)
         statuses = []
         try:

@@ -59,7 +59,8 @@ async def test_ll_hls_live_with_blocking_reload(make_client: AppFactory, tmp_pat
     assert f"part{msn}.{part + 2}.m4s" not in text and f"part{msn + 1}.1.m4s" not in text
 
     # A few segments on, the live playlist carries the LL-HLS tags and parts of the last 3 target durations.
-    await _until(lambda: len(low.segments) >= 5)
+    # wait on what is served (the playlist text), not on the segment list, which is appended first
+    await _until(lambda: "seg4.m4s" in low.playlist_text)
     playlist = m3u8.loads(await (await client.get("/hls/live/s1/240p/index.m3u8")).text())
     assert playlist.server_control.can_block_reload == "YES"
     assert playlist.server_control.part_hold_back >= 3 * playlist.part_inf.part_target
