@@ -19,6 +19,7 @@ from api.live.charger import LedgerGiftCharger
 from api.live.media import EngineMediaControl
 from api.live.moderator import AiChatModerator
 from api.live.orders import CommerceOrderPlacer
+from api.live.pkstage import PkStage
 from api.live.sockets import LiveNamespace
 from api.state import (
     ACCESS_TOKENS,
@@ -33,6 +34,7 @@ from api.state import (
     ROOMS,
     SOCIAL,
 )
+from rooms.events import RoomEvent
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
 from rooms.service import RoomService, RoomServiceConfig
@@ -48,8 +50,14 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
                         else MemoryRoomStore(buffer_size=config.replay_buffer))
     live = LiveNamespace(app[ACCESS_TOKENS])
     sockets.sio.register_namespace(live)
+    pk_stage = PkStage(app[LIVES])
+
+    async def sink(event: RoomEvent) -> None:
+        await live.publish(event)  # viewers first: the picture may take a moment
+        await pk_stage.apply(event)
+
     service = RoomService(
-        db, store, live.publish,
+        db, store, sink,
         charger=LedgerGiftCharger(app[ECONOMY]),
         media=EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url),
         orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
