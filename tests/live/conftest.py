@@ -78,8 +78,8 @@ class Viewer:
         await self.sio.connect(url, namespaces=["/live"], auth=auth, transports=["websocket"], wait_timeout=10)
         return self
 
-    async def call(self, event: str, payload: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.sio.call(event, payload, namespace="/live", timeout=10)
+    async def call(self, event: str, payload: Any, wait_s: float = 10) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.sio.call(event, payload, namespace="/live", timeout=wait_s)
         return answer
 
     def of(self, kind: str) -> list[dict[str, Any]]:

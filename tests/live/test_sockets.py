@@ -128,7 +128,7 @@ async def test_bad_payloads_unknown_rooms_oversize_and_floods(live_app: Client) 
         statuses = []
         try:
             for _ in range(200):
-                answer = await v.call("like", {"room": stream, "taps": 1})
+                answer = await v.call("like", {"room": stream, "taps": 1}, wait_s=1)
                 statuses.append(answer["ok"] or answer["error"]["status"])
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
                 socketio.exceptions.DisconnectedError):
