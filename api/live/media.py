@@ -16,6 +16,7 @@ slot (``Engine.barred``) until a new invitation mints them a new token.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from engine.compositor.errors import CompositorError
 from engine.engine import Engine
@@ -27,17 +28,25 @@ from signaling.tokens import MediaGrant, MediaTokens
 log = logging.getLogger(__name__)
 
 HOST_SLOT = "host"
+Names = Callable[[str], Awaitable[str]]  # user id -> the name the program shows (username)
+
+
+async def _ids(user_id: str) -> str:
+    return user_id
 
 
 class EngineMediaControl:
-    def __init__(self, engine: Engine, studio: LiveStudio, tokens: MediaTokens, base_url: str) -> None:
+    def __init__(self, engine: Engine, studio: LiveStudio, tokens: MediaTokens, base_url: str,
+                 names: Names = _ids) -> None:
         self._engine = engine
+        self._names = names
         self._studio = studio
         self._tokens = tokens
         self._base = base_url.rstrip("/")
 
     async def host_ingest(self, room_id: str, host_id: str) -> Ingest:
-        self._studio.start(room_id, host_id, host_id)  # idempotent: a restarted go-live keeps its ladder
+        # idempotent: a restarted go-live keeps its ladder
+        self._studio.start(room_id, host_id, await self._names(host_id))
         # replace: a host whose connection dropped publishes again over its stale session
         grant = MediaGrant(stream_id=room_id, publisher=HOST_SLOT, can_publish=True, room_admin=True, replace=True)
         return Ingest(whip_url=f"{self._base}/whip/{room_id}", publish_token=self._tokens.mint(host_id, grant))
@@ -56,7 +65,8 @@ class EngineMediaControl:
     async def guest_token(self, room_id: str, user_id: str) -> str:
         live = self._studio.get(room_id)
         if live is not None:
-            await live.join(user_id, user_id)  # refused (stage full for the layout): no seat, no token
+            # refused (stage full for the layout): no seat, no token
+            await live.join(user_id, await self._names(user_id))
         self._engine.barred.discard((room_id, user_id))  # back on stage: their new token publishes again
         grant = MediaGrant(stream_id=room_id, publisher=user_id, can_publish=True, replace=True)
         return self._tokens.mint(user_id, grant)

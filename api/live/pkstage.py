@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from api.live.media import Names
 from engine.errors import EngineError
 from engine.live import LiveStudio
 from rooms.events import PkEnded, PkScore, PkStarted, PkView, RoomEvent
@@ -20,8 +21,9 @@ _FLIP = {"a": "b", "b": "a", "draw": "draw"}
 
 
 class PkStage:
-    def __init__(self, studio: LiveStudio) -> None:
+    def __init__(self, studio: LiveStudio, names: Names) -> None:
         self._studio = studio
+        self._names = names
         self._flipped: dict[tuple[str, str], bool] = {}  # (room, battle) -> this room is side b
 
     async def apply(self, event: RoomEvent) -> None:
@@ -32,7 +34,8 @@ class PkStage:
         try:
             if isinstance(data, PkStarted):
                 mine, theirs = self._sides(event.room, data.battle)
-                await live.pk(theirs[0], theirs[1], (mine[0], theirs[0]), data.battle.ends_at)
+                names = (await self._names(mine[0]), await self._names(theirs[0]))
+                await live.pk(theirs[0], theirs[1], names, data.battle.ends_at)
             elif isinstance(data, PkScore):
                 flipped = self._flipped.get((event.room, data.battle_id))
                 if flipped is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -41,6 +42,7 @@ from rooms.service import RoomService, RoomServiceConfig
 from rooms.store import RoomStore
 from signaling.socketio import SocketServer, user_room
 from store.database import Database
+from store.schema.accounts import users
 
 
 def install(app: web.Application, settings: Settings, db: Database, redis: Redis | None,
@@ -50,7 +52,13 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
                         else MemoryRoomStore(buffer_size=config.replay_buffer))
     live = LiveNamespace(app[ACCESS_TOKENS])
     sockets.sio.register_namespace(live)
-    pk_stage = PkStage(app[LIVES])
+    async def username(user_id: str) -> str:
+        """The name a live's program shows for a participant."""
+        async with db.read() as conn:
+            name = await conn.scalar(sa.select(users.c.username).where(users.c.id == user_id))
+        return str(name) if name is not None else user_id
+
+    pk_stage = PkStage(app[LIVES], username)
 
     async def sink(event: RoomEvent) -> None:
         await live.publish(event)  # viewers first: the picture may take a moment
@@ -59,7 +67,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     service = RoomService(
         db, store, sink,
         charger=LedgerGiftCharger(app[ECONOMY]),
-        media=EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url),
+        media=EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url, username),
         orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
         followers=app[SOCIAL].notifications,  # social's Notifications.notify_live is rooms.lives.Followers
         moderator=AiChatModerator(app[AI_PROVIDER]),

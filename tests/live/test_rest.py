@@ -159,7 +159,7 @@ async def test_pk_battle_invite_accept_gift_get_rankings(live_app: Client) -> No
     assert (view["a"]["score"], view["b"]["score"]) == (0, 99)
     # Each live's program shows the battle from its own side (its host on the left).
     board_a, board_b = (client.app[LIVES].get(r).program.board for r in (room_a, room_b))  # type: ignore[union-attr]
-    assert (board_a.name_a, board_a.name_b) == (host_a["user"]["id"], host_b["user"]["id"])
+    assert (board_a.name_a, board_a.name_b) == (host_a["user"]["username"], host_b["user"]["username"])
     assert (board_b.score_a, board_b.score_b) == (99, 0) and (board_a.score_a, board_a.score_b) == (0, 99)
 
     # Rejecting a second invitation; rankings list the hosts of ended battles.
