@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from engine.compositor.errors import CompositorError
 from engine.engine import Engine
-from engine.events import CloseReason
+from engine.events import CloseReason, EngineEvent, ProducerOpened
 from engine.live import LiveStudio
 from rooms.media import Ingest, Playback
 from signaling.tokens import MediaGrant, MediaTokens
@@ -40,6 +40,8 @@ class EngineMediaControl:
                  names: Names = _ids) -> None:
         self._engine = engine
         self._names = names
+        self._muted: set[tuple[str, str]] = set()  # (stream, guest) whose audio the room muted
+        engine.on_event(self._on_event)  # the engine is the app's, as this adapter is: they end together
         self._studio = studio
         self._tokens = tokens
         self._base = base_url.rstrip("/")
@@ -61,6 +63,7 @@ class EngineMediaControl:
         finally:
             await self._engine.end_stream(room_id)  # refused for good from here: its bars are moot
             self._engine.barred -= {bar for bar in self._engine.barred if bar[0] == room_id}
+            self._muted -= {mute for mute in self._muted if mute[0] == room_id}
 
     async def guest_token(self, room_id: str, user_id: str) -> str:
         live = self._studio.get(room_id)
@@ -76,6 +79,7 @@ class EngineMediaControl:
             return
         # Barred first: the guest's token stays valid until it expires, and must not publish again.
         self._engine.barred.add((room_id, user_id))
+        self._muted.discard((room_id, user_id))
         router = self._engine.routers.get(room_id)
         peer = router.publishers.get(user_id) if router is not None else None
         if peer is not None:
@@ -91,9 +95,18 @@ class EngineMediaControl:
         live = self._studio.get(room_id)
         if live is not None:
             live.mute(user_id, muted)  # out of the program's mix
+        (self._muted.add if muted else self._muted.discard)((room_id, user_id))
+        self._pause(room_id, user_id, muted)  # and out of the SFU: the guest's WHEP viewers hear nothing either
+
+    def _pause(self, room_id: str, user_id: str, paused: bool) -> None:
         router = self._engine.routers.get(room_id)
         peer = router.publishers.get(user_id) if router is not None else None
-        if peer is not None:  # and out of the SFU: WHEP viewers of the guest's slot hear nothing either
-            for kind, producer in peer.producers.items():
-                if kind == "audio":
-                    producer.paused = muted
+        producer = peer.producers.get("audio") if peer is not None else None
+        if producer is not None:
+            producer.paused = paused
+
+    def _on_event(self, event: EngineEvent) -> None:
+        """A muted guest who publishes again (reconnect) stays muted."""
+        if isinstance(event, ProducerOpened) and event.kind == "audio" and (
+                (event.stream_id, event.publisher) in self._muted):
+            self._pause(event.stream_id, event.publisher, True)

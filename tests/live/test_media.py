@@ -56,13 +56,21 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
                                   headers=bearer(host))
         assert muted.status == 200
         assert guest_peer.producers["audio"].paused and not guest_peer.producers["video"].paused
+        # The muted guest reconnects (their token may replace their session): still muted.
+        pc, response = await _publish(client, ticket["whip_url"], ticket["publish_token"])
+        peers.append(pc)
+        assert response.status == 201, await response.text()  # type: ignore[attr-defined]
+        replaced = router.publishers[guest["user"]["id"]]
+        assert replaced is not guest_peer and replaced.producers["audio"].paused
+        guest_peer = replaced
 
         kicked = await client.post(f"/api/multi-host/{stream}/kick", json={"user_id": guest["user"]["id"]},
                                    headers=bearer(host))
         assert kicked.status == 200
         assert set(router.publishers) == {"host"}  # closed before the answer came back
         assert guest["user"]["id"] not in live.program.names
-        assert [(e.session_id, e.reason) for e in closed] == [(guest_peer.id, CloseReason.KICKED)]
+        assert [e.reason for e in closed] == [CloseReason.REPLACED, CloseReason.KICKED]
+        assert closed[-1].session_id == guest_peer.id
         pc, response = await _publish(client, ticket["whip_url"], ticket["publish_token"])
         peers.append(pc)
         body = await problem(response, 403)
@@ -72,7 +80,7 @@ async def test_host_and_guest_publish_guest_muted_kicked_and_barred_live_ended(l
         assert ended.status == 200
         assert stream not in engine.routers and stream in engine.ended
         assert client.app[LIVES].get(stream) is None and client.app[HLS].live(stream) is None
-        assert {e.reason for e in closed[1:]} == {CloseReason.STREAM_ENDED}
+        assert {e.reason for e in closed[2:]} == {CloseReason.STREAM_ENDED}
     finally:
         for pc in peers:
             await pc.close()
