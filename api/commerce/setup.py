@@ -1,9 +1,9 @@
 """Builds issue 5's services (shop, creator tools, safety, AI) onto the application; called by ``create_app``.
 
-Seams other domains plug into, after this runs: ``app[TARGETS].register(kind, target)`` for content,
-comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifications service);
-``app[ORDERS].payments`` (the ledger/card :class:`~api.commerce.orders.OrderPayments`); ``app[ANALYTICS].record``
-(feed it the activity events); the scheduler's ``publisher`` (creates the content of a due post).
+Wired to the social domains (``app[SOCIAL]``, built before this runs): notices (order status, support replies,
+moderation, scheduled items) go through its notifications service; content, comments and messages are
+moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; live reminders reach
+the creator's followers. Still open: ``app[ANALYTICS].record`` is fed by orders only.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
 from api.creator.scheduling import NoticePublisher, Scheduler
 from api.safety.moderation import Moderation
-from api.safety.notices import MemoryInbox
 from api.safety.reports import Reports
 from api.safety.support import Support
-from api.safety.targets import TargetKind, Targets, UserTarget
+from api.safety.targets import LivestreamTarget, TargetKind, Targets, UserTarget
+from api.social.moderation import CommentTarget, ContentTarget, MessageTarget
 from api.state import (
     ACCOUNTS,
     AI,
@@ -39,11 +39,12 @@ from api.state import (
     CATALOG,
     COUPONS,
     ECONOMY,
+    ENGINE,
     MODERATION,
-    NOTIFIER,
     ORDERS,
     REPORTS,
     SCHEDULER,
+    SOCIAL,
     SUPPORT,
     TARGETS,
 )
@@ -51,8 +52,8 @@ from store.database import Database
 
 
 def install(app: web.Application, settings: Settings, db: Database) -> None:
-    notifier = MemoryInbox()
-    app[NOTIFIER] = notifier
+    social = app[SOCIAL]
+    notifier = social.notifications
     targets = Targets()
     app[TARGETS] = targets
     moderation = Moderation(db, targets, app[ACCOUNTS], notifier, settings.report_queue_threshold)
@@ -79,10 +80,10 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
     payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
-    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics)
+    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics, watcher=notifier)
     scheduler = Scheduler(
         db,
-        NoticePublisher(notifier),
+        NoticePublisher(notifier, social.profiles.follower_ids),
         poll_s=settings.scheduler_poll_s,
         lease_s=settings.scheduler_lease_s,
         reminder_lead_s=settings.live_reminder_lead_s,
@@ -97,6 +98,10 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)
+    targets.register(TargetKind.CONTENT, ContentTarget(db))
+    targets.register(TargetKind.COMMENT, CommentTarget(db))
+    targets.register(TargetKind.MESSAGE, MessageTarget(db))
+    targets.register(TargetKind.LIVESTREAM, LivestreamTarget(db, app[ENGINE].end_stream))
 
     async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
         # Registered after the database context, so it starts after migrations and stops before the pool closes.

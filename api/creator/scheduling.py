@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from api.problems import Conflict, NotFound, Unprocessable
-from api.safety.notices import Notice, Notifier
+from api.social.notifications import Kind, Notifications
 from store.database import Database
 from store.ids import new_id
 from store.schema.creator import scheduled_items
@@ -78,35 +78,37 @@ Followers = Callable[[str], Awaitable[list[str]]]
 
 
 class NoticePublisher:
-    """The publisher until the content domain is wired in.
+    """Tells people through the notifications service when an item comes due.
 
-    A due post becomes a notice to its creator (it creates no content: the content tables belong to the social
-    domain, whose publisher replaces this one). A live reminder goes to the creator and to every follower
-    ``followers`` returns; with no follow graph wired in, that is nobody.
+    A due post becomes a notice to its creator (it creates no content: a scheduled post names its media by URL,
+    and the content service publishes only uploads it probed itself). A live reminder goes to the creator and
+    to every follower ``followers`` returns (the social follow graph, wired by the composition root).
     """
 
-    def __init__(self, notifier: Notifier, followers: Followers | None = None) -> None:
-        self._notifier = notifier
+    def __init__(self, notifications: Notifications, followers: Followers | None = None) -> None:
+        self._notifications = notifications
         self.followers = followers
 
     async def publish_post(self, item: DueItem) -> str | None:
-        await self._notifier.notify(Notice(item.owner_id, "post-due", item.title, ref=item.id, data=item.payload))
+        await self._notifications.notify(
+            Kind.SCHEDULE,
+            item.owner_id,
+            subject_id=item.id,
+            text=f"Your scheduled post is due: {item.title}",
+            data={"scheduled_id": item.id, **item.payload},
+        )
         return None
 
     async def announce_live(self, item: DueItem) -> None:
         audience = await self.followers(item.owner_id) if self.followers is not None else []
+        data = {"scheduled_id": item.id, "creator_id": item.owner_id, "starts_at": item.due_at.isoformat()}
         for follower in audience:
-            await self._notifier.notify(
-                Notice(
-                    follower,
-                    "live-reminder",
-                    item.title,
-                    ref=item.id,
-                    data={"creator_id": item.owner_id, "starts_at": item.due_at.isoformat()},
-                )
+            await self._notifications.notify(
+                Kind.LIVE, follower, actor_id=item.owner_id, subject_id=item.id, text=f"Live soon: {item.title}",
+                data=data,
             )
-        await self._notifier.notify(
-            Notice(item.owner_id, "live-reminder", item.title, ref=item.id, data={"starts_at": item.due_at.isoformat()})
+        await self._notifications.notify(
+            Kind.SCHEDULE, item.owner_id, subject_id=item.id, text=f"Your live starts soon: {item.title}", data=data
         )
 
 

@@ -1,13 +1,14 @@
 """What can be reported and moderated, behind one small interface per kind of thing.
 
 Reports and moderation name a target by kind and id. Each kind registers a :class:`Target` that says whether
-an id exists (and who owns it) and hides or restores it. Users and products are registered here; content,
-comments, messages and livestreams belong to other domains, which register their own at composition.
+an id exists (and who owns it) and hides or restores it. Users, products and livestreams are registered here;
+content, comments and messages by the social domain (:mod:`api.social.moderation`), at composition.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from api.problems import NotFound, Unprocessable
 from store.database import Database
 from store.schema.accounts import users
+from store.schema.rooms import livestreams
 from store.types import utcnow
 
 
@@ -84,3 +86,29 @@ class UserTarget:
                 .where(users.c.id == target_id)
                 .values(status="banned" if removed else "active", updated_at=utcnow())
             )
+
+
+class LivestreamTarget:
+    """A live: removing it ends it at once (status 'ended', and ``end_stream`` drops its media sessions), so it
+    leaves the live listings and no one can watch it. Restoring records the decision; an ended live is not put
+    back on air (its viewers and media are gone), but nothing stops the host going live again."""
+
+    def __init__(self, db: Database, end_stream: Callable[[str], Awaitable[None]]) -> None:
+        self._db = db
+        self._end_stream = end_stream
+
+    async def owner_of(self, target_id: str) -> str | None:
+        async with self._db.read() as conn:
+            found = await conn.execute(sa.select(livestreams.c.host_id).where(livestreams.c.id == target_id))
+            return found.scalar_one_or_none()
+
+    async def set_removed(self, target_id: str, removed: bool) -> None:
+        if not removed:
+            return
+        async with self._db.write() as conn:
+            await conn.execute(
+                livestreams.update()
+                .where(livestreams.c.id == target_id, livestreams.c.status != "ended")
+                .values(status="ended", ended_at=utcnow())
+            )
+        await self._end_stream(target_id)

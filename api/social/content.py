@@ -316,7 +316,7 @@ class Contents:
 
     async def comments(self, content_id: str, viewer_id: str | None, limit: int, after: str | None) -> list[Any]:
         await self.get(content_id, viewer_id)
-        query = self._comment_query().where(comments.c.content_id == content_id)
+        query = self._comment_query().where(comments.c.content_id == content_id, comments.c.removed_at.is_(None))
         if viewer_id is not None:
             query = query.where(~graph.blocked_between(comments.c.user_id, viewer_id))
         if after is not None:

@@ -50,6 +50,12 @@ class Profiles:
         self._db = db
         self._notifications = notifications
 
+    async def follower_ids(self, user_id: str) -> list[str]:
+        """Everyone following ``user_id`` (the scheduler's live reminders go to them)."""
+        async with self._db.read() as conn:
+            found = await conn.execute(sa.select(follows.c.follower_id).where(follows.c.followee_id == user_id))
+            return list(found.scalars())
+
     async def get(self, user_id: str, viewer_id: str | None) -> tuple[Any, bool, bool]:
         """The profile row, whether the viewer follows it, and whether the viewer may see its content."""
         async with self._db.read() as conn:
