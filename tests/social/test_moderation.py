@@ -1,0 +1,85 @@
+"""Moderation of social things over real HTTP: reports of posts, comments and messages, removal that takes
+effect in every reader at once, restore, and a banned creator who cannot go live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.helpers import Client, bearer, problem
+from tests.commerce.conftest import admin, creator, notices
+from tests.social.conftest import Media, ids, ok, post_image, user
+
+
+async def _visible_everywhere(client: Client, post_id: str, viewer: Any) -> dict[str, bool]:
+    single = await client.get(f"/api/content/{post_id}", headers=viewer.headers)
+    feed = await ok(await client.get("/api/feed", params={"limit": "100"}, headers=viewer.headers))
+    found = await ok(await client.get("/api/search/content", params={"q": "moonwalk"}, headers=viewer.headers))
+    return {"get": single.status == 200, "feed": post_id in ids(feed), "search": post_id in ids(found)}
+
+
+async def test_removed_post_leaves_every_reader_and_restore_brings_it_back(client: Client, media: Media) -> None:
+    author, fan = await user(client), await user(client)
+    await ok(await client.post(f"/api/users/{author.id}/follow", headers=fan.headers), 204)
+    post = await post_image(client, author, media, caption="my moonwalk")
+    assert await _visible_everywhere(client, post["id"], fan) == {"get": True, "feed": True, "search": True}
+
+    report = {"target_type": "content", "target_id": post["id"], "reason": "violence"}
+    filed = await client.post("/api/reports", json=report, headers=fan.headers)
+    assert filed.status == 201, await filed.text()
+    boss = await admin(client)
+    [case] = (await ok(await client.get("/api/moderation/queue", headers=bearer(boss))))["items"]
+    assert (case["target_kind"], case["owner_id"]) == ("content", author.id)
+
+    url = f"/api/moderation/content/{post['id']}"
+    await ok(await client.post(url, json={"action": "remove", "reason": "violence"}, headers=bearer(boss)), 201)
+    assert await _visible_everywhere(client, post["id"], fan) == {"get": False, "feed": False, "search": False}
+    own = await ok(await client.get(f"/api/content/{post['id']}", headers=author.headers))
+    assert own["status"] == "removed"
+    told = await notices(client, author.session)
+    assert [(n["kind"], n["subject_id"]) for n in told if n["kind"] == "moderation"] == [("moderation", post["id"])]
+
+    await ok(await client.post(url, json={"action": "restore"}, headers=bearer(boss)), 201)
+    assert await _visible_everywhere(client, post["id"], fan) == {"get": True, "feed": True, "search": True}
+    again = await ok(await client.get(f"/api/content/{post['id']}", headers=author.headers))
+    assert again["status"] == "ready"
+
+
+async def test_comments_and_messages_can_be_reported_and_hidden(client: Client, media: Media) -> None:
+    author, troll = await user(client), await user(client)
+    post = await post_image(client, author, media, caption="hello")
+    comment = await ok(
+        await client.post(f"/api/content/{post['id']}/comment", json={"text": "rude words"}, headers=troll.headers),
+        201,
+    )
+    reported = await client.post(
+        "/api/reports",
+        json={"target_type": "comment", "target_id": comment["id"], "reason": "harassment"},
+        headers=author.headers,
+    )
+    assert reported.status == 201, await reported.text()
+    boss = await admin(client)
+    url = f"/api/moderation/comment/{comment['id']}"
+    await ok(await client.post(url, json={"action": "remove"}, headers=bearer(boss)), 201)
+    listed = await ok(await client.get(f"/api/content/{post['id']}/comments", headers=author.headers))
+    assert listed["items"] == []
+    assert (await ok(await client.get(f"/api/content/{post['id']}", headers=author.headers)))["comment_count"] == 0
+    await ok(await client.post(url, json={"action": "restore"}, headers=bearer(boss)), 201)
+    listed = await ok(await client.get(f"/api/content/{post['id']}/comments", headers=author.headers))
+    assert ids(listed) == [comment["id"]]
+
+    missing = {"target_type": "message", "target_id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "reason": "spam"}
+    response = await client.post("/api/reports", json=missing, headers=author.headers)
+    assert (await problem(response, 404))["type"].endswith("/target-not-found")  # the kind works; the id does not
+
+
+async def test_a_banned_creator_cannot_mint_a_publish_token(client: Client) -> None:
+    host = await creator(client)
+    mint = {"stream_id": host["user"]["id"], "publish": True}
+    assert (await client.post("/api/media/tokens", json=mint, headers=bearer(host))).status == 201
+    boss = await admin(client)
+    banned = await client.post(
+        f"/api/moderation/user/{host['user']['id']}", json={"action": "ban", "reason": "spam"}, headers=bearer(boss)
+    )
+    assert banned.status == 201, await banned.text()
+    refused = await client.post("/api/media/tokens", json=mint, headers=bearer(host))
+    assert (await problem(refused, 403))["type"].endswith("/account-suspended")
