@@ -66,7 +66,9 @@ class ActionRecord(ResponseModel):
 
 
 class Moderation:
-    def __init__(self, db: Database, targets: Targets, accounts: Accounts, notifications: Notifications, threshold: int) -> None:
+    def __init__(
+        self, db: Database, targets: Targets, accounts: Accounts, notifications: Notifications, threshold: int
+    ) -> None:
         self._db = db
         self.targets = targets
         self._accounts = accounts

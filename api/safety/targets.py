@@ -7,8 +7,8 @@ content, comments and messages by the social domain (:mod:`api.social.moderation
 
 from __future__ import annotations
 
-from enum import StrEnum
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Protocol
 
 import sqlalchemy as sa

@@ -115,7 +115,7 @@ class Content(ResponseModel):
     hashtags: list[str]
     category: str | None
     sound_id: str | None
-    status: str = Field(description="pending, processing, ready or failed; removed (by moderation, seen only by its creator).")
+    status: str = Field(description="pending, processing, ready, failed, or removed (by moderation; owner only).")
     error: str | None
     playback: Playback
     duration_s: float | None
