@@ -3,7 +3,8 @@
 Wired to the social domains (``app[SOCIAL]``, built before this runs): notices (order status, support replies,
 moderation, scheduled items) go through its notifications service; content, comments and messages are
 moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; live reminders reach
-the creator's followers. Still open: ``app[ANALYTICS].record`` is fed by orders only.
+the creator's followers; views, likes, comments, shares, follows and gifts reach ``app[ANALYTICS]`` through the
+batching :class:`~api.creator.feed.AnalyticsFeed`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from api.commerce.payments import LedgerPayments
 from api.commerce.products import Catalog
 from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
+from api.creator.feed import AnalyticsFeed
 from api.creator.scheduling import NoticePublisher, Scheduler
 from api.safety.moderation import Moderation
 from api.safety.reports import Reports
@@ -79,6 +81,9 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[CART] = Cart(db)
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
+    feed = AnalyticsFeed(analytics, settings.analytics_flush_s)
+    social.observe(feed)
+    app[ECONOMY].gifting.observers.append(feed.gift)
     payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
     app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics, watcher=notifier)
     scheduler = Scheduler(
@@ -106,7 +111,9 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
         # Registered after the database context, so it starts after migrations and stops before the pool closes.
         scheduler.start()
+        feed.start()
         yield
+        await feed.close()
         await scheduler.close()
         await provider.close()
 
