@@ -27,7 +27,8 @@ async def test_views_likes_comments_and_follows_reach_analytics(
         await ok(await client.post(f"/api/content/{post['id']}/view", headers=fan.headers))
         await ok(await client.post(f"/api/content/{post['id']}/like", headers=fan.headers))
         await ok(await client.post(f"/api/users/{author.id}/follow", headers=fan.headers), 204)
-    await ok(await client.post(f"/api/content/{post['id']}/comment", json={"text": "nice"}, headers=fans[0].headers), 201)
+    said = await client.post(f"/api/content/{post['id']}/comment", json={"text": "nice"}, headers=fans[0].headers)
+    await ok(said, 201)
     await ok(await client.post(f"/api/content/{post['id']}/view", headers=author.headers))  # own views are not reach
     await ok(await client.delete(f"/api/users/{author.id}/unfollow", headers=fans[2].headers), 204)
 
