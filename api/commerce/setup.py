@@ -2,9 +2,10 @@
 
 Wired to the social domains (``app[SOCIAL]``, built before this runs): notices (order status, support replies,
 moderation, scheduled items) go through its notifications service; content, comments and messages are
-moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; live reminders reach
-the creator's followers; views, likes, comments, shares, follows and gifts reach ``app[ANALYTICS]`` through the
-batching :class:`~api.creator.feed.AnalyticsFeed`.
+moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; due posts publish
+held uploads and live reminders reach the creator's followers (:class:`~api.creator.publisher.SocialPublisher`);
+views, likes, comments, shares, follows and gifts reach ``app[ANALYTICS]`` through the batching
+:class:`~api.creator.feed.AnalyticsFeed`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from api.commerce.products import Catalog
 from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
 from api.creator.feed import AnalyticsFeed
-from api.creator.scheduling import NoticePublisher, Scheduler
+from api.creator.publisher import SocialPublisher
+from api.creator.scheduling import Scheduler
 from api.safety.moderation import Moderation
 from api.safety.reports import Reports
 from api.safety.support import Support
 from api.safety.targets import LivestreamTarget, TargetKind, Targets, UserTarget
+from api.social.drafts import Drafts
 from api.social.moderation import CommentTarget, ContentTarget, MessageTarget
 from api.state import (
     ACCOUNTS,
@@ -88,7 +91,7 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics, watcher=notifier)
     scheduler = Scheduler(
         db,
-        NoticePublisher(notifier, social.profiles.follower_ids),
+        SocialPublisher(Drafts(db), notifier, social.profiles.follower_ids),
         poll_s=settings.scheduler_poll_s,
         lease_s=settings.scheduler_lease_s,
         reminder_lead_s=settings.live_reminder_lead_s,

@@ -28,7 +28,6 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from api.problems import Conflict, NotFound, Unprocessable
-from api.social.notifications import Kind, Notifications
 from store.database import Database
 from store.ids import new_id
 from store.schema.creator import scheduled_items
@@ -72,44 +71,15 @@ class Publisher(Protocol):
     async def announce_live(self, item: DueItem) -> None:
         """Tell the creator's followers the live is about to start."""
 
+    async def hold(self, owner_id: str, payload: dict[str, Any]) -> None:
+        """A post was scheduled: keep what it publishes hidden until then (or refuse with an ApiError)."""
+
+    async def release(self, owner_id: str, payload: dict[str, Any]) -> None:
+        """A scheduled post was cancelled: let go of what :meth:`hold` kept."""
+
 
 Followers = Callable[[str], Awaitable[list[str]]]
 """The user ids following a creator (the social domain's follow graph)."""
-
-
-class NoticePublisher:
-    """Tells people through the notifications service when an item comes due.
-
-    A due post becomes a notice to its creator (it creates no content: a scheduled post names its media by URL,
-    and the content service publishes only uploads it probed itself). A live reminder goes to the creator and
-    to every follower ``followers`` returns (the social follow graph, wired by the composition root).
-    """
-
-    def __init__(self, notifications: Notifications, followers: Followers | None = None) -> None:
-        self._notifications = notifications
-        self.followers = followers
-
-    async def publish_post(self, item: DueItem) -> str | None:
-        await self._notifications.notify(
-            Kind.SCHEDULE,
-            item.owner_id,
-            subject_id=item.id,
-            text=f"Your scheduled post is due: {item.title}",
-            data={"scheduled_id": item.id, **item.payload},
-        )
-        return None
-
-    async def announce_live(self, item: DueItem) -> None:
-        audience = await self.followers(item.owner_id) if self.followers is not None else []
-        data = {"scheduled_id": item.id, "creator_id": item.owner_id, "starts_at": item.due_at.isoformat()}
-        for follower in audience:
-            await self._notifications.notify(
-                Kind.LIVE, follower, actor_id=item.owner_id, subject_id=item.id, text=f"Live soon: {item.title}",
-                data=data,
-            )
-        await self._notifications.notify(
-            Kind.SCHEDULE, item.owner_id, subject_id=item.id, text=f"Your live starts soon: {item.title}", data=data
-        )
 
 
 class Scheduler:
@@ -263,8 +233,15 @@ class Scheduler:
             "created_at": now,
             "updated_at": now,
         }
-        async with self._db.write() as conn:
-            await conn.execute(scheduled_items.insert().values(**values))
+        if kind is ItemKind.POST:
+            await self.publisher.hold(owner_id, payload)
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(scheduled_items.insert().values(**values))
+        except BaseException:
+            if kind is ItemKind.POST:
+                await asyncio.shield(self.publisher.release(owner_id, payload))
+            raise
         self._wake.set()
         return await self.get(owner_id, str(values["id"]))
 
@@ -286,8 +263,10 @@ class Scheduler:
         return await self.get(owner_id, item_id)
 
     async def cancel(self, owner_id: str, item_id: str) -> Any:
-        await self.get(owner_id, item_id)
+        item = await self.get(owner_id, item_id)
         await self._pending_only(item_id, {"status": ItemStatus.CANCELLED, "updated_at": utcnow()}, "cancelled")
+        if item.kind == ItemKind.POST:
+            await self.publisher.release(owner_id, json.loads(item.payload))
         return await self.get(owner_id, item_id)
 
     async def _pending_only(self, item_id: str, values: dict[str, Any], verb: str) -> None:

@@ -105,7 +105,7 @@ contents = Table(
     Column("caption", Text, nullable=False, server_default=""),
     Column("category", String(32), nullable=True),
     Column("sound_id", String(26), ForeignKey("sounds.id", ondelete="SET NULL"), nullable=True),
-    Column("status", String(12), nullable=False),  # pending | processing | ready | failed | removed
+    Column("status", String(12), nullable=False),  # pending | processing | ready | failed | removed | scheduled
     Column("error", String(255), nullable=True),
     Column("media_prefix", String(128), nullable=False),
     Column("source_key", String(255), nullable=True),
