@@ -26,7 +26,9 @@ async def _seen_by(client: Client, viewer: User, post_id: str) -> tuple[bool, bo
     return single.status == 200, post_id in ids(feed)
 
 
-async def test_a_held_upload_publishes_once_across_a_restart(make_client: AppFactory, db_url: str, media: Media) -> None:
+async def test_a_held_upload_publishes_once_across_a_restart(
+    make_client: AppFactory, db_url: str, media: Media
+) -> None:
     first = await make_client(database_url=db_url, scheduler_poll_s=0.1)
     author, fan = User(await creator(first)), await user(first)
     await ok(await first.post(f"/api/users/{author.id}/follow", headers=fan.headers), 204)
