@@ -5,7 +5,8 @@ moderation, scheduled items) go through its notifications service; content, comm
 moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; due posts publish
 held uploads and live reminders reach the creator's followers (:class:`~api.creator.publisher.SocialPublisher`);
 views, likes, comments, shares, follows and gifts reach ``app[ANALYTICS]`` through the batching
-:class:`~api.creator.feed.AnalyticsFeed`.
+:class:`~api.creator.feed.AnalyticsFeed`; published posts join the AI hashtag corpus
+(:class:`~api.ai.posts.PostCorpus`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from api.ai.local import LocalAi
+from api.ai.posts import PostCorpus
 from api.ai.provider import AiProvider
 from api.ai.remote import RemoteAi
 from api.ai.service import AiService
@@ -77,6 +79,7 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         provider = LocalAi()
     app[AI_PROVIDER] = provider
     ai = AiService(db, provider, moderation)
+    ai.sources.append(PostCorpus(db))
     app[AI] = ai
 
     catalog = Catalog(db, screen=ai.screen)
