@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
+from api.state import DATABASE
+from store.ids import new_id
+from store.schema.rooms import livestreams
+from store.types import utcnow
 from tests.api.helpers import Client, bearer, problem
 from tests.commerce.conftest import admin, creator, notices
 from tests.social.conftest import Media, ids, ok, post_image, user
@@ -83,3 +89,48 @@ async def test_a_banned_creator_cannot_mint_a_publish_token(client: Client) -> N
     assert banned.status == 201, await banned.text()
     refused = await client.post("/api/media/tokens", json=mint, headers=bearer(host))
     assert (await problem(refused, 403))["type"].endswith("/account-suspended")
+
+
+async def test_a_removed_message_is_emptied_for_both_and_restore_brings_it_back(client: Client) -> None:
+    sender, recipient = await user(client), await user(client)
+    sent = await ok(
+        await client.post(
+            "/api/messaging/send", json={"recipient_id": recipient.id, "text": "buy followers"}, headers=sender.headers
+        ),
+        201,
+    )
+    report = {"target_type": "message", "target_id": sent["id"], "reason": "spam"}
+    assert (await client.post("/api/reports", json=report, headers=recipient.headers)).status == 201
+    boss = await admin(client)
+    url = f"/api/moderation/message/{sent['id']}"
+    listing = f"/api/messaging/conversations/{sent['conversation_id']}/messages"
+
+    await ok(await client.post(url, json={"action": "remove"}, headers=bearer(boss)), 201)
+    for who in (sender, recipient):
+        [shown] = (await ok(await client.get(listing, headers=who.headers)))["items"]
+        assert (shown["deleted"], shown["text"]) == (True, None)
+    await ok(await client.post(url, json={"action": "restore"}, headers=bearer(boss)), 201)
+    [shown] = (await ok(await client.get(listing, headers=recipient.headers)))["items"]
+    assert (shown["deleted"], shown["text"]) == (False, "buy followers")
+
+
+async def test_a_removed_livestream_is_ended(client: Client) -> None:
+    host, viewer = await user(client), await user(client)
+    stream_id = new_id()
+    async with client.app[DATABASE].write() as conn:  # lives are created by the live-room service (rooms/)
+        await conn.execute(
+            livestreams.insert().values(
+                id=stream_id, host_id=host.id, title="late show", category="talk", status="live",
+                created_at=utcnow(), started_at=utcnow(), likes=0, gift_coins=0,
+            )
+        )
+    report = {"target_type": "livestream", "target_id": stream_id, "reason": "violence"}
+    assert (await client.post("/api/reports", json=report, headers=viewer.headers)).status == 201
+    boss = await admin(client)
+    url = f"/api/moderation/livestream/{stream_id}"
+    await ok(await client.post(url, json={"action": "remove", "reason": "violence"}, headers=bearer(boss)), 201)
+    async with client.app[DATABASE].read() as conn:
+        row = (await conn.execute(sa.select(livestreams).where(livestreams.c.id == stream_id))).one()
+    assert row.status == "ended" and row.ended_at is not None
+    told = await notices(client, host.session)
+    assert [(n["kind"], n["data"]["target_kind"]) for n in told] == [("moderation", "livestream")]
