@@ -7,13 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.state import DATABASE
+from api.state import DATABASE, SOCIAL
 from store.ids import new_id
 from store.schema.rooms import livestreams
 from store.types import utcnow
 from tests.api.helpers import Client, bearer, problem
 from tests.commerce.conftest import admin, creator, notices
-from tests.social.conftest import Media, ids, ok, post_image, user
+from tests.social.conftest import Media, form, ids, ok, post_image, user
 
 
 async def _visible_everywhere(client: Client, post_id: str, viewer: Any) -> dict[str, bool]:
@@ -134,3 +134,18 @@ async def test_a_removed_livestream_is_ended(client: Client) -> None:
     assert row.status == "ended" and row.ended_at is not None
     told = await notices(client, host.session)
     assert [(n["kind"], n["data"]["target_kind"]) for n in told] == [("moderation", "livestream")]
+
+
+async def test_a_video_removed_while_packaging_stays_removed_until_restored(client: Client, media: Media) -> None:
+    author, viewer = await user(client), await user(client)
+    upload = await ok(await client.post("/api/content", data=form(media.video), headers=author.headers), 202)
+    boss = await admin(client)
+    url = f"/api/moderation/content/{upload['id']}"
+    await ok(await client.post(url, json={"action": "remove"}, headers=bearer(boss)), 201)
+    await client.app[SOCIAL].contents.jobs.wait(upload["id"])  # packaging finishes after the removal
+    own = await ok(await client.get(f"/api/content/{upload['id']}", headers=author.headers))
+    assert own["status"] == "removed" and own["playback"]["hls_url"]
+    assert (await client.get(f"/api/content/{upload['id']}", headers=viewer.headers)).status == 404
+    await ok(await client.post(url, json={"action": "restore"}, headers=bearer(boss)), 201)
+    restored = await ok(await client.get(f"/api/content/{upload['id']}", headers=viewer.headers))
+    assert restored["status"] == "ready"
