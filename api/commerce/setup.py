@@ -112,7 +112,9 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     targets.register(TargetKind.CONTENT, ContentTarget(db))
     targets.register(TargetKind.COMMENT, CommentTarget(db))
     targets.register(TargetKind.MESSAGE, MessageTarget(db))
-    targets.register(TargetKind.LIVESTREAM, LivestreamTarget(db, app[ENGINE].end_stream))
+    lives = LivestreamTarget(db, app[ENGINE].end_stream)
+    targets.register(TargetKind.LIVESTREAM, lives)
+    moderation.on_ban.append(lives.end_all_of)  # a banned user's live ends with the ban
 
     async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
         # Registered after the database context, so it starts after migrations and stops before the pool closes.

@@ -8,6 +8,7 @@ own interface, written to the append-only ``moderation_actions`` audit trail, an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -74,6 +75,8 @@ class Moderation:
         self._accounts = accounts
         self._notifications = notifications
         self.threshold = threshold
+        # Run with the banned user's id after a ban, e.g. to end their lives (registered at composition).
+        self.on_ban: list[Callable[[str], Awaitable[None]]] = []
 
     async def open_case(self, conn: AsyncConnection, kind: TargetKind, target_id: str, owner_id: str | None) -> Any:
         """The case for a target, created if new (concurrent creators meet on the unique key)."""
@@ -176,6 +179,8 @@ class Moderation:
         elif action is Action.BAN:
             await self.targets.kind(TargetKind.USER).set_removed(owner, True)
             await self._accounts.revoke_all(owner, "banned")
+            for hook in self.on_ban:
+                await hook(owner)
         if action in (Action.WARN, Action.REMOVE, Action.BAN):
             await self._notifications.notify(
                 Kind.MODERATION,

@@ -103,12 +103,21 @@ class LivestreamTarget:
             return found.scalar_one_or_none()
 
     async def set_removed(self, target_id: str, removed: bool) -> None:
-        if not removed:
-            return
+        if removed:
+            await self._end(livestreams.c.id == target_id)
+
+    async def end_all_of(self, host_id: str) -> None:
+        """End every live of ``host_id`` (their account was banned)."""
+        await self._end(livestreams.c.host_id == host_id)
+
+    async def _end(self, which: sa.ColumnElement[bool]) -> None:
         async with self._db.write() as conn:
-            await conn.execute(
+            ended = await conn.execute(
                 livestreams.update()
-                .where(livestreams.c.id == target_id, livestreams.c.status != "ended")
+                .where(which, livestreams.c.status != "ended")
                 .values(status="ended", ended_at=utcnow())
+                .returning(livestreams.c.id)
             )
-        await self._end_stream(target_id)
+            ids = list(ended.scalars())
+        for stream_id in ids:
+            await self._end_stream(stream_id)

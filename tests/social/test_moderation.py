@@ -78,10 +78,18 @@ async def test_comments_and_messages_can_be_reported_and_hidden(client: Client, 
     assert (await problem(response, 404))["type"].endswith("/target-not-found")  # the kind works; the id does not
 
 
-async def test_a_banned_creator_cannot_mint_a_publish_token(client: Client) -> None:
+async def test_a_banned_creator_is_taken_off_air_and_cannot_mint_a_publish_token(client: Client) -> None:
     host = await creator(client)
     mint = {"stream_id": host["user"]["id"], "publish": True}
     assert (await client.post("/api/media/tokens", json=mint, headers=bearer(host))).status == 201
+    stream_id = new_id()
+    async with client.app[DATABASE].write() as conn:  # lives are created by the live-room service (rooms/)
+        await conn.execute(
+            livestreams.insert().values(
+                id=stream_id, host_id=host["user"]["id"], title="on air", category="talk", status="live",
+                created_at=utcnow(), started_at=utcnow(), likes=0, gift_coins=0,
+            )
+        )
     boss = await admin(client)
     banned = await client.post(
         f"/api/moderation/user/{host['user']['id']}", json={"action": "ban", "reason": "spam"}, headers=bearer(boss)
@@ -89,6 +97,9 @@ async def test_a_banned_creator_cannot_mint_a_publish_token(client: Client) -> N
     assert banned.status == 201, await banned.text()
     refused = await client.post("/api/media/tokens", json=mint, headers=bearer(host))
     assert (await problem(refused, 403))["type"].endswith("/account-suspended")
+    async with client.app[DATABASE].read() as conn:
+        status = (await conn.execute(sa.select(livestreams.c.status).where(livestreams.c.id == stream_id))).scalar()
+    assert status == "ended"
 
 
 async def test_a_removed_message_is_emptied_for_both_and_restore_brings_it_back(client: Client) -> None:
