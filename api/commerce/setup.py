@@ -109,9 +109,12 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)
-    targets.register(TargetKind.CONTENT, ContentTarget(db))
-    targets.register(TargetKind.COMMENT, CommentTarget(db))
-    targets.register(TargetKind.MESSAGE, MessageTarget(db))
+    for kind, target in (
+        (TargetKind.CONTENT, ContentTarget(db)),
+        (TargetKind.COMMENT, CommentTarget(db)),
+        (TargetKind.MESSAGE, MessageTarget(db)),
+    ):
+        targets.register(kind, target, target.visible_to)
     lives = LivestreamTarget(db, app[ENGINE].end_stream)
     targets.register(TargetKind.LIVESTREAM, lives)
     moderation.on_ban.append(lives.end_all_of)  # a banned user's live ends with the ban

@@ -37,12 +37,19 @@ class Target(Protocol):
         """Hide the thing everywhere (feeds, search, listings) or bring it back."""
 
 
+Visible = Callable[[str, str], Awaitable[bool]]
+"""Whether a user (second argument) may see the target (first): only what one can see can be reported by one."""
+
+
 class Targets:
     def __init__(self) -> None:
         self._kinds: dict[TargetKind, Target] = {}
+        self._visible: dict[TargetKind, Visible] = {}
 
-    def register(self, kind: TargetKind, target: Target) -> None:
+    def register(self, kind: TargetKind, target: Target, visible: Visible | None = None) -> None:
         self._kinds[kind] = target
+        if visible is not None:
+            self._visible[kind] = visible
 
     def kind(self, kind: TargetKind) -> Target:
         found = self._kinds.get(kind)
@@ -64,6 +71,15 @@ class Targets:
     async def owner_of(self, kind: TargetKind, target_id: str) -> str:
         owner = await self.kind(kind).owner_of(target_id)
         if owner is None:
+            raise NotFound(f"no such {kind.value}", slug="target-not-found")
+        return owner
+
+    async def reportable_owner(self, kind: TargetKind, target_id: str, reporter_id: str) -> str:
+        """The owner, if ``reporter_id`` may see the target; otherwise the same 404 as a target that does not
+        exist, so a report cannot probe for private posts or other people's messages."""
+        owner = await self.owner_of(kind, target_id)
+        visible = self._visible.get(kind)
+        if visible is not None and not await visible(target_id, reporter_id):
             raise NotFound(f"no such {kind.value}", slug="target-not-found")
         return owner
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from api.social import graph
 from store.database import Database
-from store.schema.social import comments, contents, messages
+from store.schema.social import comments, contents, conversation_members, messages
 from store.types import utcnow
 
 REMOVED = "removed"
+
+
+def _post_visible(user_id: str) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        contents.c.creator_id == user_id,
+        sa.and_(contents.c.status == "ready", graph.can_see(contents.c.creator_id, user_id)),
+    )
 
 
 def status_after_restore() -> sa.ColumnElement[str]:
@@ -37,6 +45,12 @@ class ContentTarget:
             found = await conn.execute(sa.select(contents.c.creator_id).where(contents.c.id == target_id))
             return found.scalar_one_or_none()
 
+    async def visible_to(self, target_id: str, user_id: str) -> bool:
+        async with self._db.read() as conn:
+            mine = sa.and_(contents.c.id == target_id, _post_visible(user_id))
+            found = await conn.execute(sa.select(contents.c.id).where(mine))
+            return found.first() is not None
+
     async def set_removed(self, target_id: str, removed: bool) -> None:
         update = contents.update().where(contents.c.id == target_id)
         async with self._db.write() as conn:
@@ -54,6 +68,16 @@ class CommentTarget:
         async with self._db.read() as conn:
             found = await conn.execute(sa.select(comments.c.user_id).where(comments.c.id == target_id))
             return found.scalar_one_or_none()
+
+    async def visible_to(self, target_id: str, user_id: str) -> bool:
+        """Whoever may see the post the comment is on."""
+        async with self._db.read() as conn:
+            found = await conn.execute(
+                sa.select(comments.c.id)
+                .join(contents, contents.c.id == comments.c.content_id)
+                .where(comments.c.id == target_id, _post_visible(user_id))
+            )
+            return found.first() is not None
 
     async def set_removed(self, target_id: str, removed: bool) -> None:
         # Only a change of state moves the post's comment count, so repeating an action is harmless.
@@ -82,6 +106,16 @@ class MessageTarget:
         async with self._db.read() as conn:
             found = await conn.execute(sa.select(messages.c.sender_id).where(messages.c.id == target_id))
             return found.scalar_one_or_none()
+
+    async def visible_to(self, target_id: str, user_id: str) -> bool:
+        """The members of the message's conversation."""
+        async with self._db.read() as conn:
+            found = await conn.execute(
+                sa.select(messages.c.id)
+                .join(conversation_members, conversation_members.c.conversation_id == messages.c.conversation_id)
+                .where(messages.c.id == target_id, conversation_members.c.user_id == user_id)
+            )
+            return found.first() is not None
 
     async def set_removed(self, target_id: str, removed: bool) -> None:
         async with self._db.write() as conn:

@@ -160,3 +160,17 @@ async def test_a_video_removed_while_packaging_stays_removed_until_restored(clie
     await ok(await client.post(url, json={"action": "restore"}, headers=bearer(boss)), 201)
     restored = await ok(await client.get(f"/api/content/{upload['id']}", headers=viewer.headers))
     assert restored["status"] == "ready"
+
+
+async def test_only_what_one_can_see_can_be_reported(client: Client, media: Media) -> None:
+    private, stranger, friend = await user(client), await user(client), await user(client)
+    await ok(await client.put("/api/settings/privacy", json={"private_account": True}, headers=private.headers))
+    post = await post_image(client, private, media, caption="just for friends")
+    hello = {"recipient_id": friend.id, "text": "hi"}
+    sent = await ok(await client.post("/api/messaging/send", json=hello, headers=private.headers), 201)
+    for kind, target_id in (("content", post["id"]), ("message", sent["id"])):
+        report = {"target_type": kind, "target_id": target_id, "reason": "spam"}
+        refused = await client.post("/api/reports", json=report, headers=stranger.headers)
+        assert (await problem(refused, 404))["type"].endswith("/target-not-found")  # same as no such thing
+    ok_report = {"target_type": "message", "target_id": sent["id"], "reason": "spam"}
+    assert (await client.post("/api/reports", json=ok_report, headers=friend.headers)).status == 201
