@@ -44,6 +44,7 @@ from api.state import (
     ENGINE,
     HLS,
     IDEMPOTENCY,
+    LIVES,
     MEDIA_TOKENS,
     METRICS,
     PASSWORDS,
@@ -52,6 +53,7 @@ from api.state import (
     SOCIAL,
 )
 from engine.engine import Engine
+from engine.live import LiveStudio
 from engine.metrics import EngineCollector
 from signaling import hls, whip
 from signaling.media import engine_config, signaling_config
@@ -120,8 +122,11 @@ def create_app(
 
     app[HLS] = hls.hls_service(settings, metrics.registry)
 
+    lives = app[LIVES] = LiveStudio(media_engine, app[HLS])
+
     async def transcoders(app: web.Application) -> AsyncIterator[None]:
         yield
+        await lives.close()  # each live's compositor and ladder, before the HLS service and the engine
         await app[HLS].close()
 
     async def economy_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from api.observability import Metrics
     from api.social.domain import Social
     from engine.engine import Engine
+    from engine.live import LiveStudio
     from signaling.tokens import MediaTokens
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -62,4 +63,5 @@ ECONOMY: web.AppKey[Economy] = web.AppKey("economy")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
 HLS = web.AppKey("hls", HlsService)
+LIVES: web.AppKey[LiveStudio] = web.AppKey("lives")  # each live's program and HLS ladder (engine.live)
 SOCIAL: web.AppKey[Social] = web.AppKey("social")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiortc import RTCRtpSender
 from aiortc.codecs import is_rtx
@@ -35,8 +35,20 @@ from engine.bitrate import Bitrate
 from engine.events import CloseReason
 from engine.rtp import StreamRewriter, keyframe_start, serialize
 
-if TYPE_CHECKING:
-    from engine.producer import Producer
+
+class PacketSource(Protocol):
+    """What a Consumer is fed by: a publisher's :class:`~engine.producer.Producer`, or the compositor's
+    program (:mod:`engine.program`)."""
+
+    kind: str
+    codec: RTCRtpCodecParameters
+
+    def attach(self, consumer: Consumer) -> None: ...
+
+    def detach(self, consumer: Consumer) -> None: ...
+
+    def keyframe_needed(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +99,7 @@ class Consumer:
         self.session_id = session_id
         self.kind: str = sender.kind
         self.sender = sender
-        self.producer: Producer | None = None
+        self.producer: PacketSource | None = None
         self.closed = False
         self._payload_types = {codec_key(c): c.payloadType for c in codecs if not is_rtx(c)}
         clock_rate = next((c.clockRate for c in codecs if not is_rtx(c)), 90000)
@@ -145,8 +157,11 @@ class Consumer:
         )
         return self._ready
 
-    def resume_from(self, producer: Producer) -> None:
-        """Start (or restart after the publisher came back) on the next keyframe of ``producer``."""
+    def resume_from(self, producer: PacketSource) -> None:
+        """Start (or restart after the publisher came back, or switch to or from the program) on the next
+        keyframe of ``producer``."""
+        if self.producer is not None and self.producer is not producer:
+            self.producer.detach(self)
         self.waiting_keyframe = True
         producer.attach(self)
 

@@ -7,16 +7,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCIceServer
 from aiortc.sdp import SessionDescription
 
+from engine.consumer import PacketSource
 from engine.errors import (
     BadOffer,
-    ProgramNotAvailable,
     PublisherExists,
     SessionNotFound,
     StreamEnded,
@@ -25,11 +25,11 @@ from engine.errors import (
 from engine.events import CloseReason, EngineEvent, SessionClosed, SessionRole
 from engine.peer import Peer
 from engine.ports import UdpPortRange
-from engine.router import HOST, Router
+from engine.router import HOST, PROGRAM, Router
 
 log = logging.getLogger(__name__)
 
-PROGRAM = "program"  # the composited feed's slot name, reserved for the compositor
+__all__ = ["HOST", "PROGRAM", "Engine", "EngineConfig", "Session"]
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,6 @@ class Engine:
         return Session(peer.id, peer.etag, answer, stream_id, publisher, SessionRole.PUBLISH)
 
     async def subscribe(self, stream_id: str, offer: str, *, publisher: str = HOST) -> Session:
-        if publisher == PROGRAM:
-            raise ProgramNotAvailable("the composited program feed arrives with the compositor")
         kinds = offer_kinds(offer)
         router = self.routers.get(stream_id)
         producers = router.producers(publisher) if router is not None else {}
@@ -164,6 +162,19 @@ class Engine:
         router.add_subscriber(peer)
         self._sessions[peer.id] = peer
         return Session(peer.id, peer.etag, answer, stream_id, publisher, SessionRole.SUBSCRIBE)
+
+    def publish_program(self, stream_id: str, producers: Mapping[str, PacketSource]) -> None:
+        """The compositor's feed of ``stream_id`` starts: ``program`` viewers switch to it."""
+        if stream_id in self.ended:
+            raise StreamEnded(f"stream {stream_id} has ended")
+        self._router(stream_id).set_program(producers)
+
+    def unpublish_program(self, stream_id: str) -> None:
+        """The compositor stopped: ``program`` viewers go back to the host's own stream."""
+        router = self.routers.get(stream_id)
+        if router is not None:
+            router.set_program({})
+            self._forget_router_if_empty(router)
 
     def session(self, session_id: str) -> Peer:
         peer = self._sessions.get(session_id)

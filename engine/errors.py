@@ -46,8 +46,3 @@ class SessionNotFound(EngineError):
 
     status, slug = 404, "session-not-found"
 
-
-class ProgramNotAvailable(EngineError):
-    """The composited ``program`` feed needs the compositor, which this build does not have yet."""
-
-    status, slug = 409, "program-not-available"

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiortc import (
@@ -26,7 +26,7 @@ from aiortc.codecs import is_rtx
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 from aiortc.sdp import candidate_from_sdp
 
-from engine.consumer import Consumer, SilentTrack, codec_key
+from engine.consumer import Consumer, PacketSource, SilentTrack, codec_key
 from engine.errors import BadOffer, UnsupportedMedia
 from engine.events import CloseReason, EngineEvent, SessionRole
 from engine.producer import Producer
@@ -139,7 +139,7 @@ class Peer:
             raise UnsupportedMedia("the offer has no audio or video the engine can receive")
         return self.answer_sdp
 
-    async def answer_subscribe(self, offer: str, kinds: list[str], producers: dict[str, Producer]) -> str:
+    async def answer_subscribe(self, offer: str, kinds: list[str], producers: Mapping[str, PacketSource]) -> str:
         for kind in kinds:
             source = producers.get(kind)
             transceiver = self.pc.addTransceiver(SilentTrack(kind), direction="sendonly")

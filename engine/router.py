@@ -3,8 +3,9 @@ and wires each subscriber's Consumers to the Producers of the slot it chose. Clo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from engine.consumer import PacketSource
 from engine.events import (
     CloseReason,
     EngineEvent,
@@ -14,9 +15,9 @@ from engine.events import (
     SubscriberResumed,
 )
 from engine.peer import Peer
-from engine.producer import Producer
 
 HOST = "host"  # the slot of the stream's own broadcaster; co-hosts publish under their own names
+PROGRAM = "program"  # what viewers of the live watch: the host while solo, the compositor's feed while not
 
 
 class Router:
@@ -27,16 +28,32 @@ class Router:
         self.last_codecs: dict[
             str, dict[str, object]
         ] = {}  # slot -> kind -> codec, for a returning publisher
+        self.program: dict[str, PacketSource] = {}  # the compositor's producers, while it composes
         self.closed = False
         self._emit = emit
 
     @property
     def empty(self) -> bool:
-        return not self.publishers and not self.subscribers
+        return not self.publishers and not self.subscribers and not self.program
 
-    def producers(self, slot: str) -> dict[str, Producer]:
-        peer = self.publishers.get(slot)
-        return dict(peer.producers) if peer is not None else {}
+    def producers(self, slot: str) -> dict[str, PacketSource]:
+        """What a viewer of ``slot`` is fed: ``program`` is the compositor's feed or, while solo, the host."""
+        if slot == PROGRAM:
+            return dict(self.program) if self.program else self.producers(HOST)
+        return dict(self.publishers[slot].producers) if slot in self.publishers else {}
+
+    def _follows(self, sub: Peer, slot: str) -> bool:
+        """Whether ``sub`` is fed from the publisher in ``slot``."""
+        return sub.publisher == slot or (sub.publisher == PROGRAM and slot == HOST and not self.program)
+
+    def set_program(self, producers: Mapping[str, PacketSource]) -> None:
+        """The compositor started (``producers``) or stopped (empty): move every ``program`` viewer over,
+        each on the next keyframe of what it is switched to (its Consumer asks for one)."""
+        self.program = dict(producers)
+        feed = self.producers(PROGRAM)
+        for sub in self.subscribers.values():
+            if sub.publisher == PROGRAM:
+                self._connect(sub, feed)
 
     def add_publisher(self, peer: Peer) -> None:
         self.publishers[peer.publisher] = peer
@@ -44,7 +61,7 @@ class Router:
         for producer in peer.producers.values():
             self._emit(ProducerOpened(self.stream_id, peer.publisher, producer.kind, producer.codec.mimeType))
         for sub in self.subscribers.values():
-            if sub.publisher == peer.publisher:
+            if self._follows(sub, peer.publisher):
                 self._connect(sub, peer.producers)
                 self._emit(SubscriberResumed(self.stream_id, sub.publisher, sub.id))
 
@@ -53,7 +70,7 @@ class Router:
         self._connect(peer, self.producers(peer.publisher))
 
     @staticmethod
-    def _connect(sub: Peer, producers: dict[str, Producer]) -> None:
+    def _connect(sub: Peer, producers: Mapping[str, PacketSource]) -> None:
         for kind, consumer in sub.consumers.items():
             producer = producers.get(kind)
             if producer is not None:
@@ -70,7 +87,7 @@ class Router:
         for producer in peer.producers.values():
             self._emit(ProducerClosed(self.stream_id, peer.publisher, producer.kind, reason))
         for sub in self.subscribers.values():
-            if sub.publisher == peer.publisher:
+            if self._follows(sub, peer.publisher):
                 self._emit(SubscriberPaused(self.stream_id, sub.publisher, sub.id))
 
     def peers(self) -> list[Peer]:
@@ -79,6 +96,7 @@ class Router:
     async def close(self, reason: CloseReason) -> list[Peer]:
         """Close every Peer (and so every Producer and Consumer); returns them for the caller's index."""
         self.closed = True
+        self.program = {}
         peers = self.peers()
         for peer in peers:
             await peer.close(reason)

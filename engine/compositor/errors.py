@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from engine.errors import EngineError
 
-class CompositorError(Exception):
+
+class CompositorError(EngineError):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "compositor-error"
 
