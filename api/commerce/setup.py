@@ -47,6 +47,7 @@ from api.state import (
     COUPONS,
     ECONOMY,
     ENGINE,
+    LIVES,
     MODERATION,
     ORDERS,
     REPORTS,
@@ -115,7 +116,13 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         (TargetKind.MESSAGE, MessageTarget(db)),
     ):
         targets.register(kind, target, target.visible_to)
-    lives = LivestreamTarget(db, app[ENGINE].end_stream)
+    studio, media_engine = app[LIVES], app[ENGINE]
+
+    async def take_off_air(stream_id: str) -> None:
+        await studio.end(stream_id)  # the live's program and HLS ladder, then every media session left
+        await media_engine.end_stream(stream_id)
+
+    lives = LivestreamTarget(db, take_off_air)
     targets.register(TargetKind.LIVESTREAM, lives)
     moderation.on_ban.append(lives.end_all_of)  # a banned user's live ends with the ban
 

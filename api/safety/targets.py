@@ -105,7 +105,7 @@ class UserTarget:
 
 
 class LivestreamTarget:
-    """A live: removing it ends it at once (status 'ended', and ``end_stream`` drops its media sessions), so it
+    """A live: removing it ends it at once (status 'ended', and ``end_stream`` stops its media), so it
     leaves the live listings and no one can watch it. Restoring records the decision; an ended live is not put
     back on air (its viewers and media are gone), but nothing stops the host going live again."""
 
