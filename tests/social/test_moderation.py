@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.state import DATABASE, SOCIAL
+from api.state import DATABASE, LIVES, SOCIAL
 from store.ids import new_id
 from store.schema.rooms import livestreams
 from store.types import utcnow
@@ -135,6 +135,7 @@ async def test_a_removed_livestream_is_ended(client: Client) -> None:
                 created_at=utcnow(), started_at=utcnow(), likes=0, gift_coins=0,
             )
         )
+    client.app[LIVES].start(stream_id, host.id, host.username)  # on air: its program and HLS ladder run
     report = {"target_type": "livestream", "target_id": stream_id, "reason": "violence"}
     assert (await client.post("/api/reports", json=report, headers=viewer.headers)).status == 201
     boss = await admin(client)
@@ -143,6 +144,7 @@ async def test_a_removed_livestream_is_ended(client: Client) -> None:
     async with client.app[DATABASE].read() as conn:
         row = (await conn.execute(sa.select(livestreams).where(livestreams.c.id == stream_id))).one()
     assert row.status == "ended" and row.ended_at is not None
+    assert client.app[LIVES].get(stream_id) is None  # off air
     told = await notices(client, host.session)
     assert [(n["kind"], n["data"]["target_kind"]) for n in told] == [("moderation", "livestream")]
 
