@@ -73,6 +73,7 @@ class Settings(BaseModel):
     scheduler_poll_s: float = Field(5.0, gt=0, le=300, **_env("MIXILLO_SCHEDULER_POLL"))
     scheduler_lease_s: int = Field(300, ge=5, **_env("MIXILLO_SCHEDULER_LEASE"))
     live_reminder_lead_s: int = Field(900, ge=0, le=7 * 86400, **_env("MIXILLO_LIVE_REMINDER_LEAD"))
+    analytics_flush_s: float = Field(1.0, gt=0, le=60, **_env("MIXILLO_ANALYTICS_FLUSH"))
     ai_provider: Literal["local", "remote"] = Field("local", **_env("MIXILLO_AI_PROVIDER"))
     ai_remote_url: str | None = Field(None, **_env("MIXILLO_AI_REMOTE_URL"))
     ai_remote_timeout_s: float = Field(10.0, gt=0, le=120, **_env("MIXILLO_AI_REMOTE_TIMEOUT"))

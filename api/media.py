@@ -16,7 +16,7 @@ from api.auth.tokens import Role
 from api.models import RequestModel, ResponseModel
 from api.problems import Forbidden
 from api.routing import Access, Routes, principal
-from api.state import MEDIA_TOKENS
+from api.state import ACCOUNTS, MEDIA_TOKENS
 from signaling.tokens import MediaGrant
 
 routes = Routes()
@@ -55,6 +55,9 @@ async def mint_media_token(request: web.Request, body: MediaTokenRequest) -> Med
                             slug="not-your-stream")
         if body.publisher != "host" and not who.is_admin:
             raise Forbidden("co-host slots are granted by the live room", slug="not-your-slot")
+        # An access token outlives a ban by up to its TTL; the account's status is the truth.
+        if (await request.app[ACCOUNTS].get(who.user_id)).status == "banned":
+            raise Forbidden("this account is suspended and cannot go live", slug="account-suspended")
     grant = MediaGrant(
         stream_id=body.stream_id, publisher=body.publisher, can_publish=body.publish, can_subscribe=True,
         room_admin=who.is_admin, replace=body.publish and body.replace,

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from api.creator.analytics import Analytics
     from api.creator.scheduling import Scheduler
     from api.safety.moderation import Moderation
-    from api.safety.notices import Notifier
     from api.safety.reports import Reports
     from api.safety.support import Support
     from api.safety.targets import Targets
@@ -57,7 +56,6 @@ SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
 REPORTS: web.AppKey[Reports] = web.AppKey("reports")
 MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")
 SUPPORT: web.AppKey[Support] = web.AppKey("support")
-NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 TARGETS: web.AppKey[Targets] = web.AppKey("targets")
 AI_PROVIDER: web.AppKey[AiProvider] = web.AppKey("ai_provider")
 AI: web.AppKey[AiService] = web.AppKey("ai")

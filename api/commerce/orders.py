@@ -82,6 +82,11 @@ class OrderPayments(Protocol):
         """The payment reference if ``order`` was charged (e.g. by a process that died before recording it)."""
 
 
+class OrderWatcher(Protocol):
+    async def order_status(self, user_id: str, order_id: str, status: str) -> None:
+        """Tell the buyer their order changed status (the notifications service)."""
+
+
 class ActivitySink(Protocol):
     async def record_order(self, seller_id: str, buyer_id: str, product_ids: list[str], total: int) -> None: ...
 
@@ -100,11 +105,13 @@ class Orders:
         coupons: Coupons,
         payments: OrderPayments | None = None,
         activity: ActivitySink | None = None,
+        watcher: OrderWatcher | None = None,
     ) -> None:
         self._db = db
         self._coupons = coupons
         self.payments = payments
         self._activity = activity
+        self._watcher = watcher
 
     async def place(self, buyer: Principal, body: OrderCreate) -> Order:
         from_cart = body.items is None
@@ -201,6 +208,12 @@ class Orders:
             await self._activity.record_order(
                 order.seller_id, order.buyer_id, [line.product_id for line in order.items], order.total
             )
+        return await self._told(order)
+
+    async def _told(self, order: Order) -> Order:
+        """The order, after telling its buyer its (new) status."""
+        if self._watcher is not None:
+            await self._watcher.order_status(order.buyer_id, order.id, order.status)
         return order
 
     async def _charge(self, order: Order, token: str | None) -> Order:
@@ -261,7 +274,7 @@ class Orders:
             await self._restock(order.id, (OrderStatus.PAID,), OrderStatus.REFUNDED)
         elif not await self._restock(order.id, (OrderStatus.PENDING,), OrderStatus.CANCELLED):
             raise Conflict("the order changed while cancelling; reload it", slug="order-changed")
-        return await self._load(order_id)
+        return await self._told(await self._load(order_id))
 
     async def advance(self, who: Principal, order_id: str, to: OrderStatus, tracking: str | None = None) -> Order:
         """The seller (or an administrator) marks a paid order shipped, or a shipped order delivered."""
@@ -281,7 +294,7 @@ class Orders:
             raise Conflict(
                 f"a {order.status} order cannot become {to}", slug="invalid-transition", order_status=order.status
             )
-        return await self._load(order_id)
+        return await self._told(await self._load(order_id))
 
     async def recover_stale(self, older_than: timedelta) -> int:
         """Finish orders a crashed process left pending: mark them paid if the charge went through, else

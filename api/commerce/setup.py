@@ -1,9 +1,12 @@
 """Builds issue 5's services (shop, creator tools, safety, AI) onto the application; called by ``create_app``.
 
-Seams other domains plug into, after this runs: ``app[TARGETS].register(kind, target)`` for content,
-comments, messages and livestreams; ``app[NOTIFIER]`` (replace with the notifications service);
-``app[ORDERS].payments`` (the ledger/card :class:`~api.commerce.orders.OrderPayments`); ``app[ANALYTICS].record``
-(feed it the activity events); the scheduler's ``publisher`` (creates the content of a due post).
+Wired to the social domains (``app[SOCIAL]``, built before this runs): notices (order status, support replies,
+moderation, scheduled items) go through its notifications service; content, comments and messages are
+moderation targets (:mod:`api.social.moderation`), as are users, products and livestreams; due posts publish
+held uploads and live reminders reach the creator's followers (:class:`~api.creator.publisher.SocialPublisher`);
+views, likes, comments, shares, follows and gifts reach ``app[ANALYTICS]`` through the batching
+:class:`~api.creator.feed.AnalyticsFeed`; published posts join the AI hashtag corpus
+(:class:`~api.ai.posts.PostCorpus`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from api.ai.local import LocalAi
+from api.ai.posts import PostCorpus
 from api.ai.provider import AiProvider
 from api.ai.remote import RemoteAi
 from api.ai.service import AiService
@@ -24,12 +28,15 @@ from api.commerce.payments import LedgerPayments
 from api.commerce.products import Catalog
 from api.config import ConfigError, Settings
 from api.creator.analytics import Analytics
-from api.creator.scheduling import NoticePublisher, Scheduler
+from api.creator.feed import AnalyticsFeed
+from api.creator.publisher import SocialPublisher
+from api.creator.scheduling import Scheduler
 from api.safety.moderation import Moderation
-from api.safety.notices import MemoryInbox
 from api.safety.reports import Reports
 from api.safety.support import Support
-from api.safety.targets import TargetKind, Targets, UserTarget
+from api.safety.targets import LivestreamTarget, TargetKind, Targets, UserTarget
+from api.social.drafts import Drafts
+from api.social.moderation import CommentTarget, ContentTarget, MessageTarget
 from api.state import (
     ACCOUNTS,
     AI,
@@ -39,11 +46,13 @@ from api.state import (
     CATALOG,
     COUPONS,
     ECONOMY,
+    ENGINE,
+    LIVES,
     MODERATION,
-    NOTIFIER,
     ORDERS,
     REPORTS,
     SCHEDULER,
+    SOCIAL,
     SUPPORT,
     TARGETS,
 )
@@ -51,8 +60,8 @@ from store.database import Database
 
 
 def install(app: web.Application, settings: Settings, db: Database) -> None:
-    notifier = MemoryInbox()
-    app[NOTIFIER] = notifier
+    social = app[SOCIAL]
+    notifier = social.notifications
     targets = Targets()
     app[TARGETS] = targets
     moderation = Moderation(db, targets, app[ACCOUNTS], notifier, settings.report_queue_threshold)
@@ -71,6 +80,7 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         provider = LocalAi()
     app[AI_PROVIDER] = provider
     ai = AiService(db, provider, moderation)
+    ai.sources.append(PostCorpus(db))
     app[AI] = ai
 
     catalog = Catalog(db, screen=ai.screen)
@@ -78,11 +88,14 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[CART] = Cart(db)
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
+    feed = AnalyticsFeed(analytics, settings.analytics_flush_s)
+    social.observe(feed)
+    app[ECONOMY].gifting.observers.append(feed.gift)
     payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
-    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics)
+    app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics, watcher=notifier)
     scheduler = Scheduler(
         db,
-        NoticePublisher(notifier),
+        SocialPublisher(Drafts(db), notifier, social.profiles.follower_ids),
         poll_s=settings.scheduler_poll_s,
         lease_s=settings.scheduler_lease_s,
         reminder_lead_s=settings.live_reminder_lead_s,
@@ -97,11 +110,28 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)
+    for kind, target in (
+        (TargetKind.CONTENT, ContentTarget(db)),
+        (TargetKind.COMMENT, CommentTarget(db)),
+        (TargetKind.MESSAGE, MessageTarget(db)),
+    ):
+        targets.register(kind, target, target.visible_to)
+    studio, media_engine = app[LIVES], app[ENGINE]
+
+    async def take_off_air(stream_id: str) -> None:
+        await studio.end(stream_id)  # the live's program and HLS ladder, then every media session left
+        await media_engine.end_stream(stream_id)
+
+    lives = LivestreamTarget(db, take_off_air)
+    targets.register(TargetKind.LIVESTREAM, lives)
+    moderation.on_ban.append(lives.end_all_of)  # a banned user's live ends with the ban
 
     async def run_scheduler(app: web.Application) -> AsyncIterator[None]:
         # Registered after the database context, so it starts after migrations and stops before the pool closes.
         scheduler.start()
+        feed.start()
         yield
+        await feed.close()
         await scheduler.close()
         await provider.close()
 

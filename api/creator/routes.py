@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from api.creator.analytics import Overview, Profile
 from api.creator.scheduling import ItemKind
-from api.models import Line, Page, PageQuery, Paragraphs, QueryModel, RequestModel, ResponseModel
+from api.models import Id, Line, Page, PageQuery, Paragraphs, QueryModel, RequestModel, ResponseModel
 from api.pagination import decode_cursor, encode_cursor
 from api.problems import NotFound
 from api.routing import Access, Routes, principal
@@ -71,6 +71,9 @@ async def analytics_profile(request: web.Request) -> Profile:
 class SchedulePost(RequestModel):
     scheduled_at: AwareDatetime
     caption: Annotated[Paragraphs, Field(max_length=2200)] = ""
+    content_id: Id | None = Field(
+        None, description="An upload of yours (POST /api/content) to publish when due; it stays hidden until then."
+    )
     media_url: Url | None = None
     hashtags: Annotated[list[Tag], Field(max_length=30)] = Field(default_factory=list)
     visibility: Literal["public", "followers", "private"] = "public"
@@ -123,9 +126,12 @@ def _view(row: Any) -> Scheduled:
     )
 
 
-@routes.post("/api/scheduling/schedule", body=SchedulePost, response=Scheduled, status=201, tags=SCHEDULING)
+@routes.post(
+    "/api/scheduling/schedule", body=SchedulePost, response=Scheduled, status=201, tags=SCHEDULING, errors=(404, 409)
+)
 async def schedule_post(request: web.Request, body: SchedulePost) -> Scheduled:
-    """Schedule a post to publish at a time."""
+    """Schedule a post to publish at a time: an upload of yours (``content_id``), hidden until then, or a
+    caption you are reminded to post."""
     payload = body.model_dump(exclude={"scheduled_at"})
     title = (body.caption.splitlines() or ["Scheduled post"])[0][:150] or "Scheduled post"
     row = await request.app[SCHEDULER].schedule(

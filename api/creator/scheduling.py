@@ -28,7 +28,6 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from api.problems import Conflict, NotFound, Unprocessable
-from api.safety.notices import Notice, Notifier
 from store.database import Database
 from store.ids import new_id
 from store.schema.creator import scheduled_items
@@ -72,42 +71,15 @@ class Publisher(Protocol):
     async def announce_live(self, item: DueItem) -> None:
         """Tell the creator's followers the live is about to start."""
 
+    async def hold(self, owner_id: str, payload: dict[str, Any]) -> None:
+        """A post was scheduled: keep what it publishes hidden until then (or refuse with an ApiError)."""
+
+    async def release(self, owner_id: str, payload: dict[str, Any]) -> None:
+        """A scheduled post was cancelled: let go of what :meth:`hold` kept."""
+
 
 Followers = Callable[[str], Awaitable[list[str]]]
 """The user ids following a creator (the social domain's follow graph)."""
-
-
-class NoticePublisher:
-    """The publisher until the content domain is wired in.
-
-    A due post becomes a notice to its creator (it creates no content: the content tables belong to the social
-    domain, whose publisher replaces this one). A live reminder goes to the creator and to every follower
-    ``followers`` returns; with no follow graph wired in, that is nobody.
-    """
-
-    def __init__(self, notifier: Notifier, followers: Followers | None = None) -> None:
-        self._notifier = notifier
-        self.followers = followers
-
-    async def publish_post(self, item: DueItem) -> str | None:
-        await self._notifier.notify(Notice(item.owner_id, "post-due", item.title, ref=item.id, data=item.payload))
-        return None
-
-    async def announce_live(self, item: DueItem) -> None:
-        audience = await self.followers(item.owner_id) if self.followers is not None else []
-        for follower in audience:
-            await self._notifier.notify(
-                Notice(
-                    follower,
-                    "live-reminder",
-                    item.title,
-                    ref=item.id,
-                    data={"creator_id": item.owner_id, "starts_at": item.due_at.isoformat()},
-                )
-            )
-        await self._notifier.notify(
-            Notice(item.owner_id, "live-reminder", item.title, ref=item.id, data={"starts_at": item.due_at.isoformat()})
-        )
 
 
 class Scheduler:
@@ -261,8 +233,15 @@ class Scheduler:
             "created_at": now,
             "updated_at": now,
         }
-        async with self._db.write() as conn:
-            await conn.execute(scheduled_items.insert().values(**values))
+        if kind is ItemKind.POST:
+            await self.publisher.hold(owner_id, payload)
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(scheduled_items.insert().values(**values))
+        except BaseException:
+            if kind is ItemKind.POST:
+                await asyncio.shield(self.publisher.release(owner_id, payload))
+            raise
         self._wake.set()
         return await self.get(owner_id, str(values["id"]))
 
@@ -284,8 +263,10 @@ class Scheduler:
         return await self.get(owner_id, item_id)
 
     async def cancel(self, owner_id: str, item_id: str) -> Any:
-        await self.get(owner_id, item_id)
+        item = await self.get(owner_id, item_id)
         await self._pending_only(item_id, {"status": ItemStatus.CANCELLED, "updated_at": utcnow()}, "cancelled")
+        if item.kind == ItemKind.POST:
+            await self.publisher.release(owner_id, json.loads(item.payload))
         return await self.get(owner_id, item_id)
 
     async def _pending_only(self, item_id: str, values: dict[str, Any], verb: str) -> None:

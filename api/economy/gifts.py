@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,8 @@ class Gifting:
         self._catalog: dict[str, Any] = {}
         self._loaded_at = -CATALOG_TTL_S
         self._loading = asyncio.Lock()  # a burst of sends after a restart loads the catalog once
+        # Told of each gift once it is posted (creator analytics); must not block, see api.creator.feed.
+        self.observers: list[Callable[[GiftReceipt], None]] = []
 
     async def _rows(self, *, fresh: bool = False) -> dict[str, Any]:
         if not fresh and time.monotonic() - self._loaded_at <= CATALOG_TTL_S:
@@ -153,7 +156,7 @@ class Gifting:
         except LedgerError as exc:
             raise refused(exc) from None
         combo_count = await self._combo_count(sender_id, combo_id) if combo_id is not None else None
-        return GiftReceipt(
+        receipt = GiftReceipt(
             transfer_id=posted.transfer_id,
             gift_id=gift_id,
             sender_id=sender_id,
@@ -167,6 +170,10 @@ class Gifting:
             combo_count=combo_count,
             created_at=posted.created_at,
         )
+        if not posted.replayed:  # a retried request is the same gift: observers hear of it once
+            for observer in self.observers:
+                observer(receipt)
+        return receipt
 
     async def _combo_count(self, sender_id: str, combo_id: str) -> int:
         query = sa.select(sa.func.coalesce(sa.func.sum(gift_sends.c.quantity), 0)).where(

@@ -8,6 +8,7 @@ own interface, written to the append-only ``moderation_actions`` audit trail, an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -18,8 +19,8 @@ from api.auth.accounts import Accounts
 from api.models import Page, ResponseModel
 from api.pagination import decode_cursor, page_of
 from api.problems import Conflict
-from api.safety.notices import Notice, Notifier
 from api.safety.targets import TargetKind, Targets
+from api.social.notifications import Kind, Notifications
 from store.database import Database
 from store.ids import new_id
 from store.schema.safety import moderation_actions, moderation_cases
@@ -66,12 +67,16 @@ class ActionRecord(ResponseModel):
 
 
 class Moderation:
-    def __init__(self, db: Database, targets: Targets, accounts: Accounts, notifier: Notifier, threshold: int) -> None:
+    def __init__(
+        self, db: Database, targets: Targets, accounts: Accounts, notifications: Notifications, threshold: int
+    ) -> None:
         self._db = db
         self.targets = targets
         self._accounts = accounts
-        self._notifier = notifier
+        self._notifications = notifications
         self.threshold = threshold
+        # Run with the banned user's id after a ban, e.g. to end their lives (registered at composition).
+        self.on_ban: list[Callable[[str], Awaitable[None]]] = []
 
     async def open_case(self, conn: AsyncConnection, kind: TargetKind, target_id: str, owner_id: str | None) -> Any:
         """The case for a target, created if new (concurrent creators meet on the unique key)."""
@@ -174,15 +179,15 @@ class Moderation:
         elif action is Action.BAN:
             await self.targets.kind(TargetKind.USER).set_removed(owner, True)
             await self._accounts.revoke_all(owner, "banned")
+            for hook in self.on_ban:
+                await hook(owner)
         if action in (Action.WARN, Action.REMOVE, Action.BAN):
-            await self._notifier.notify(
-                Notice(
-                    owner,
-                    f"moderation-{action.value}",
-                    reason or action.value,
-                    ref=target_id,
-                    data={"target_kind": kind.value},
-                )
+            await self._notifications.notify(
+                Kind.MODERATION,
+                owner,
+                subject_id=target_id,
+                text=f"Moderation: {action.value} of your {kind.value}" + (f": {reason}" if reason else ""),
+                data={"target_kind": kind.value, "action": action.value, "reason": reason},
             )
         now = utcnow()
         async with self._db.write() as conn:

@@ -73,7 +73,7 @@ class Reports:
         self._moderation = moderation
 
     async def file(self, reporter_id: str, body: ReportCreate) -> ReportView:
-        owner = await self._moderation.targets.owner_of(body.target_type, body.target_id)
+        owner = await self._moderation.targets.reportable_owner(body.target_type, body.target_id, reporter_id)
         if owner == reporter_id:
             raise Unprocessable("you cannot report your own account or posts", slug="self-report")
         now = utcnow()

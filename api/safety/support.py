@@ -17,7 +17,7 @@ from api.auth.tokens import Principal
 from api.models import Line, Page, Paragraphs, RequestModel, ResponseModel
 from api.pagination import decode_cursor, page_of
 from api.problems import Conflict, NotFound
-from api.safety.notices import Notice, Notifier
+from api.social.notifications import Kind, Notifications
 from store.database import Database
 from store.ids import new_id
 from store.schema.safety import support_messages, support_tickets
@@ -71,9 +71,9 @@ class Ticket(ResponseModel):
 
 
 class Support:
-    def __init__(self, db: Database, notifier: Notifier) -> None:
+    def __init__(self, db: Database, notifications: Notifications) -> None:
         self._db = db
-        self._notifier = notifier
+        self._notifications = notifications
 
     async def open(self, user_id: str, body: TicketCreate) -> Ticket:
         now = utcnow()
@@ -148,8 +148,8 @@ class Support:
                 raise Conflict("this ticket is closed; open a new one", slug="ticket-closed")
             await self._add(conn, ticket_id, who.user_id, "agent" if agent else "user", body.message, body.attachments)
         if agent:
-            await self._notifier.notify(
-                Notice(ticket.user_id, "support-reply", f"Support replied: {ticket.subject}", ref=ticket_id)
+            await self._notifications.notify(
+                Kind.SUPPORT, ticket.user_id, subject_id=ticket_id, text=f"Support replied: {ticket.subject}"
             )
         return await self._load(ticket_id)
 

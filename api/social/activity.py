@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,6 +35,7 @@ class Verb(StrEnum):
     FOLLOW = "follow"
     SOUND_USE = "sound_use"
     PROFILE_VISIT = "profile_visit"
+    UNFOLLOW = "unfollow"  # never logged or weighted here; only observers (follower growth) hear of it
 
 
 WEIGHTS = {
@@ -48,6 +49,18 @@ WEIGHTS = {
     Verb.PROFILE_VISIT: 0.5,
 }
 TRACKABLE = (Verb.SHARE, Verb.WATCH_COMPLETE, Verb.PROFILE_VISIT)
+
+
+class Observer(Protocol):
+    """Told of each activity after it commits (creator analytics). Must not block: it is called on the request
+    path, so an implementation buffers and does its own I/O later."""
+
+    def saw(self, verb: Verb, user_id: str, creator_id: str, content_id: str | None) -> None: ...
+
+
+class Unobserved:
+    def saw(self, verb: Verb, user_id: str, creator_id: str, content_id: str | None) -> None:
+        """Nobody is listening (the social domains on their own)."""
 
 
 def decayed_log(weight: float, at: datetime) -> float:
@@ -110,6 +123,7 @@ async def record(
 class Activity:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.observer: Observer = Unobserved()
 
     async def track(
         self, user_id: str, verb: Verb, content_id: str | None, creator_id: str | None, sound_id: str | None
@@ -142,6 +156,8 @@ class Activity:
                     slug="activity-subject-missing",
                 )
             await record(conn, user_id, verb, content_id=content_id, creator_id=creator_id, sound_id=sound_id)
+        if creator_id is not None:
+            self.observer.saw(verb, user_id, creator_id, content_id)
 
     async def mine(self, user_id: str, limit: int, before: str | None) -> list[Any]:
         query = sa.select(activities).where(activities.c.user_id == user_id)

@@ -80,6 +80,7 @@ class Contents:
         self._jobs = jobs
         self._notifications = notifications
         self._max_video_s = max_video_s
+        self.observer: activity.Observer = activity.Unobserved()
         uploads.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -217,7 +218,8 @@ class Contents:
                 creator_id=row.creator_id,
                 counters={"view_count": 1},
             )
-            return True
+        self.observer.saw(activity.Verb.VIEW, user_id, row.creator_id, content_id)
+        return True
 
     async def like(self, content_id: str, user_id: str) -> int:
         async with self._db.write() as conn:
@@ -246,6 +248,7 @@ class Contents:
                 data={"content_id": content_id},
             )
         await self._notifications.deliver([notice])
+        self.observer.saw(activity.Verb.LIKE, user_id, row.creator_id, content_id)
         return int(count or 0)
 
     async def unlike(self, content_id: str, user_id: str) -> int:
@@ -308,6 +311,7 @@ class Contents:
                 )
             created = (await conn.execute(self._comment_query().where(comments.c.id == comment_id))).one()
         await self._notifications.deliver(notices)
+        self.observer.saw(activity.Verb.COMMENT, user_id, row.creator_id, content_id)
         return created
 
     @staticmethod
@@ -316,7 +320,7 @@ class Contents:
 
     async def comments(self, content_id: str, viewer_id: str | None, limit: int, after: str | None) -> list[Any]:
         await self.get(content_id, viewer_id)
-        query = self._comment_query().where(comments.c.content_id == content_id)
+        query = self._comment_query().where(comments.c.content_id == content_id, comments.c.removed_at.is_(None))
         if viewer_id is not None:
             query = query.where(~graph.blocked_between(comments.c.user_id, viewer_id))
         if after is not None:

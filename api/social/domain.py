@@ -10,7 +10,7 @@ from pathlib import Path
 
 from api.config import ConfigError, Settings
 from api.events import EventPublisher
-from api.social.activity import Activity
+from api.social.activity import Activity, Observer
 from api.social.content import Contents
 from api.social.feed import Feed
 from api.social.media import MediaFiles
@@ -89,6 +89,10 @@ class Social:
             trending=Trending(db),
             search=Search(db),
         )
+
+    def observe(self, observer: Observer) -> None:
+        """Tell ``observer`` of every view, like, comment, share, follow and unfollow once it has committed."""
+        self.contents.observer = self.profiles.observer = self.activity.observer = observer
 
     async def start(self, housekeeping_s: float = 3600.0) -> None:
         await self.contents.jobs.recover(self.uploads)

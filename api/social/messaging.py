@@ -22,7 +22,7 @@ from store.types import utcnow
 
 
 def message_payload(row: Any) -> dict[str, Any]:
-    deleted = row.deleted_at is not None
+    deleted = row.deleted_at is not None or row.removed_at is not None  # by its sender, or by moderation
     return {
         "id": row.id,
         "conversation_id": row.conversation_id,

@@ -43,9 +43,12 @@ class Kind(StrEnum):
     PK_INVITE = "pk_invite"
     LIVE = "live"
     STORY_REACTION = "story_reaction"
+    SUPPORT = "support"  # an agent replied to the user's ticket
+    MODERATION = "moderation"  # a warning, a removal or a ban
+    SCHEDULE = "schedule"  # the user's own scheduled post or live came due
 
 
-# Which settings toggle silences each kind.
+# Which settings toggle silences each kind; kinds not listed are about the user's own account and always arrive.
 _TOGGLE = {
     Kind.FOLLOW: "follows",
     Kind.LIKE: "likes",
@@ -87,7 +90,8 @@ class Notifications:
         if actor_id is not None and (actor_id == user_id or await is_blocked(conn, actor_id, user_id)):
             return None
         toggles = (await UserSettings.load(conn, user_id)).notifications
-        if not getattr(toggles, _TOGGLE[kind]):
+        toggle = _TOGGLE.get(kind)
+        if toggle is not None and not getattr(toggles, toggle):
             return None
         row = {
             "id": new_id(),

@@ -49,6 +49,13 @@ class Profiles:
     def __init__(self, db: Database, notifications: Notifications) -> None:
         self._db = db
         self._notifications = notifications
+        self.observer: activity.Observer = activity.Unobserved()
+
+    async def follower_ids(self, user_id: str) -> list[str]:
+        """Everyone following ``user_id`` (the scheduler's live reminders go to them)."""
+        async with self._db.read() as conn:
+            found = await conn.execute(sa.select(follows.c.follower_id).where(follows.c.followee_id == user_id))
+            return list(found.scalars())
 
     async def get(self, user_id: str, viewer_id: str | None) -> tuple[Any, bool, bool]:
         """The profile row, whether the viewer follows it, and whether the viewer may see its content."""
@@ -99,6 +106,7 @@ class Profiles:
                 text=f"@{name} started following you",
             )
         await self._notifications.deliver([notice])
+        self.observer.saw(activity.Verb.FOLLOW, follower_id, followee_id, None)
 
     async def unfollow(self, follower_id: str, followee_id: str) -> None:
         async with self._db.write() as conn:
@@ -108,6 +116,7 @@ class Profiles:
             if not gone.rowcount:
                 raise NotFound("you do not follow this user", slug="not-following")
             await _bump_pair(conn, follower_id, followee_id, -1)
+        self.observer.saw(activity.Verb.UNFOLLOW, follower_id, followee_id, None)
 
     async def block(self, blocker_id: str, blocked_id: str) -> None:
         if blocker_id == blocked_id:

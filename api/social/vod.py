@@ -225,6 +225,9 @@ class VodJobs:
             await asyncio.shield(task)
 
     async def _set(self, content_id: str, **values: object) -> None:
+        if "status" in values:  # a removed or held post stays hidden; restore and publish read the columns set here
+            held = contents.c.status.in_(("removed", "scheduled"))
+            values["status"] = sa.case((held, contents.c.status), else_=sa.literal(values["status"]))
         async with self._db.write() as conn:
             await conn.execute(contents.update().where(contents.c.id == content_id).values(**values))
 

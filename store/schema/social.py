@@ -105,7 +105,7 @@ contents = Table(
     Column("caption", Text, nullable=False, server_default=""),
     Column("category", String(32), nullable=True),
     Column("sound_id", String(26), ForeignKey("sounds.id", ondelete="SET NULL"), nullable=True),
-    Column("status", String(12), nullable=False),  # pending | processing | ready | failed
+    Column("status", String(12), nullable=False),  # pending | processing | ready | failed | removed | scheduled
     Column("error", String(255), nullable=True),
     Column("media_prefix", String(128), nullable=False),
     Column("source_key", String(255), nullable=True),
@@ -169,6 +169,7 @@ comments = Table(
     Column("user_id", String(26), ForeignKey(_USER, ondelete="CASCADE"), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime, nullable=True),  # hidden by moderation (restorable)
     Index("ix_comments_content_id", "content_id", "id"),
 )
 
@@ -251,6 +252,7 @@ messages = Table(
     Column("media_url", String(512), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
+    Column("removed_at", UtcDateTime, nullable=True),  # hidden by moderation (restorable, unlike deleted_at)
     Index("ix_messages_conversation_id", "conversation_id", "id"),
 )
 

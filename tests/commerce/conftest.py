@@ -47,3 +47,10 @@ async def count(client: Client, table: sa.Table) -> int:
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Lisbon", "postal_code": "1000-001", "country": "PT"}
 # Orders pay by card through the sandbox payment provider (issue 3) unless a test says otherwise.
 CHECKOUT = {"shipping_address": ADDRESS, "payment_method": "card", "payment_token": "tok_visa"}
+
+
+async def notices(client: Client, user: dict[str, Any]) -> list[dict[str, Any]]:
+    """The user's notifications, oldest first, as GET /api/notifications lists them."""
+    listed = await client.get("/api/notifications?limit=100", headers=bearer(user))
+    assert listed.status == 200, await listed.text()
+    return list(reversed((await listed.json())["items"]))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from api.safety.notices import MemoryInbox
-from api.state import NOTIFIER
 from store.schema.safety import moderation_actions, reports
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import admin, count, creator, product
+from tests.commerce.conftest import admin, count, creator, notices, product
 
 MISSING = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
@@ -46,9 +44,8 @@ async def test_reports_reach_the_queue_at_the_threshold(client: Client) -> None:
     mine = await (await client.get("/api/reports/my", headers=bearer(reporters[0]))).json()
     assert mine["items"][0]["status"] == "action_taken"
     assert (await (await client.get("/api/moderation/queue", headers=bearer(boss))).json())["items"] == []
-    inbox = client.app[NOTIFIER]
-    assert isinstance(inbox, MemoryInbox)
-    assert [n.kind for n in inbox.notices(seller["user"]["id"])] == ["moderation-remove"]
+    told = await notices(client, seller)
+    assert [(n["kind"], n["subject_id"], n["data"]["action"]) for n in told] == [("moderation", item["id"], "remove")]
 
     await client.post(f"/api/moderation/product/{item['id']}", json={"action": "restore"}, headers=bearer(boss))
     assert (await client.get(f"/api/products/{item['id']}")).status == 200
@@ -167,9 +164,7 @@ async def test_support_ticket_conversation(client: Client) -> None:
         await client.post(f"/api/support/tickets/{tid}/reply", json={"message": "Looking into it."}, headers=ha)
     ).json()
     assert replied["status"] == "pending" and replied["unread_for_user"] == 1
-    inbox = client.app[NOTIFIER]
-    assert isinstance(inbox, MemoryInbox)
-    assert [(n.kind, n.ref) for n in inbox.notices(user["user"]["id"])] == [("support-reply", tid)]
+    assert [(n["kind"], n["subject_id"]) for n in await notices(client, user)] == [("support", tid)]
     seen = await (await client.get(f"/api/support/tickets/{tid}", headers=h)).json()
     assert seen["unread_for_user"] == 0 and [m["author_role"] for m in seen["messages"]] == ["user", "agent"]
 

@@ -17,7 +17,7 @@ from api.seed import seed_demo
 from api.state import DATABASE, ORDERS
 from store.schema.commerce import cart_items, coupons, orders, products
 from tests.api.helpers import Client, bearer, problem, register
-from tests.commerce.conftest import CHECKOUT, admin, count, creator, product
+from tests.commerce.conftest import CHECKOUT, admin, count, creator, notices, product
 from tests.conftest import AppFactory, make_settings
 
 
@@ -160,6 +160,16 @@ async def test_order_lifecycle_totals_and_idempotency(client: Client) -> None:
     delivered = await (await client.put(f"/api/orders/{second['id']}/deliver", headers=bearer(seller))).json()
     assert delivered["status"] == "delivered" and delivered["delivered_at"]
     await problem(await client.put(f"/api/orders/{second['id']}/cancel", headers=h), 409)
+
+    # Every status change reached the buyer's notifications (stored, listed, pushed over Socket.IO).
+    told = [(n["subject_id"], n["data"]["status"]) for n in await notices(client, buyer) if n["kind"] == "order"]
+    assert told == [
+        (order["id"], "paid"),
+        (order["id"], "refunded"),
+        (second["id"], "paid"),
+        (second["id"], "shipped"),
+        (second["id"], "delivered"),
+    ]
 
 
 async def test_payment_in_coins_and_failed_payments_return_the_stock(client: Client) -> None:

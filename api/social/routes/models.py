@@ -115,7 +115,7 @@ class Content(ResponseModel):
     hashtags: list[str]
     category: str | None
     sound_id: str | None
-    status: str = Field(description="pending, processing, ready or failed.")
+    status: str = Field(description="pending, processing, ready, failed, or removed (by moderation; owner only).")
     error: str | None
     playback: Playback
     duration_s: float | None
@@ -205,7 +205,7 @@ class Message(ResponseModel):
 
 
 def message_model(row: Any) -> Message:
-    deleted = row.deleted_at is not None
+    deleted = row.deleted_at is not None or row.removed_at is not None  # by its sender, or by moderation
     return Message(
         id=row.id,
         conversation_id=row.conversation_id,
