@@ -6,6 +6,7 @@ recording, and the live's totals are stored).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from rooms.store import SUPPORTERS
 from store.database import Database
 from store.ids import new_id
 from store.schema.rooms import livestreams
+from store.types import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -157,18 +159,30 @@ class Livestreams:
             # The room's state is gone (in-process state and a restart); the host may still end the live.
             if stream.status != "live" or actor.user_id != stream.host_id:
                 raise Conflict("the live is not on air", slug="not-live") from None
+        await self._wind_down(stream_id)
+        return await self.get(stream_id)
+
+    async def terminate(self, stream_id: str, by: str) -> None:
+        """End a live on the platform's authority (moderation removed it, or its host was banned): viewers
+        get the end event like any other end, and everything the live holds is closed."""
+        room = self._directory.room(stream_id)
+        # No room state here, or it already ended: the rest still runs, each step is idempotent.
+        with contextlib.suppress(UnknownRoom, Conflict):
+            await room.terminate(by)
+        await self._wind_down(stream_id)
+
+    async def _wind_down(self, stream_id: str) -> None:
         store = self._directory.store
         likes = (await store.counters(stream_id)).get(LIKES, 0)
         coins = sum(score for _, score in await store.top(stream_id, SUPPORTERS))
+        ended_at = to_datetime(self._directory.clock.now_ms())
         async with self._db.write() as conn:
-            await conn.execute(livestreams.update().where(
-                livestreams.c.id == stream_id, livestreams.c.status == "live",
-            ).values(status="ended", ended_at=to_datetime(self._directory.clock.now_ms()), likes=likes,
-                     gift_coins=coins))
+            first_end = sa.func.coalesce(livestreams.c.ended_at, sa.literal(ended_at, UtcDateTime))
+            await conn.execute(livestreams.update().where(livestreams.c.id == stream_id).values(
+                status="ended", ended_at=first_end, likes=likes, gift_coins=coins))
         for step, run in (("stage", self._stage.clear(stream_id)), ("shop", self._shopping.close_room(stream_id)),
                           ("media", self._media.end_stream(stream_id)), ("state", store.expire(stream_id, RETAIN_S))):
             try:
                 await run
             except Exception:
                 log.exception("ending live %s: %s", stream_id, step)
-        return await self.get(stream_id)

@@ -344,10 +344,17 @@ class Room:
     async def end(self, actor: Actor) -> RoomEvent:
         await self.require(actor, Role.HOST, Role.MODERATOR)
         assert actor.user_id is not None
+        return await self._close(actor.user_id)
+
+    async def terminate(self, by: str) -> RoomEvent:
+        """End the room on the platform's authority (a moderator's removal, a ban): no room role needed."""
+        return await self._close(by)
+
+    async def _close(self, by: str) -> RoomEvent:
         await self.flush_likes()  # the last taps are shown before the end
         if not await self.store.put(self.id, STATUS, "ended", expect="live"):
             raise Conflict("the live has ended", slug="room-ended")
-        return await self.append(RoomEnded(by=actor.user_id))
+        return await self.append(RoomEnded(by=by))
 
     # Snapshot ---------------------------------------------------------------------------------------------
 

@@ -46,11 +46,10 @@ from api.state import (
     CATALOG,
     COUPONS,
     ECONOMY,
-    ENGINE,
-    LIVES,
     MODERATION,
     ORDERS,
     REPORTS,
+    ROOMS,
     SCHEDULER,
     SOCIAL,
     SUPPORT,
@@ -116,11 +115,9 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
         (TargetKind.MESSAGE, MessageTarget(db)),
     ):
         targets.register(kind, target, target.visible_to)
-    studio, media_engine = app[LIVES], app[ENGINE]
-
     async def take_off_air(stream_id: str) -> None:
-        await studio.end(stream_id)  # the live's program and HLS ladder, then every media session left
-        await media_engine.end_stream(stream_id)
+        # Through the room service, so viewers get the end event and the stage, shop and media all close.
+        await app[ROOMS].lives.terminate(stream_id, by="platform")
 
     lives = LivestreamTarget(db, take_off_air)
     targets.register(TargetKind.LIVESTREAM, lives)
