@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from api.commerce.orders import Orders
     from api.commerce.products import Catalog
     from api.creator.analytics import Analytics
+    from api.creator.feed import AnalyticsFeed
     from api.creator.scheduling import Scheduler
     from api.safety.moderation import Moderation
     from api.safety.reports import Reports
@@ -52,6 +53,7 @@ CART: web.AppKey[Cart] = web.AppKey("cart")
 COUPONS: web.AppKey[Coupons] = web.AppKey("coupons")
 ORDERS: web.AppKey[Orders] = web.AppKey("orders")
 ANALYTICS: web.AppKey[Analytics] = web.AppKey("analytics")
+ANALYTICS_FEED: web.AppKey[AnalyticsFeed] = web.AppKey("analytics_feed")
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
 REPORTS: web.AppKey[Reports] = web.AppKey("reports")
 MODERATION: web.AppKey[Moderation] = web.AppKey("moderation")

@@ -42,6 +42,7 @@ from api.state import (
     AI,
     AI_PROVIDER,
     ANALYTICS,
+    ANALYTICS_FEED,
     CART,
     CATALOG,
     COUPONS,
@@ -88,6 +89,7 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     analytics = Analytics(db)
     app[ANALYTICS] = analytics
     feed = AnalyticsFeed(analytics, settings.analytics_flush_s)
+    app[ANALYTICS_FEED] = feed
     social.observe(feed)
     app[ECONOMY].gifting.observers.append(feed.gift)
     payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)

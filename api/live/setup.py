@@ -16,6 +16,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from api.config import Settings
+from api.creator.analytics import ActivityEvent, Metric
 from api.live.charger import LedgerGiftCharger
 from api.live.media import EngineMediaControl
 from api.live.moderator import AiChatModerator
@@ -25,6 +26,7 @@ from api.live.sockets import LiveNamespace
 from api.state import (
     ACCESS_TOKENS,
     AI_PROVIDER,
+    ANALYTICS_FEED,
     ECONOMY,
     ENGINE,
     IDEMPOTENCY,
@@ -35,7 +37,7 @@ from api.state import (
     ROOMS,
     SOCIAL,
 )
-from rooms.events import RoomEvent
+from rooms.events import RoomEvent, ViewerCount, ViewerJoined
 from rooms.memory_store import MemoryRoomStore
 from rooms.redis_store import RedisRoomStore
 from rooms.service import RoomService, RoomServiceConfig
@@ -43,6 +45,7 @@ from rooms.store import RoomStore
 from signaling.socketio import SocketServer, user_room
 from store.database import Database
 from store.schema.accounts import users
+from store.schema.rooms import livestreams
 
 
 def install(app: web.Application, settings: Settings, db: Database, redis: Redis | None,
@@ -60,9 +63,26 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
 
     pk_stage = PkStage(app[LIVES], username)
 
+    feed = app[ANALYTICS_FEED]
+    hosts: dict[str, str] = {}
+
+    async def host_of(stream_id: str) -> str | None:
+        if stream_id not in hosts:
+            async with db.read() as conn:
+                host = await conn.scalar(sa.select(livestreams.c.host_id).where(livestreams.c.id == stream_id))
+            if host is None:
+                return None
+            hosts[stream_id] = str(host)
+        return hosts[stream_id]
+
     async def sink(event: RoomEvent) -> None:
         await live.publish(event)  # viewers first: the picture may take a moment
         await pk_stage.apply(event)
+        if isinstance(event.data, ViewerJoined | ViewerCount):
+            # The creator's analytics keep each hour's peak audience of the live (a maximum, not a sum).
+            host = await host_of(event.room)
+            if host is not None:
+                feed.add(ActivityEvent(Metric.LIVE_PEAK, host, event.room, value=event.data.viewers))
 
     service = RoomService(
         db, store, sink,

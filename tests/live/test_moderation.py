@@ -3,7 +3,7 @@ room, stage and media close, and the live leaves the listings."""
 
 from __future__ import annotations
 
-from api.state import LIVES
+from api.state import ANALYTICS_FEED, LIVES
 from tests.api.helpers import Client, bearer
 from tests.commerce.conftest import admin
 from tests.live.conftest import Viewer, creator, fan, go_live, url_of
@@ -39,3 +39,21 @@ async def test_moderator_removal_ends_the_room_for_its_viewers(live_app: Client)
         assert not refused["ok"]
     finally:
         await viewer.close()
+
+
+async def test_a_lives_peak_audience_reaches_the_hosts_analytics(live_app: Client) -> None:
+    client = live_app
+    host = await creator(client)
+    stream = (await go_live(client, host))["stream"]["id"]
+    viewers = [await Viewer().connect(url_of(client), await fan(client)) for _ in range(3)]
+    try:
+        for viewer in viewers:
+            assert (await viewer.call("join", {"room": stream}))["ok"]
+        await viewers[0].call("leave", {"room": stream})
+        await client.app[ANALYTICS_FEED].flush()
+        body = await (await client.get("/api/analytics/overview", headers=bearer(host))).json()
+        totals = {m["metric"]: m["total"] for m in body["metrics"]}
+        assert totals["live_peak_viewers"] == 3  # the peak, not the sum of joins or the count after a leave
+    finally:
+        for viewer in viewers:
+            await viewer.close()
