@@ -7,6 +7,7 @@ import asyncio
 import heapq
 import itertools
 import math
+import time
 from fractions import Fraction
 from typing import Any
 
@@ -14,6 +15,7 @@ import av
 import cv2
 import numpy as np
 import numpy.typing as npt
+from aiortc import MediaStreamTrack
 
 from engine.compositor.layout import Rect
 from engine.compositor.painter import yuv
@@ -134,3 +136,43 @@ class ManualClock:
             _, _, future = heapq.heappop(self._sleepers)
             if not future.done():
                 future.set_result(None)
+
+
+class ColourTrack(MediaStreamTrack):
+    """A camera showing one solid colour at 30 fps, paced in real time (an aiortc publisher's video)."""
+
+    kind = "video"
+
+    def __init__(self, colour: tuple[int, int, int], width: int = 180, height: int = 320) -> None:
+        super().__init__()
+        self.image = np.zeros((height, width, 3), np.uint8)
+        self.image[:, :] = colour
+        self.count = 0
+        self.start: float | None = None
+
+    async def recv(self) -> av.VideoFrame:
+        self.start = self.start or time.monotonic()
+        await asyncio.sleep(max(0.0, self.start + self.count / 30 - time.monotonic()))
+        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
+        frame.pts, frame.time_base = self.count * 3000, Fraction(1, 90_000)
+        self.count += 1
+        return frame
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone playing a sine tone in 20 ms frames, paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.count = 0
+        self.start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        self.start = self.start or time.monotonic()
+        await asyncio.sleep(max(0.0, self.start + self.count * 0.02 - time.monotonic()))
+        frame = tone(self.frequency, self.count)
+        self.count += 1
+        return frame

@@ -4,64 +4,21 @@ aiortc as the engine's publisher legs do, composed on the real clock into a PK p
 from __future__ import annotations
 
 import asyncio
-import fractions
 import itertools
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from engine.compositor import Compositor, LayoutKind, ProgramPicture, ProgramSound
-from tests.compositor.media import BLUE, RED, near, rgb_at, spectrum_peaks
+from tests.compositor.media import BLUE, RED, ColourTrack, ToneTrack, near, rgb_at, spectrum_peaks
 
 pytestmark = pytest.mark.timeout(60)
 
 W, H = 320, 568  # small cameras: the machine is shared; the compositor scales them up to 360x640 halves
-
-
-class Camera(MediaStreamTrack):
-    kind = "video"
-
-    def __init__(self, colour: tuple[int, int, int]) -> None:
-        super().__init__()
-        self.image = np.zeros((H, W, 3), np.uint8)
-        self.image[:] = colour
-        self.count = 0
-        self.start: float | None = None
-
-    async def recv(self) -> av.VideoFrame:
-        self.start = self.start or time.monotonic()
-        await asyncio.sleep(max(0.0, self.start + self.count / 30 - time.monotonic()))
-        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
-        frame.pts, frame.time_base = self.count * 3000, fractions.Fraction(1, 90_000)
-        self.count += 1
-        return frame
-
-
-class Microphone(MediaStreamTrack):
-    kind = "audio"
-
-    def __init__(self, pitch: float) -> None:
-        super().__init__()
-        self.pitch = pitch
-        self.count = 0
-        self.start: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        self.start = self.start or time.monotonic()
-        await asyncio.sleep(max(0.0, self.start + self.count * 0.02 - time.monotonic()))
-        t = (np.arange(960) + self.count * 960) / 48_000
-        wave = (0.3 * 32767 * np.sin(2 * np.pi * self.pitch * t)).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(np.repeat(wave, 2).reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts = 48_000, self.count * 960
-        frame.time_base = fractions.Fraction(1, 48_000)
-        self.count += 1
-        return frame
 
 
 class TrackSource:
@@ -82,8 +39,8 @@ class TrackSource:
 
 async def publish(colour: tuple[int, int, int], pitch: float) -> AsyncGenerator[dict[str, TrackSource]]:
     sender, receiver = RTCPeerConnection(), RTCPeerConnection()
-    sender.addTrack(Camera(colour))
-    sender.addTrack(Microphone(pitch))
+    sender.addTrack(ColourTrack(colour, W, H))
+    sender.addTrack(ToneTrack(pitch))
     tracks: dict[str, TrackSource] = {}
 
     @receiver.on("track")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
 import itertools
 import json
 import time
@@ -16,7 +15,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pytest
-from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 
 from api.state import ENGINE, LIVES
@@ -28,7 +27,7 @@ from engine.hls import HostStream
 from engine.live import LiveStudio, StudioConfig
 from engine.peer import close_peer_connection
 from tests.api.helpers import Client
-from tests.compositor.media import BLUE, RED, near, spectrum_peaks, tone
+from tests.compositor.media import BLUE, RED, ColourTrack, ToneTrack, near, spectrum_peaks
 from tests.conftest import AppFactory
 from tests.engine.clients import prefer
 from tests.signaling.clients import answer, post_sdp, whep_offer
@@ -45,46 +44,6 @@ STREAM = "live-1"
 PK = arrange(LayoutKind.PK, ["hostuser", "guest"], CANVAS)
 OPTIONS = HlsOptions(segment_duration=SEGMENT_S, part_duration=None, recording=False, max_rungs=1,
                      thumbnail_interval=1000)
-
-
-class ColourTrack(MediaStreamTrack):
-    """A solid colour at 30 fps (vertical 180x320, what a phone sends, scaled down)."""
-
-    kind = "video"
-
-    def __init__(self, colour: tuple[int, int, int]) -> None:
-        super().__init__()
-        self.image = np.zeros((320, 180, 3), np.uint8)
-        self.image[:, :] = colour
-        self.count = 0
-        self.start: float | None = None
-
-    async def recv(self) -> av.VideoFrame:
-        self.start = self.start or time.monotonic()
-        await asyncio.sleep(max(0.0, self.start + self.count / 30 - time.monotonic()))
-        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
-        frame.pts, frame.time_base = self.count * 3000, fractions.Fraction(1, 90_000)
-        self.count += 1
-        return frame
-
-
-class ToneTrack(MediaStreamTrack):
-    """A sine tone in 20 ms frames, paced like a microphone."""
-
-    kind = "audio"
-
-    def __init__(self, frequency: float) -> None:
-        super().__init__()
-        self.frequency = frequency
-        self.count = 0
-        self.start: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        self.start = self.start or time.monotonic()
-        await asyncio.sleep(max(0.0, self.start + self.count * 0.02 - time.monotonic()))
-        frame = tone(self.frequency, self.count)
-        self.count += 1
-        return frame
 
 
 async def whip(client: Client, slot: str, colour: tuple[int, int, int], *, stream: str = STREAM,
