@@ -73,6 +73,11 @@ class VideoEncoder:
         scaled = self._scaler.reformat(
             frame, width=self.rung.width, height=self.rung.height, format="yuv420p", interpolation="BILINEAR"
         )
+        if scaled is frame:
+            # A no-op reformat hands back the source frame itself, which other threads also read (the
+            # compositor's program encoder, the other rungs): stamping our pts and picture type on it would
+            # race with theirs and can send timestamps backwards. Encode a private copy instead.
+            scaled = av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
         scaled.pts = pts
         scaled.time_base = Fraction(1, VIDEO_TIMESCALE)
         scaled.pict_type = av.video.frame.PictureType.I if force_idr else av.video.frame.PictureType.NONE
