@@ -106,14 +106,18 @@ class Run:
         await self.window.began.wait()
         await asyncio.sleep(self.remaining())
 
-    def observe(self, name: str, seconds: float, at: float | None = None) -> None:
-        self.recorder.observe(self.prefix + name, seconds, at)
+    def name(self, metric: str) -> str:
+        """``metric`` under this run's prefix, once (``hls.reload`` stays itself in the ``hls.`` part)."""
+        return metric if metric.startswith(self.prefix) else self.prefix + metric
 
-    def count(self, name: str, n: int = 1, at: float | None = None) -> None:
-        self.recorder.count(self.prefix + name, n, at)
+    def observe(self, metric: str, seconds: float, at: float | None = None) -> None:
+        self.recorder.observe(self.name(metric), seconds, at)
 
-    def gauge(self, name: str, value: float, at: float | None = None) -> None:
-        self.recorder.gauge(self.prefix + name, value, at)
+    def count(self, metric: str, n: int = 1, at: float | None = None) -> None:
+        self.recorder.count(self.name(metric), n, at)
+
+    def gauge(self, metric: str, value: float, at: float | None = None) -> None:
+        self.recorder.gauge(self.name(metric), value, at)
 
     def note(self, text: str) -> None:
         self.notes.append(self.prefix + text if self.prefix else text)

@@ -76,13 +76,13 @@ class ApiScenario:
             kind = rng.choices(kinds, shares)[0]
             if kind == "like" and not unliked:
                 kind = "feed"
-            method, path, ok = "GET", "/api/feed?limit=20", (200,)
+            method, path, ok = "GET", "/api/feed?limit=20", {200}
             if kind == "search":
                 path = f"/api/search?q={rng.choice(WORDS)}"
             elif kind == "wallet":
                 path = f"/api/wallets/{me}/balance"
             elif kind == "like":
-                method, path, ok = "POST", f"/api/content/{unliked.pop()}/like", (200, 409)
+                method, path, ok = "POST", f"/api/content/{unliked.pop()}/like", {200, 409}
             began = time.monotonic()
             try:
                 async with run.http.request(method, base + path, headers=headers) as response:
@@ -90,7 +90,7 @@ class ApiScenario:
                     status = response.status
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 run.count("errors")
-                if run.recorder.total(run.prefix + "errors") <= 3:  # the first few say what went wrong
+                if run.recorder.total(run.name("errors")) <= 3:  # the first few say what went wrong
                     run.note(f"{kind}: {type(exc).__name__}: {exc}")
                 await asyncio.sleep(0.1)
                 continue

@@ -5,9 +5,9 @@ one) and loads its media playlist; from then on it asks for the part after the n
 ``_HLS_msn``/``_HLS_part`` (RFC 8216bis §6.2.5.2: the server holds the request until that part, or a later
 segment, is listed) and fetches the new part, as hls.js does in low-latency mode. Measured:
 ``hls.reload`` (blocking request to playlist answer, which includes the wait for the part to exist),
-``hls.part`` (part request to body read), ``hls.age`` (when the part arrived minus the wall-clock time of its last sample,
-from EXT-X-PROGRAM-DATE-TIME and the part's offset in its segment: how far behind real time the player is
-at best; one clock on loopback). A ``hls.stall``
+``hls.part`` (part request to body read), ``hls.age`` (the part's arrival minus the wall-clock time of its
+last sample, from EXT-X-PROGRAM-DATE-TIME and the part's offset in its segment: how far behind real time a
+player is at best; one clock on loopback). A ``hls.stall``
 is a gap of more than two PART-TARGETs between two new parts: a player holding three parts of buffer
 (PART-HOLD-BACK) would have drained two thirds of it. A reload answered with an error counts as ``hls.errors``.
 """
@@ -66,7 +66,7 @@ def _attributes(text: str) -> dict[str, str]:
 def parse_media(text: str) -> MediaPlaylist:
     """Parse a media playlist's parts, numbering them by segment (EXT-X-MEDIA-SEQUENCE + segments seen)."""
     playlist = MediaPlaylist()
-    msn, index, date, offset = 0, 0, None, 0.0
+    msn, index, date, offset, extinf = 0, 0, None, 0.0, 0.0
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
@@ -85,10 +85,14 @@ def parse_media(text: str) -> MediaPlaylist:
             playlist.parts.append(Part(msn, index, attrs["URI"], duration, at))
             index += 1
             offset += duration
+        elif line.startswith("#EXTINF:"):
+            extinf = float(line.split(":", 1)[1].split(",", 1)[0])
         elif line == "#EXT-X-ENDLIST":
             playlist.ended = True
         elif line and not line.startswith("#"):  # a segment's URI ends the segment
-            msn, index, date = msn + 1, 0, None
+            # The next segment's date is this one's plus its duration (RFC 8216 §4.3.2.6), parts included.
+            msn, index, offset = msn + 1, 0, 0.0
+            date = date + dt.timedelta(seconds=extinf) if date else None
     playlist.next_msn, playlist.next_part = msn, index
     return playlist
 

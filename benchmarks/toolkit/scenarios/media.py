@@ -45,7 +45,7 @@ class PublishersScenario:
                 now = sum(await asyncio.gather(*(p.bytes_sent() for p in publishers)))
                 run.count("rtp.bytes", now - sent)
                 sent = now
-                run.gauge("publishers", sum(p.pc is not None and p.pc.connectionState == "connected"
+                run.gauge("publishers.connected", sum(p.pc is not None and p.pc.connectionState == "connected"
                                             for p in publishers))
         finally:
             await asyncio.gather(*(p.close() for p in publishers), return_exceptions=True)
@@ -106,7 +106,7 @@ class ViewersScenario:
                 run.count("video.frames", now["video"] - before["video"])
                 run.count("audio.frames", now["audio"] - before["audio"])
                 before = now
-                run.gauge("viewers", sum(pc.connectionState == "connected" for _, pc, _ in joined))
+                run.gauge("viewers.connected", sum(pc.connectionState == "connected" for _, pc, _ in joined))
         finally:
             await asyncio.gather(*(pc.close() for _, pc, _ in joined), return_exceptions=True)
 
