@@ -23,8 +23,9 @@ PERCENTILES = (50, 90, 99, 99.9)
 
 def bucket_edges_ms() -> list[float]:
     """Bucket edges in milliseconds, 10^(k/10) steps from ``LOWEST_S`` to ``HIGHEST_S``."""
-    decades = round(math.log10(HIGHEST_S / LOWEST_S))
-    return [LOWEST_S * 1000 * 10 ** (k / BUCKETS_PER_DECADE) for k in range(decades * BUCKETS_PER_DECADE + 1)]
+    first, decades = round(math.log10(LOWEST_S * 1000)), round(math.log10(HIGHEST_S / LOWEST_S))
+    # 10 ** (k / 10 + first) rather than a product, so the decade edges are exact (1 ms is 1.0, not 1.0000000002)
+    return [10 ** (k / BUCKETS_PER_DECADE + first) for k in range(decades * BUCKETS_PER_DECADE + 1)]
 
 
 def histogram(samples_s: list[float]) -> dict[str, list[float] | list[int]]:
@@ -81,6 +82,11 @@ class Recorder:
 
     def total(self, name: str) -> int:
         return sum(self.counters.get(name, {}).values())
+
+    def seconds(self) -> int:
+        """Seconds that hold anything: up to the last sample (requests in flight at the deadline end after it)."""
+        filed = [*self.latency_seconds.values(), *self.counters.values(), *self.gauges.values()]
+        return max((max(d) + 1 for d in filed if d), default=0)
 
     def metrics(self, duration: float) -> dict[str, float]:
         """Flat ``name.stat`` numbers: counts, rates over ``duration``, latency percentiles, last gauges."""

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import html
 import io
+import math
 import os
 import platform
 import subprocess
@@ -56,7 +57,7 @@ def build_result(scenario: str, params: dict[str, Any], target: str, started_at:
         "env": env if env is not None else environment(),
         "client_cpu_s": round(client_cpu_s, 3),
         "metrics": recorder.metrics(duration),
-        "series": recorder.series(max(1, int(duration + 0.999))),
+        "series": recorder.series(max(1, math.ceil(duration), recorder.seconds())),
         "histograms": recorder.histograms(),
         "notes": notes or [],
     }

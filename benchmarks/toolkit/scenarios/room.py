@@ -32,6 +32,7 @@ class RoomScenario:
         parser.add_argument("--givers", type=int, default=5, help="signed-in senders (default 5)")
         parser.add_argument("--gift-rate", type=float, default=20.0, help="gifts per second, all givers")
         parser.add_argument("--chat-rate", type=float, default=4.0, help="chat messages per second, all givers")
+        parser.add_argument("--gift", help="gift id to send (default: the catalog's cheapest)")
 
     async def run(self, run: Run, room: str | None = None, receiver: str | None = None) -> None:
         """With ``room``/``receiver`` (``mix``) the scenario uses that live instead of making its own."""
@@ -43,6 +44,7 @@ class RoomScenario:
             host = await user(run, f"br{stamp}", creator=True)
             go = await go_live(run, host, "bench room")
             room, receiver = go["stream"]["id"], host["user"]["id"]
+        gift_id = options.gift or await self._cheapest_gift(run)
         senders = []
         for n in range(max(1, options.givers)):
             fan = await user(run, f"bg{stamp}{n}")
@@ -69,17 +71,25 @@ class RoomScenario:
             await run.begin()
             run.gauge("viewers", len(audience.clients))
             gifts: dict[str, float] = {}
+            reasons: set[tuple[str, str]] = set()
+
+            def refused(kind: str, answer: dict[str, Any]) -> None:
+                run.count(f"{kind}.refused")
+                reason = str(answer.get("error", {}).get("type", answer))
+                if (kind, reason) not in reasons:  # each distinct refusal once, with its detail
+                    reasons.add((kind, reason))
+                    run.note(f"{kind} refused: {answer.get('error', answer)}")
             messages: dict[str, float] = {}
 
             async def gift(n: int) -> None:
-                payload = {"room": room, "receiver_id": receiver, "gift_id": "rose", "key": f"b{stamp}-{n}"}
+                payload = {"room": room, "receiver_id": receiver, "gift_id": gift_id, "key": f"b{stamp}-{n}"}
                 began = time.monotonic()
                 answer = await sockets[n % len(sockets)].call("gift", payload, namespace="/live", timeout=30)
                 run.observe("gift.ack", time.monotonic() - began)
                 if answer.get("ok"):
                     gifts[answer["transfer_id"]] = began
                 else:
-                    run.count("gift.refused")
+                    refused("gift", answer)
 
             async def chat(n: int) -> None:
                 payload = {"room": room, "text": f"bench message {n}"}
@@ -89,7 +99,7 @@ class RoomScenario:
                 if answer.get("ok") and answer.get("message_id"):
                     messages[answer["message_id"]] = began
                 else:
-                    run.count("chat.refused")
+                    refused("chat", answer)
 
             await asyncio.gather(self._paced(run, options.gift_rate, gift), self._paced(run, options.chat_rate, chat))
             await asyncio.sleep(GRACE_S)
@@ -106,6 +116,13 @@ class RoomScenario:
             await givers.close()
             if host is not None:
                 await end_live(run, host, room)
+
+    async def _cheapest_gift(self, run: Run) -> str:
+        async with run.http.get(f"{run.target.base}/api/gifts") as response:
+            catalog = await response.json() if response.status == 200 else []
+        if not catalog:
+            raise RuntimeError(f"{run.target.base} has no gifts in its catalog: run `mixillo seed-demo` there")
+        return str(min(catalog, key=lambda g: g["coin_price"])["id"])
 
     async def _paced(self, run: Run, rate: float, send: Any) -> None:
         """Open loop: call ``send(n)`` at ``rate`` per second until the deadline, whatever the answers do."""
