@@ -85,8 +85,9 @@ class Recorder:
 
     def seconds(self) -> int:
         """Seconds that hold anything: up to the last sample (requests in flight at the deadline end after it)."""
-        filed = [*self.latency_seconds.values(), *self.counters.values(), *self.gauges.values()]
-        return max((max(d) + 1 for d in filed if d), default=0)
+        tables: list[dict[int, Any]] = [*self.latency_seconds.values(), *self.counters.values(), *self.gauges.values()]
+        filed = [second for table in tables for second in table]
+        return max(filed) + 1 if filed else 0
 
     def metrics(self, duration: float) -> dict[str, float]:
         """Flat ``name.stat`` numbers: counts, rates over ``duration``, latency percentiles, last gauges."""
