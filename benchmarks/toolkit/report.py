@@ -80,8 +80,43 @@ def _png(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+GROUP_ABOVE = 6  # more lines than this in one chart: one panel per part (``mix``: per scenario)
+
+
+def _groups(names: list[str]) -> dict[str, list[str]]:
+    """Panels of a chart: all in one, or by the name's first part when there are many lines."""
+    if len(names) <= GROUP_ABOVE:
+        return {"": names}
+    panels: dict[str, list[str]] = {}
+    for name in names:
+        panels.setdefault(name.split(".", 1)[0], []).append(name)
+    return panels
+
+
+def _figure(plt: Any, names: list[str], draw: Any, xlabel: str, ylabel: str, log_x: bool = False) -> str:
+    """One PNG: a panel per group of ``names``, each line drawn by ``draw(ax, name)``, legends outside."""
+    panels = _groups(names)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 0.6 + 1.9 * len(panels)), squeeze=False,
+                             sharex=True)
+    for ax, (group, members) in zip(axes[:, 0], panels.items(), strict=True):
+        for name in members:
+            draw(ax, name)
+        if log_x:
+            ax.set_xscale("log")
+        if group:
+            ax.set_title(group, fontsize=9, loc="left")
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes[-1, 0].set_xlabel(xlabel, fontsize=8)
+    fig.tight_layout()
+    uri = _png(fig)
+    plt.close(fig)
+    return uri
+
+
 def charts(result: dict[str, Any]) -> list[tuple[str, str]]:
-    """(title, PNG data URI) per chart: latency histograms, then per-second rates, latencies and gauges."""
+    """(title, PNG data URI) per chart: latency histograms, then per-second rates, bytes, latencies, levels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,41 +126,33 @@ def charts(result: dict[str, Any]) -> list[tuple[str, str]]:
     series = result["series"]
     t = series.get("t", [])
     histograms = result["histograms"]
+
+    def stairs(ax: Any, name: str) -> None:
+        edges, counts = histograms[name]["edges_ms"], histograms[name]["counts"]
+        used = [i for i, c in enumerate(counts) if c]
+        lo, hi = max(0, used[0] - 1), min(len(counts), used[-1] + 2)
+        ax.stairs(counts[lo:hi], edges[lo:hi + 1], label=name)
+
+    def line(suffix: str) -> Any:
+        def draw(ax: Any, name: str) -> None:
+            label = name[: -len(suffix) - 1] if suffix else name
+            ax.plot(t, [float("nan") if v is None else v for v in series[name]], label=label)
+        return draw
+
     if histograms:
-        fig, ax = plt.subplots(figsize=(8, 3.2))
-        for name, h in histograms.items():
-            edges, counts = h["edges_ms"], h["counts"]
-            used = [i for i, c in enumerate(counts) if c]
-            lo, hi = max(0, used[0] - 1), min(len(counts), used[-1] + 2)
-            ax.stairs(counts[lo:hi], edges[lo:hi + 1], label=name)
-        ax.set_xscale("log")
-        ax.set_xlabel("latency (ms, log buckets)")
-        ax.set_ylabel("samples")
-        ax.legend(fontsize=7)
-        out.append(("Latency histograms", _png(fig)))
-        plt.close(fig)
-    groups = (("per_s", "Per second", "events/s"), ("p50_ms", "p50 latency per second", "ms"),
-              ("p99_ms", "p99 latency per second", "ms"))
-    for suffix, title, unit in groups:
-        names = [n for n in series if n.endswith("." + suffix)]
+        out.append(("Latency histograms", _figure(plt, list(histograms), stairs, "latency (ms, log buckets)",
+                                                  "samples", log_x=True)))
+    rates = [n for n in series if n.endswith(".per_s")]
+    charts_by_suffix = (
+        ("Events per second", [n for n in rates if ".bytes." not in n], "per_s", "events/s"),
+        ("Bytes per second", [n for n in rates if ".bytes." in n], "per_s", "bytes/s"),
+        ("p50 latency per second", [n for n in series if n.endswith(".p50_ms")], "p50_ms", "ms"),
+        ("p99 latency per second", [n for n in series if n.endswith(".p99_ms")], "p99_ms", "ms"),
+        ("Levels", [n for n in series if n != "t" and not n.endswith((".per_s", ".p50_ms", ".p99_ms"))], "", ""),
+    )
+    for title, names, suffix, unit in charts_by_suffix:
         if names:
-            fig, ax = plt.subplots(figsize=(8, 2.8))
-            for name in names:
-                ax.plot(t, [float("nan") if v is None else v for v in series[name]], label=name[: -len(suffix) - 1])
-            ax.set_xlabel("s")
-            ax.set_ylabel(unit)
-            ax.legend(fontsize=7)
-            out.append((title, _png(fig)))
-            plt.close(fig)
-    gauges = [n for n in series if n != "t" and not n.endswith(tuple("." + g[0] for g in groups))]
-    if gauges:
-        fig, ax = plt.subplots(figsize=(8, 2.8))
-        for name in gauges:
-            ax.plot(t, [float("nan") if v is None else v for v in series[name]], label=name)
-        ax.set_xlabel("s")
-        ax.legend(fontsize=7)
-        out.append(("Levels", _png(fig)))
-        plt.close(fig)
+            out.append((title, _figure(plt, names, line(suffix), "seconds into the load", unit)))
     return out
 
 
@@ -138,6 +165,31 @@ def _number(value: Any) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
+STATS = ("count", "per_s", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "mean_ms", "max_ms", "last", "max")
+
+
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The flat ``name.stat`` metrics as rows: (name, {stat: value}); a metric without a known stat (such as
+    ``server.cpu_s``) is its own row with the stat ``value``."""
+    rows: dict[str, dict[str, Any]] = {}
+    for key, value in metrics.items():
+        stat = next((s for s in STATS if key.endswith("." + s)), None)
+        name, stat = (key[: -len(stat) - 1], stat) if stat else (key, "value")
+        rows.setdefault(name, {})[stat] = value
+    return list(rows.items())
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    rows = metric_rows(metrics)
+    used = [s for s in (*STATS, "value") if any(s in stats for _, stats in rows)]
+    head = "".join(f"<th>{html.escape(s)}</th>" for s in ("metric", *used))
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{_number(stats[s]) if s in stats else ''}</td>"
+                                                      for s in used) + "</tr>"
+        for name, stats in rows)
+    return f"<table class=\"metrics\"><tr>{head}</tr>{body}</table>"
+
+
 def render_html(result: dict[str, Any]) -> str:
     """A self-contained HTML page (no external resources) for one result."""
     check(result)
@@ -147,7 +199,6 @@ def render_html(result: dict[str, Any]) -> str:
             ("client CPU", f"{result.get('client_cpu_s')} s"),
             *((k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in env.items())]
     params = [(k, str(v)) for k, v in result.get("params", {}).items()]
-    metrics = [(k, _number(v)) for k, v in result["metrics"].items()]
     figures = "".join(f"<h3>{html.escape(title)}</h3><img alt=\"{html.escape(title)}\" src=\"{uri}\">"
                       for title, uri in charts(result))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.get("notes", []))
@@ -156,9 +207,12 @@ def render_html(result: dict[str, Any]) -> str:
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>mixillo bench: {html.escape(result['scenario'])}</title><style>"
         "body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}th{text-align:left;padding-right:1em}"
-        "td{font-variant-numeric:tabular-nums}img{max-width:100%}</style></head><body>"
+        "td{font-variant-numeric:tabular-nums;padding-left:1em}img{max-width:100%}.metrics td{text-align:right}"
+        ".metrics th{font-weight:normal}.metrics tr:first-child th{font-weight:bold;text-align:right}"
+        ".metrics tr:first-child th:first-child{text-align:left}</style>"
+        "</head><body>"
         f"<h1>mixillo bench: {html.escape(result['scenario'])}</h1>{_table(head)}"
-        f"<h2>Parameters</h2>{_table(params)}<h2>Metrics</h2>{_table(metrics)}"
+        f"<h2>Parameters</h2>{_table(params)}<h2>Metrics</h2>{_metrics_table(result['metrics'])}"
         f"{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}"
         f"<h2>Charts</h2>{figures or '<p>no samples</p>'}"
         f"{'<h2>Output</h2><pre>' + html.escape(output) + '</pre>' if output else ''}"

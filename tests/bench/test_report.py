@@ -10,7 +10,7 @@ import re
 import pytest
 
 from benchmarks.toolkit.recorder import Recorder
-from benchmarks.toolkit.report import SCHEMA, build_result, check, environment, render_html
+from benchmarks.toolkit.report import SCHEMA, build_result, check, environment, metric_rows, render_html
 
 ENV = {"python": "3.11.9", "platform": "Linux", "cpu": "test", "cpu_count": 2, "load_avg": [0.5, 0.4, 0.3],
        "git_commit": "abc123"}
@@ -56,4 +56,11 @@ def test_html_embeds_png_charts_and_escapes_text() -> None:
     assert len(images) >= 3  # histograms, rates per second, p50 per second (and levels)
     for image in images:
         assert base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n")
-    assert "feed.p99_ms" in page and "http" not in page.split("<body>")[0].replace("http-equiv", "")
+    assert "<th>feed</th>" in page and "<th>p99_ms</th>" in page and "http" not in page.split("<body>")[0]
+
+
+def test_metric_rows_group_stats_by_name() -> None:
+    rows = dict(metric_rows({"feed.count": 2, "feed.p99.9_ms": 3.0, "feed.p99_ms": 2.5, "viewers.last": 4,
+                             "server.cpu_s": 1.5}))
+    assert rows == {"feed": {"count": 2, "p99.9_ms": 3.0, "p99_ms": 2.5}, "viewers": {"last": 4},
+                    "server.cpu_s": {"value": 1.5}}
