@@ -80,6 +80,7 @@ def _png(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+MIN_HISTOGRAM_SAMPLES = 5
 GROUP_ABOVE = 6  # more lines than this in one chart: one panel per part (``mix``: per scenario)
 
 
@@ -125,7 +126,8 @@ def charts(result: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     series = result["series"]
     t = series.get("t", [])
-    histograms = result["histograms"]
+    # a histogram of a handful of samples (a set-up step's one timing) says nothing the table does not
+    histograms = {n: h for n, h in result["histograms"].items() if sum(h["counts"]) >= MIN_HISTOGRAM_SAMPLES}
 
     def stairs(ax: Any, name: str) -> None:
         edges, counts = histograms[name]["edges_ms"], histograms[name]["counts"]

@@ -120,7 +120,7 @@ class Run:
         self.recorder.gauge(self.name(metric), value, at)
 
     def note(self, text: str) -> None:
-        self.notes.append(self.prefix + text if self.prefix else text)
+        self.notes.append(f"{self.prefix.rstrip('.')}: {text}" if self.prefix else text)
 
     def scoped(self, prefix: str, options: argparse.Namespace) -> Run:
         """The same run (one recorder, clock and deadline) for a part of it: its own options, metric names
