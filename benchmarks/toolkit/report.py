@@ -182,14 +182,18 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _metrics_table(metrics: dict[str, Any]) -> str:
-    rows = metric_rows(metrics)
-    used = [s for s in (*STATS, "value") if any(s in stats for _, stats in rows)]
+    """Latencies, counters and levels in one table (a column per stat); single values such as the server's
+    CPU time in a two-column table under it."""
+    every = metric_rows(metrics)
+    rows = [(name, stats) for name, stats in every if "value" not in stats]
+    single = [(name, _number(stats["value"])) for name, stats in every if "value" in stats]
+    used = [s for s in STATS if any(s in stats for _, stats in rows)]
     head = "".join(f"<th>{html.escape(s)}</th>" for s in ("metric", *used))
     body = "".join(
         f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{_number(stats[s]) if s in stats else ''}</td>"
                                                       for s in used) + "</tr>"
         for name, stats in rows)
-    return f"<table class=\"metrics\"><tr>{head}</tr>{body}</table>"
+    return f"<table class=\"metrics\"><tr>{head}</tr>{body}</table>" + (_table(single) if single else "")
 
 
 def render_html(result: dict[str, Any]) -> str:
@@ -208,7 +212,7 @@ def render_html(result: dict[str, Any]) -> str:
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>mixillo bench: {html.escape(result['scenario'])}</title><style>"
-        "body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}th{text-align:left;padding-right:1em}"
+        "body{font:14px system-ui,sans-serif;margin:2em;max-width:75em}th{text-align:left;padding-right:1em}"
         "td{font-variant-numeric:tabular-nums;padding-left:1em}img{max-width:100%}.metrics td{text-align:right}"
         ".metrics th{font-weight:normal}.metrics tr:first-child th{font-weight:bold;text-align:right}"
         ".metrics tr:first-child th:first-child{text-align:left}</style>"
