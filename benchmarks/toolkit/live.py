@@ -1,8 +1,9 @@
 """What the media scenarios share: bench users, a live on air, and a WHIP publisher of a generated pattern.
 
 Users and lives are made through the public REST API like an app would (``benchmarks.rooms`` has the
-register/post helpers); the publisher is an aiortc peer sending the frame-counter pattern of the engine tests
-(320x240, 30 fps) and a 440 Hz tone, over WHIP (RFC 9725): POST the offer, DELETE the session's Location.
+register/post helpers); the publisher is an aiortc peer over WHIP (RFC 9725: POST the offer, DELETE the
+session's Location) sending a generated picture and tone: ``sfu_fanout``'s pre-encoded 720p clip (a moving
+gradient over noise) by default, or the engine tests' frame-counter pattern encoded live.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 import time
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from benchmarks.rooms import _post, _register
+from benchmarks.sfu_fanout import ClipTrack, make_clip
 from benchmarks.toolkit.scenario import Run
 from tests.compositor.media import ToneTrack
 from tests.engine.clients import PatternTrack, prefer
@@ -48,13 +50,34 @@ async def end_live(run: Run, host: dict[str, Any], stream_id: str) -> None:
         pass
 
 
+def clip_tracks(pc: RTCPeerConnection, clip: dict[str, Any]) -> None:
+    """Send ``benchmarks.sfu_fanout``'s pre-encoded clip (720p30 H.264 at ~1.5 Mbps, Opus): no encoding in
+    this process, and an IDR when the server asks for a keyframe (PLI), as ``sfu_fanout``'s publisher does."""
+    video = ClipTrack("video", clip)
+    sender = pc.addTransceiver(video, direction="sendonly").sender
+    pc.addTransceiver(ClipTrack("audio", clip), direction="sendonly")
+    caps = RTCRtpSender.getCapabilities("video").codecs
+    pc.getTransceivers()[0].setCodecPreferences(
+        [c for c in caps if c.mimeType == "video/H264" and c.parameters.get("profile-level-id") == "42e01f"])
+    original = sender._send_keyframe
+
+    def keyframe() -> None:
+        video.want_keyframe = True
+        original()
+
+    setattr(sender, "_send_keyframe", keyframe)  # noqa: B010
+
+
 class Publisher:
     """One WHIP publisher. ``publish`` records ``whip.post`` (offer to answer) and ``whip.connect`` (offer to
-    ICE+DTLS connected)."""
+    ICE+DTLS connected). ``source`` "clip": the pre-encoded 720p clip (cheap for this process, what a phone
+    sends); "pattern": the engine tests' 320x240 frame-counter pattern and a tone, encoded live by aiortc
+    (``codec``), which costs this process a core for a few publishers."""
 
-    def __init__(self, run: Run, codec: str = "video/H264") -> None:
+    def __init__(self, run: Run, codec: str = "video/H264", source: str = "clip") -> None:
         self.run = run
         self.codec = codec
+        self.source = source
         self.pc: RTCPeerConnection | None = None
         self.location: str | None = None
         self.headers: dict[str, str] = {}
@@ -68,9 +91,12 @@ class Publisher:
             if pc.connectionState == "connected" and not connected.done():
                 connected.set_result(None)
 
-        pc.addTransceiver(PatternTrack(), direction="sendonly")
-        pc.addTransceiver(ToneTrack(440), direction="sendonly")
-        prefer(pc, "video", self.codec)
+        if self.source == "clip":
+            clip_tracks(pc, await asyncio.to_thread(make_clip))  # encoded once, then cached in /tmp
+        else:
+            pc.addTransceiver(PatternTrack(), direction="sendonly")
+            pc.addTransceiver(ToneTrack(440), direction="sendonly")
+            prefer(pc, "video", self.codec)
         await pc.setLocalDescription(await pc.createOffer())
         self.headers = {"Authorization": f"Bearer {token}"}
         began = time.monotonic()
@@ -115,10 +141,10 @@ class Stage:
     def stream_id(self) -> str:
         return str(self.go["stream"]["id"])
 
-    async def open(self, run: Run) -> Stage:
+    async def open(self, run: Run, source: str = "clip") -> Stage:
         self.host = await user(run, f"bh{tag()}", creator=True)
         self.go = await go_live(run, self.host)
-        self.publisher = Publisher(run)
+        self.publisher = Publisher(run, source=source)
         await self.publisher.publish(self.go["ingest"]["whip_url"], self.go["ingest"]["publish_token"])
         return self
 

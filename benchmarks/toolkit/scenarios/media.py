@@ -1,6 +1,7 @@
 """``publishers`` (M WHIP publishers, each on its own live) and ``viewers`` (N WHEP subscribers of one live).
 
-Publishers are aiortc peers sending a generated pattern and a tone (``benchmarks.toolkit.live.Publisher``):
+Publishers are aiortc peers sending a generated picture and a tone (``benchmarks.toolkit.live.Publisher``:
+a pre-encoded 720p clip, or ``--source pattern`` encoded live):
 ``whip.post`` is offer→answer, ``whip.connect`` offer→connected; ``rtp.bytes`` is what all of them sent per
 second (their outbound-rtp stats). Each live also runs its HLS ladder on the server, so this is the ingest
 cost as a real evening has it.
@@ -28,13 +29,16 @@ class PublishersScenario:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--publishers", type=int, default=2, help="publishers, one live each (default 2)")
-        parser.add_argument("--codec", default="video/H264", choices=["video/H264", "video/VP8"])
+        parser.add_argument("--source", choices=["clip", "pattern"], default="clip", help="clip: a pre-encoded "
+                            "720p H.264 clip (default); pattern: 320x240 encoded live here (costs client CPU)")
+        parser.add_argument("--codec", default="video/H264", choices=["video/H264", "video/VP8"],
+                            help="the pattern's codec")
 
     async def run(self, run: Run) -> None:
         stamp = tag()
         hosts = [await user(run, f"bp{stamp}{n}", creator=True) for n in range(run.options.publishers)]
         lives = [await go_live(run, h) for h in hosts]
-        publishers = [Publisher(run, run.options.codec) for _ in lives]
+        publishers = [Publisher(run, run.options.codec, run.options.source) for _ in lives]
         try:
             await asyncio.gather(*(p.publish(go["ingest"]["whip_url"], go["ingest"]["publish_token"])
                                    for p, go in zip(publishers, lives, strict=True)))
@@ -62,6 +66,8 @@ class ViewersScenario:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--viewers", type=int, default=10, help="WHEP subscribers (default 10)")
         parser.add_argument("--join-interval", type=float, default=0.05, help="seconds between joins")
+        parser.add_argument("--source", choices=["clip", "pattern"], default="clip",
+                            help="what the live's publisher sends (see publishers --source)")
         parser.add_argument("--program", action="store_true", help="watch /whep/<id>/program (the composited "
                             "feed) instead of the host")
 
@@ -71,7 +77,7 @@ class ViewersScenario:
         stage = stage or Stage()
         try:
             if own:
-                await stage.open(run)
+                await stage.open(run, run.options.source)
             url = run.target.url(stage.go["playback"]["whep_url"]) + ("/program" if run.options.program else "")
             joined: list[Joined] = []
 
