@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from benchmarks.toolkit.report import check, render_html
 from benchmarks.toolkit.scenario import DEFAULT_TARGET, RemoteTargetRefused, Scenario, Target
 
@@ -105,7 +107,12 @@ def main(argv: list[str]) -> int:
             return 2
         from benchmarks.toolkit.runner import execute
 
-        result = asyncio.run(execute(scenario, target, options))
+        try:
+            result = asyncio.run(execute(scenario, target, options))
+        except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError) as exc:
+            # set-up failed (no server, a refused request, no live playlist...): say so, without a traceback
+            print(f"mixillo bench {command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
         console.print(summary(result))
         json_path, html_path = write_result(result, options.out)
         console.print(f"result: {json_path}\nreport: {html_path}")

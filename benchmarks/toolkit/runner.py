@@ -54,7 +54,7 @@ async def execute(scenario: Scenario, target: Target, options: argparse.Namespac
         try:
             limit = SETUP_LIMIT_S + options.duration + TEARDOWN_LIMIT_S
             await asyncio.wait_for(scenario.run(run), limit)
-            if watcher is not None:
+            if watcher is not None and run.started:
                 await watcher
         finally:
             for task in (shown, watcher):

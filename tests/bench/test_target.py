@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.toolkit.cli import main
 from benchmarks.toolkit.scenario import RemoteTargetRefused, Target, is_loopback
+from tests.services import free_port
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.3.4.5", "localhost", "::1", "[::1]", "app.localhost"])
@@ -43,3 +46,12 @@ def test_unknown_name_lists_what_exists(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["nope"]) == 2
     err = capsys.readouterr().err
     assert "no scenario or script named 'nope'" in err and "sfu_fanout" in err and "api-script" in err
+
+
+def test_no_server_is_a_message_not_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    assert main(["api", "--target", f"http://127.0.0.1:{port}", "--duration", "1", "--quiet", "--out",
+                 str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mixillo bench api: ClientConnectorError") and f"127.0.0.1:{port}" in err
+    assert not list(tmp_path.iterdir())  # no result for a run that did not happen
