@@ -138,5 +138,27 @@ class Scenario(Protocol):
     async def run(self, run: Run) -> None: ...
 
 
+class Tasks:
+    """Owns the tasks a scenario starts (one per viewer, player, send): ``gather`` waits for them all and
+    returns their exceptions as values; leaving the ``async with`` block cancels whatever still runs."""
+
+    def __init__(self) -> None:
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, work: Any) -> None:
+        self.tasks.append(asyncio.create_task(work))
+
+    async def gather(self) -> list[Any]:
+        return await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Tasks:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
 def options_dict(options: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return {k: v for k, v in sorted(vars(options).items()) if k not in skip and not k.startswith("_")}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from benchmarks.toolkit.live import Stage
-from benchmarks.toolkit.scenario import Run
+from benchmarks.toolkit.scenario import Run, Tasks
 
 READY_TIMEOUT_S = 30.0
 
@@ -129,9 +129,11 @@ class HlsScenario:
             if own:
                 await stage.open(run)
             media_url = await self._media_url(run, run.target.url(stage.go["playback"]["ll_hls_url"]))
-            players = [asyncio.create_task(self._player(run, media_url)) for _ in range(run.options.players)]
-            await run.begin()
-            results = await asyncio.gather(*players, return_exceptions=True)
+            async with Tasks() as players:
+                for _ in range(run.options.players):
+                    players.start(self._player(run, media_url))
+                await run.begin()
+                results = await players.gather()
             if failed := [r for r in results if isinstance(r, BaseException)]:
                 run.count("hls.errors", len(failed))
                 run.note(f"{len(failed)} players failed, first: {failed[0]!r}")

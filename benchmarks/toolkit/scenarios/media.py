@@ -20,7 +20,7 @@ from typing import Any
 
 from benchmarks.sfu_fanout import Joined, one_subscriber
 from benchmarks.toolkit.live import SDP, Publisher, Stage, go_live, tag, user
-from benchmarks.toolkit.scenario import Run
+from benchmarks.toolkit.scenario import Run, Tasks
 
 
 class PublishersScenario:
@@ -89,11 +89,11 @@ class ViewersScenario:
                     run.observe("whep.first_frame", result[0])
                 joined.append(result)
 
-            tasks = []
-            for _ in range(run.options.viewers):
-                tasks.append(asyncio.create_task(join()))
-                await asyncio.sleep(run.options.join_interval)
-            failures = [r for r in await asyncio.gather(*tasks, return_exceptions=True) if isinstance(r, BaseException)]
+            async with Tasks() as joins:
+                for _ in range(run.options.viewers):
+                    joins.start(join())
+                    await asyncio.sleep(run.options.join_interval)
+                failures = [r for r in await joins.gather() if isinstance(r, BaseException)]
             if failures:
                 run.count("whep.errors", len(failures))
                 run.note(f"{len(failures)} viewers failed to join, first: {failures[0]!r}")

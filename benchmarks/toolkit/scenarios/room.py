@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.rooms import Audience, _post
 from benchmarks.toolkit.live import end_live, go_live, tag, user
-from benchmarks.toolkit.scenario import Run
+from benchmarks.toolkit.scenario import Run, Tasks
 
 GRACE_S = 2.0
 
@@ -128,17 +128,17 @@ class RoomScenario:
         """Open loop: call ``send(n)`` at ``rate`` per second until the deadline, whatever the answers do."""
         if rate <= 0:
             return
-        tasks = []
         began, n = time.monotonic(), 0
-        while run.running():
-            delay = began + n / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(min(delay, run.remaining()))
-                if not run.running():
-                    break
-            tasks.append(asyncio.create_task(send(n)))
-            n += 1
-        results = await asyncio.gather(*tasks, return_exceptions=True)
+        async with Tasks() as sends:
+            while run.running():
+                delay = began + n / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(min(delay, run.remaining()))
+                    if not run.running():
+                        break
+                sends.start(send(n))
+                n += 1
+            results = await sends.gather()
         if failed := [r for r in results if isinstance(r, BaseException)]:
             run.count("errors", len(failed))
             run.note(f"{len(failed)} sends failed, first: {type(failed[0]).__name__}: {failed[0]}")
