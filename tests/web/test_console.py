@@ -1,0 +1,147 @@
+"""The web console end to end in Debian's Chromium (Playwright, fake camera and microphone).
+
+A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``); a second host, live over REST,
+challenges them to a PK battle, which they accept on the page; a viewer with coins opens ``/watch/<id>``,
+decodes the video over WHEP, sends a gift from the picker and sees the balance drop by its price; the
+broadcaster's page shows the gift (name and animation name) and the new PK score. Screenshots of both
+pages are kept in ``artifacts/e2e/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import expect as page_expect
+
+from api.economy.catalog import seed_catalog
+from api.state import DATABASE
+from tests.api.helpers import Client, bearer
+from tests.conftest import AppFactory
+from tests.data.capture_offers import CHROMIUM_ARGS
+from tests.live.conftest import coins, creator, fan, go_live
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+VENDOR = ROOT / "web" / "static" / "vendor"
+PASSWORD = "correct horse battery"  # tests.api.helpers.register's
+GIFT, PRICE = "heart", 5  # api.economy.catalog.GIFTS: Heart, 5 coins, animation heart.json
+UI_WAIT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium (scripts/system-deps.sh installs it)"),
+    pytest.mark.timeout(90),
+]
+
+
+@pytest.fixture
+async def console_app(make_client: AppFactory) -> Client:
+    client = await make_client(pk_countdown_s=0)
+    async with client.app[DATABASE].write() as conn:
+        await seed_catalog(conn)
+    return client
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    missing = [name for name in ("hls.min.js", "socket.io.esm.min.js") if not (VENDOR / name).is_file()]
+    assert not missing, f"web/static/vendor lacks {missing}: run `make web`"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def open_page(browser: Browser, url: str) -> Page:
+    """A page in its own context (its own sessionStorage: a different signed-in user)."""
+    page = await (await browser.new_context(viewport={"width": 1100, "height": 800})).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    setattr(page, "js_errors", errors)  # noqa: B010 - reported when an assertion fails
+    await page.goto(url)
+    return page
+
+
+async def sign_in(page: Page, session: dict[str, Any]) -> None:
+    await page.fill("#signin [name=login]", session["user"]["username"])
+    await page.fill("#signin [name=password]", PASSWORD)
+    await page.click("#signin button[type=submit]")
+    await page_expect(page.locator("#whoami")).to_contain_text(session["user"]["username"], timeout=UI_WAIT_MS)
+
+
+async def frames_decoded(page: Page, at_least: int, wait_s: float) -> int:
+    deadline = time.monotonic() + wait_s
+    frames = 0
+    while time.monotonic() < deadline:
+        frames = int(await page.evaluate(
+            "async () => window.console_state.player ? await window.console_state.player.framesDecoded() : 0"))
+        if frames >= at_least:
+            break
+        await asyncio.sleep(0.2)
+    return frames
+
+
+async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
+    console_app: Client, chromium: Browser
+) -> None:
+    client = console_app
+    base = str(client.make_url("/")).rstrip("/")
+    host, rival, viewer = await creator(client), await creator(client), await fan(client, coins=50)
+    rival_stream = (await go_live(client, rival, title="Rival show"))["stream"]["id"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    # The broadcaster signs in on /live and goes live: camera and microphone over WHIP.
+    studio = await open_page(chromium, f"{base}/live")
+    try:
+        await sign_in(studio, host)
+        await studio.fill("#create [name=title]", "Console test")
+        await studio.click("#create button[type=submit]")
+        await page_expect(studio.locator("#status")).to_contain_text("On air", timeout=UI_WAIT_MS)
+        stream = await studio.evaluate("window.console_state.live.id")
+        assert stream and stream != rival_stream
+
+        # The rival challenges over REST; the broadcaster accepts on the page.
+        response = await client.post("/api/pk-battles", json={"room_id": rival_stream, "opponent_room_id": stream},
+                                     headers=bearer(rival))
+        assert response.status == 201, await response.text()
+        await studio.click("#pk-incoming button:has-text('Accept')", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#pk-state")).to_contain_text("active", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#pk-score-a")).to_have_text("0")
+
+        # The viewer watches (WHEP), signs in, sees the balance and sends a gift from the picker.
+        watch = await open_page(chromium, f"{base}/watch/{stream}")
+        await sign_in(watch, viewer)
+        await page_expect(watch.locator("#balance")).to_have_text("50", timeout=UI_WAIT_MS)
+        frames = await frames_decoded(watch, 1, 20)
+        assert frames > 0, ("no video decoded", await watch.evaluate("window.console_state.mode"),
+                            getattr(watch, "js_errors"))
+        assert await watch.evaluate("window.console_state.mode") == "whep"
+        await page_expect(watch.locator("#pk-state")).to_have_text("active", timeout=UI_WAIT_MS)
+        await watch.click(f"#gift-picker [data-gift={GIFT}]")
+        await page_expect(watch.locator("#balance")).to_have_text(str(50 - PRICE), timeout=UI_WAIT_MS)
+        assert await coins(client, viewer) == 50 - PRICE
+
+        # The broadcaster's page shows the gift (name, animation) and the new score on its side.
+        gift = studio.locator("#gifts li").first
+        await page_expect(gift).to_contain_text("Heart", timeout=UI_WAIT_MS)
+        await page_expect(gift).to_contain_text(f"[{GIFT}]")
+        await page_expect(gift).to_contain_text(viewer["user"]["id"])
+        await page_expect(studio.locator("#pk-score-a")).to_have_text(str(PRICE), timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#pk-score-b")).to_have_text("0")
+        await page_expect(watch.locator("#pk-score-a")).to_have_text(str(PRICE), timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#error")).to_be_hidden()
+        await page_expect(watch.locator("#error")).to_be_hidden()
+
+        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
+        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
+        await watch.close()
+    finally:
+        await studio.screenshot(path=str(ARTIFACTS / "broadcaster-last.png"))
+        await studio.close()
