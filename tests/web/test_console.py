@@ -33,6 +33,9 @@ VENDOR = ROOT / "web" / "static" / "vendor"
 PASSWORD = "correct horse battery"  # tests.api.helpers.register's
 GIFT, PRICE = "heart", 5  # api.economy.catalog.GIFTS: Heart, 5 coins, animation heart.json
 UI_WAIT_MS = 15_000
+HLS_STATE_JS = """() => { const p = window.console_state.player, v = document.querySelector('#video');
+  return {mode: window.console_state.mode, levels: p.hls ? p.hls.levels.length : null, ready: v.readyState,
+          time: v.currentTime, paused: v.paused, error: document.querySelector('#error').textContent}; }"""
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium (scripts/system-deps.sh installs it)"),
@@ -58,15 +61,15 @@ async def chromium() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def open_page(browser: Browser, url: str) -> Page:
-    """A page in its own context (its own sessionStorage: a different signed-in user)."""
+async def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    """A page in its own context (its own sessionStorage: a different signed-in user), and the errors its
+    scripts report (shown when an assertion fails)."""
     page = await (await browser.new_context(viewport={"width": 1100, "height": 800})).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    setattr(page, "js_errors", errors)  # noqa: B010 - reported when an assertion fails
     await page.goto(url)
-    return page
+    return page, errors
 
 
 async def sign_in(page: Page, session: dict[str, Any]) -> None:
@@ -98,7 +101,7 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # The broadcaster signs in on /live and goes live: camera and microphone over WHIP.
-    studio = await open_page(chromium, f"{base}/live")
+    studio, _ = await open_page(chromium, f"{base}/live")
     try:
         await sign_in(studio, host)
         await studio.fill("#create [name=title]", "Console test")
@@ -116,12 +119,12 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         await page_expect(studio.locator("#pk-score-a")).to_have_text("0")
 
         # The viewer watches (WHEP), signs in, sees the balance and sends a gift from the picker.
-        watch = await open_page(chromium, f"{base}/watch/{stream}")
+        watch, watch_errors = await open_page(chromium, f"{base}/watch/{stream}")
         await sign_in(watch, viewer)
         await page_expect(watch.locator("#balance")).to_have_text("50", timeout=UI_WAIT_MS)
         frames = await frames_decoded(watch, 1, 20)
         assert frames > 0, ("no video decoded", await watch.evaluate("window.console_state.mode"),
-                            getattr(watch, "js_errors"))
+                            watch_errors)
         assert await watch.evaluate("window.console_state.mode") == "whep"
         await page_expect(watch.locator("#pk-state")).to_have_text("active", timeout=UI_WAIT_MS)
         await watch.click(f"#gift-picker [data-gift={GIFT}]")
@@ -132,7 +135,7 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         gift = studio.locator("#gifts li").first
         await page_expect(gift).to_contain_text("Heart", timeout=UI_WAIT_MS)
         await page_expect(gift).to_contain_text(f"[{GIFT}]")
-        await page_expect(gift).to_contain_text(viewer["user"]["id"])
+        await page_expect(gift).to_contain_text(viewer["user"]["username"])
         await page_expect(studio.locator("#pk-score-a")).to_have_text(str(PRICE), timeout=UI_WAIT_MS)
         await page_expect(studio.locator("#pk-score-b")).to_have_text("0")
         await page_expect(watch.locator("#pk-score-a")).to_have_text(str(PRICE), timeout=UI_WAIT_MS)
@@ -141,6 +144,13 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
 
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
         await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
+
+        # The switch: the same live over LL-HLS (hls.js), decoded too.
+        await watch.click("#switch")
+        await page_expect(watch.locator("#player")).to_have_text("HLS")
+        frames = await frames_decoded(watch, 1, 25)
+        assert frames > 0, ("no HLS video decoded", await watch.evaluate(HLS_STATE_JS), watch_errors)
+        await watch.screenshot(path=str(ARTIFACTS / "viewer-hls.png"))
         await watch.close()
     finally:
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster-last.png"))

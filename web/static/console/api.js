@@ -93,3 +93,12 @@ export function animationName(url) {
   const file = String(url || "").split("/").pop() || "";
   return file.replace(/\.[^.]*$/, "");
 }
+
+// A user's public name (username), looked up once per id; the id itself when the lookup fails.
+const names = new Map();
+export function userName(userId) {
+  if (!names.has(userId)) {
+    names.set(userId, api("GET", `/api/users/${encodeURIComponent(userId)}`).then((p) => p.username, () => userId));
+  }
+  return names.get(userId);
+}

@@ -2,7 +2,7 @@
 // publish token the start endpoint returns, and run the room: viewers, chat, gifts, PK, co-hosts, shop.
 import { api, giftCatalogue, session } from "./api.js";
 import { LiveRoom } from "./live.js";
-import { $, action, authBox, el, money, prepend, showError } from "./ui.js";
+import { $, action, authBox, drawBattle, el, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
 
 const state = { me: null, live: null, room: null, media: null, camera: null, battle: null, shop: null, gifts: new Map() };
@@ -58,7 +58,7 @@ function onEvent(event) {
     case "viewer.joined": case "viewer.left": case "viewer.count":
       $("#viewers").textContent = data.viewers; break;
     case "chat.message":
-      prepend($("#chat"), el("li", {}, el("b", {}, data.user_id), " ", data.text)); break;
+      prepend($("#chat"), el("li", {}, nameTag(data.user_id), " ", data.text)); break;
     case "gift.sent": showGift(data); break;
     case "pk.invited": case "pk.countdown": case "pk.started": case "pk.ended": case "pk.cancelled":
       showBattle(data.battle); break;
@@ -75,43 +75,28 @@ function onEvent(event) {
 function showGift(gift) {
   const info = state.gifts.get(gift.gift_id) || { name: gift.gift_id, animation: "?" };
   prepend($("#gifts"), el("li", { class: "gift", "data-gift": gift.gift_id },
-    el("b", {}, gift.sender_id), ` sent ${info.name} ×${gift.quantity} `,
+    nameTag(gift.sender_id), ` sent ${info.name} ×${gift.quantity} `,
     el("span", { class: "animation" }, `[${info.animation}]`),
     gift.combo_count > 1 ? ` combo ${gift.combo_count}` : "", ` · ${gift.coins} coins`));
 }
 
-// PK: this page always draws its own live on the left, whichever side of the battle it is.
-function mine(battle) {
-  return battle.a.room_id === state.live.id ? ["a", "b"] : ["b", "a"];
-}
-
 function showBattle(battle) {
+  if (state.battle && state.battle.battle_id === battle.battle_id) {
+    battle = withScores(battle, state.battle.a.score, state.battle.b.score);  // an older answer never lowers them
+  }
   state.battle = battle;
   const incoming = $("#pk-incoming");
   incoming.replaceChildren();
   if (battle.state === "invited" && battle.b.room_id === state.live.id) {
-    incoming.append(el("span", {}, `${battle.a.host_id} challenges you `),
+    incoming.append(nameTag(battle.a.host_id, "span"), " challenges you ",
       el("button", { type: "button", onclick: action(() => answerBattle("accept")) }, "Accept"),
       el("button", { type: "button", onclick: action(() => answerBattle("reject")) }, "Reject"));
   }
-  $("#pk-board").hidden = false;
-  $("#pk-state").textContent = battle.state + (battle.winner ? ` · winner ${battle.winner === "draw" ? "draw" : battle[battle.winner].host_id}` : "");
-  const [me, them] = mine(battle);
-  $("#pk-a").textContent = battle[me].host_id;
-  $("#pk-b").textContent = battle[them].host_id;
-  showScore(battle.a.score, battle.b.score);
+  drawBattle(battle, state.live.id);
 }
 
 function showScore(scoreA, scoreB) {
-  if (!state.battle) return;
-  const scores = { a: Math.max(scoreA, state.battle.a.score), b: Math.max(scoreB, state.battle.b.score) };  // scores only rise
-  state.battle = { ...state.battle, a: { ...state.battle.a, score: scores.a }, b: { ...state.battle.b, score: scores.b } };
-  const [me, them] = mine(state.battle);
-  $("#pk-score-a").textContent = scores[me];
-  $("#pk-score-b").textContent = scores[them];
-  const total = scores.a + scores.b;
-  $("#pk-a").style.flexGrow = total ? scores[me] : 1;
-  $("#pk-b").style.flexGrow = total ? scores[them] : 1;
+  if (state.battle) showBattle(withScores(state.battle, scoreA, scoreB));
 }
 
 async function inviteBattle(event) {
@@ -126,14 +111,14 @@ async function answerBattle(answer) {
 async function listLives() {
   const page = await api("GET", "/api/livestreams?limit=50");
   $("#lives").replaceChildren(...page.items.filter((l) => !state.live || l.id !== state.live.id)
-    .map((l) => el("option", { value: l.id }, `${l.title} (${l.host_id})`)));
+    .map((l) => el("option", { value: l.id }, l.title)));
 }
 
 // Co-hosts -----------------------------------------------------------------------------------------------
 
 function showRequest(userId) {
   dropRequest(userId);
-  $("#requests").append(el("li", { id: `request-${userId}` }, `${userId} asks to join `,
+  $("#requests").append(el("li", { id: `request-${userId}` }, nameTag(userId), " asks to join ",
     el("button", { type: "button", onclick: action(() => api("POST", `/api/multi-host/${state.live.id}/accept`, { user_id: userId })) }, "Accept"),
     el("button", { type: "button", onclick: action(async () => {
       await api("POST", `/api/multi-host/${state.live.id}/reject`, { user_id: userId });
@@ -147,7 +132,7 @@ function dropRequest(userId) {
 
 function showGuest(userId) {
   $(`#guest-${CSS.escape(userId)}`)?.remove();
-  $("#guests").append(el("li", { id: `guest-${userId}` }, `${userId} on stage `,
+  $("#guests").append(el("li", { id: `guest-${userId}` }, nameTag(userId), " on stage ",
     el("button", { type: "button", onclick: action(() => api("POST", `/api/multi-host/${state.live.id}/kick`, { user_id: userId })) }, "Kick")));
 }
 

@@ -1,5 +1,5 @@
 // Small DOM helpers shared by the pages, and the sign-in / register form.
-import { register, session, signIn, signOut } from "./api.js";
+import { register, session, signIn, signOut, userName } from "./api.js";
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -71,4 +71,32 @@ export function authBox(onChange, accountType = "user") {
 
 export function money(minor, currency) {
   return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 100);
+}
+
+// A user's name: drawn with the id at once, replaced by the username when it is known.
+export function nameTag(userId, tag = "b") {
+  const node = el(tag, { class: "user", "data-user": userId, title: userId }, userId);
+  userName(userId).then((name) => { node.textContent = name; });
+  return node;
+}
+
+// The PK score bar (both pages): this live's side on the left, whichever side of the battle it is.
+export function drawBattle(battle, roomId) {
+  const [me, them] = battle.a.room_id === roomId ? ["a", "b"] : ["b", "a"];
+  $("#pk-board").hidden = false;
+  $("#pk-a").replaceChildren(nameTag(battle[me].host_id, "span"));
+  $("#pk-b").replaceChildren(nameTag(battle[them].host_id, "span"));
+  $("#pk-score-a").textContent = battle[me].score;
+  $("#pk-score-b").textContent = battle[them].score;
+  // +1: a side with no points keeps a sliver of the bar
+  $("#pk-a").style.flexGrow = battle[me].score + 1;
+  $("#pk-b").style.flexGrow = battle[them].score + 1;
+  const winner = battle.winner === "draw" ? "draw" : battle.winner ? `winner ${battle[battle.winner].host_id}` : "";
+  $("#pk-state").textContent = battle.state + (winner ? ` · ${winner}` : "");
+}
+
+// Scores only rise (rooms.events.PkScore): keep the larger of what we have and what arrives.
+export function withScores(battle, scoreA, scoreB) {
+  return { ...battle, a: { ...battle.a, score: Math.max(scoreA, battle.a.score) },
+    b: { ...battle.b, score: Math.max(scoreB, battle.b.score) } };
 }

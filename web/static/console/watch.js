@@ -3,7 +3,7 @@
 // pinned product with a Buy button. Anyone may watch; chatting, gifting and buying need a sign-in.
 import { api, giftCatalogue, newKey, session } from "./api.js";
 import { LiveRoom } from "./live.js";
-import { $, action, authBox, el, money, prepend, showError } from "./ui.js";
+import { $, action, authBox, drawBattle, el, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
 
 const streamId = decodeURIComponent(location.pathname.split("/").pop());
@@ -82,18 +82,17 @@ function onEvent(event) {
     case "viewer.joined": case "viewer.left": case "viewer.count":
       $("#viewers").textContent = data.viewers; break;
     case "chat.message":
-      prepend($("#chat"), el("li", {}, el("b", {}, data.user_id), " ", data.text)); break;
+      prepend($("#chat"), el("li", {}, nameTag(data.user_id), " ", data.text)); break;
     case "gift.sent": {
       const info = state.gifts.get(data.gift_id) || { name: data.gift_id, animation: "?" };
-      prepend($("#gifts"), el("li", { class: "gift" }, el("b", {}, data.sender_id),
+      prepend($("#gifts"), el("li", { class: "gift" }, nameTag(data.sender_id),
         ` sent ${info.name} ×${data.quantity} `, el("span", { class: "animation" }, `[${info.animation}]`)));
       break;
     }
     case "pk.invited": case "pk.countdown": case "pk.started": case "pk.ended": case "pk.cancelled":
       showBattle(data.battle); break;
     case "pk.score":
-      if (state.battle) showBattle({ ...state.battle, a: { ...state.battle.a, score: Math.max(data.score_a, state.battle.a.score) },
-        b: { ...state.battle.b, score: Math.max(data.score_b, state.battle.b.score) } });
+      if (state.battle) showBattle(withScores(state.battle, data.score_a, data.score_b));
       break;
     case "shop.pinned": showPinned(data.pin); break;
     case "room.ended": $("#player").textContent = "The live has ended."; break;
@@ -102,17 +101,11 @@ function onEvent(event) {
 }
 
 function showBattle(battle) {
+  if (state.battle && state.battle.battle_id === battle.battle_id) {
+    battle = withScores(battle, state.battle.a.score, state.battle.b.score);  // an older answer never lowers them
+  }
   state.battle = battle;
-  if (!["countdown", "active", "ended"].includes(battle.state)) return;
-  $("#pk-board").hidden = false;
-  const [me, them] = battle.a.room_id === streamId ? ["a", "b"] : ["b", "a"];
-  $("#pk-a").textContent = battle[me].host_id;
-  $("#pk-b").textContent = battle[them].host_id;
-  $("#pk-score-a").textContent = battle[me].score;
-  $("#pk-score-b").textContent = battle[them].score;
-  $("#pk-a").style.flexGrow = battle[me].score + battle[them].score ? battle[me].score : 1;
-  $("#pk-b").style.flexGrow = battle[me].score + battle[them].score ? battle[them].score : 1;
-  $("#pk-state").textContent = battle.state;
+  if (["countdown", "active", "ended"].includes(battle.state)) drawBattle(battle, streamId);
 }
 
 function showPinned(pinned) {

@@ -73,9 +73,10 @@ export class WebRtcSession {
     return frames;
   }
 
+  // DELETE first: closing the connection first lets the server reap the session, and the DELETE would 404.
   async stop() {
-    this.pc.close();
     const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     await fetch(this.location, { method: "DELETE", headers }).catch(() => {});
+    this.pc.close();
   }
 }
