@@ -68,6 +68,7 @@ async def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
     await page.goto(url)
     return page, errors
 

@@ -2,7 +2,7 @@
 // publish token the start endpoint returns, and run the room: viewers, chat, gifts, PK, co-hosts, shop.
 import { api, giftCatalogue, session } from "./api.js";
 import { LiveRoom } from "./live.js";
-import { $, action, authBox, drawBattle, el, money, nameTag, prepend, showError, withScores } from "./ui.js";
+import { $, action, authBox, drawBattle, el, mergeBattle, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
 
 const state = { me: null, live: null, room: null, media: null, camera: null, battle: null, shop: null, gifts: new Map() };
@@ -80,11 +80,8 @@ function showGift(gift) {
     gift.combo_count > 1 ? ` combo ${gift.combo_count}` : "", ` · ${gift.coins} coins`));
 }
 
-function showBattle(battle) {
-  if (state.battle && state.battle.battle_id === battle.battle_id) {
-    battle = withScores(battle, state.battle.a.score, state.battle.b.score);  // an older answer never lowers them
-  }
-  state.battle = battle;
+function showBattle(view) {
+  const battle = state.battle = mergeBattle(state.battle, view);
   const incoming = $("#pk-incoming");
   incoming.replaceChildren();
   if (battle.state === "invited" && battle.b.room_id === state.live.id) {

@@ -95,6 +95,15 @@ export function drawBattle(battle, roomId) {
   $("#pk-state").textContent = battle.state + (winner ? ` · ${winner}` : "");
 }
 
+// A battle only moves forward (invited -> countdown -> active -> ended, or rejected/expired), and a REST
+// answer can arrive after the room event that followed it: keep the further state and the larger scores.
+const STAGES = { invited: 0, countdown: 1, active: 2, ended: 3, rejected: 3, expired: 3 };
+export function mergeBattle(current, incoming) {
+  if (!current || current.battle_id !== incoming.battle_id) return incoming;
+  const latest = STAGES[incoming.state] >= STAGES[current.state] ? incoming : current;
+  return withScores(latest, Math.max(current.a.score, incoming.a.score), Math.max(current.b.score, incoming.b.score));
+}
+
 // Scores only rise (rooms.events.PkScore): keep the larger of what we have and what arrives.
 export function withScores(battle, scoreA, scoreB) {
   return { ...battle, a: { ...battle.a, score: Math.max(scoreA, battle.a.score) },

@@ -3,7 +3,7 @@
 // pinned product with a Buy button. Anyone may watch; chatting, gifting and buying need a sign-in.
 import { api, giftCatalogue, newKey, session } from "./api.js";
 import { LiveRoom } from "./live.js";
-import { $, action, authBox, drawBattle, el, money, nameTag, prepend, showError, withScores } from "./ui.js";
+import { $, action, authBox, drawBattle, el, mergeBattle, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
 
 const streamId = decodeURIComponent(location.pathname.split("/").pop());
@@ -100,11 +100,8 @@ function onEvent(event) {
   }
 }
 
-function showBattle(battle) {
-  if (state.battle && state.battle.battle_id === battle.battle_id) {
-    battle = withScores(battle, state.battle.a.score, state.battle.b.score);  // an older answer never lowers them
-  }
-  state.battle = battle;
+function showBattle(view) {
+  const battle = state.battle = mergeBattle(state.battle, view);
   if (["countdown", "active", "ended"].includes(battle.state)) drawBattle(battle, streamId);
 }
 
