@@ -31,7 +31,12 @@ class HlsPlayer {
     if (!window.Hls || !window.Hls.isSupported()) throw new Error("HLS playback needs hls.js (run `make web`)");
     this.video = video;
     this.hls = new window.Hls({ lowLatencyMode: true, backBufferLength: 30 });
-    this.hls.on(window.Hls.Events.ERROR, (_e, data) => { if (data.fatal) showError(`HLS: ${data.details}`); });
+    this.errors = [];  // what hls.js reported, fatal or not (it retries the others itself)
+    this.hls.on(window.Hls.Events.ERROR, (_e, data) => {
+      this.errors.push({ details: data.details, fatal: data.fatal, url: data.url || data.frag?.url || data.context?.url,
+        code: data.response?.code });
+      if (data.fatal) showError(`HLS playback failed: ${data.details}`);
+    });
     this.hls.loadSource(`/hls/live/${encodeURIComponent(streamId)}/master.m3u8`);
     this.hls.attachMedia(video);
     this.hls.on(window.Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
