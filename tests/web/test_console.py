@@ -2,7 +2,7 @@
 
 A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``); a second host, live over REST,
 challenges them to a PK battle, which they accept on the page; a viewer with coins opens ``/watch/<id>``,
-decodes the video over WHEP, sends a gift from the picker and sees the balance drop by its price; the
+decodes the video over WHEP, chats, sends a gift from the picker and sees the balance drop by its price; the
 broadcaster's page shows the gift (name and animation name) and the new PK score. Screenshots of both
 pages are kept in ``artifacts/e2e/``.
 """
@@ -129,6 +129,10 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
                             watch_errors)
         assert await watch.evaluate("window.console_state.mode") == "whep"
         await page_expect(watch.locator("#pk-state")).to_have_text("active", timeout=UI_WAIT_MS)
+        await watch.fill("#chat-form [name=text]", "hello from the console")
+        await watch.click("#chat-form button[type=submit]")
+        await page_expect(studio.locator("#chat li").first).to_contain_text("hello from the console",
+                                                                            timeout=UI_WAIT_MS)
         await watch.click(f"#gift-picker [data-gift={GIFT}]")
         await page_expect(watch.locator("#balance")).to_have_text(str(50 - PRICE), timeout=UI_WAIT_MS)
         assert await coins(client, viewer) == 50 - PRICE
@@ -146,6 +150,12 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
 
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
         await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
+
+        # A gift the balance cannot pay: the problem's detail is shown, nothing is charged.
+        await watch.click("#gift-picker [data-gift=corgi]")  # 299 coins
+        await page_expect(watch.locator("#error")).to_contain_text("not enough coins", timeout=UI_WAIT_MS)
+        await page_expect(watch.locator("#balance")).to_have_text(str(50 - PRICE))
+        assert await coins(client, viewer) == 50 - PRICE
 
         # The switch: the same live over LL-HLS with hls.js, which loads the ladder's master playlist. (Decoding
         # it is tests/transcode/test_hlsjs.py's; here the ladder encodes a PK composite on a shared machine,
