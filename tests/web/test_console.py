@@ -3,8 +3,9 @@
 A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``); a second host, live over REST,
 challenges them to a PK battle, which they accept on the page; a viewer with coins opens ``/watch/<id>``,
 decodes the video over WHEP, chats, sends a gift from the picker and sees the balance drop by its price; the
-broadcaster's page shows the gift (name and animation name) and the new PK score. Screenshots of both
-pages are kept in ``artifacts/e2e/``.
+broadcaster's page shows the gift (name and animation name) and the new PK score. Then the broadcaster
+pins a new product and the viewer buys it, and the viewer switches to HLS. Screenshots of both pages are
+kept in ``artifacts/e2e/``; the broadcaster ends the live.
 """
 
 from __future__ import annotations
@@ -148,14 +149,31 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         await page_expect(studio.locator("#error")).to_be_hidden()
         await page_expect(watch.locator("#error")).to_be_hidden()
 
-        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
-        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
-
         # A gift the balance cannot pay: the problem's detail is shown, nothing is charged.
         await watch.click("#gift-picker [data-gift=corgi]")  # 299 coins
         await page_expect(watch.locator("#error")).to_contain_text("not enough coins", timeout=UI_WAIT_MS)
         await page_expect(watch.locator("#balance")).to_have_text(str(50 - PRICE))
         assert await coins(client, viewer) == 50 - PRICE
+
+        # Live shopping: the broadcaster adds a product and pins it; the viewer buys it with coins.
+        await studio.fill("#product-new [name=title]", "Console mug")
+        await studio.fill("#product-new [name=price]", "0.05")
+        await studio.click("#product-new button[type=submit]")
+        await page_expect(studio.locator("#products option")).to_contain_text("Console mug", timeout=UI_WAIT_MS)
+        await studio.click("#pin button[type=submit]")
+        await page_expect(studio.locator("#pinned")).to_contain_text("Console mug", timeout=UI_WAIT_MS)
+        await page_expect(watch.locator("#product-card")).to_contain_text("Console mug", timeout=UI_WAIT_MS)
+        for field, value in (("name", "Carla"), ("line1", "1 Rue de la Paix"), ("city", "Paris"),
+                             ("postal_code", "75002"), ("country", "FR")):
+            await watch.fill(f"#buy [name={field}]", value)
+        await watch.click("#buy button[type=submit]")
+        await page_expect(watch.locator("#order")).to_contain_text("Ordered", timeout=UI_WAIT_MS)
+        left = await coins(client, viewer)
+        assert left < 50 - PRICE
+        await page_expect(watch.locator("#balance")).to_have_text(str(left), timeout=UI_WAIT_MS)
+
+        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
+        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
 
         # The switch: the same live over LL-HLS with hls.js, which loads the ladder's master playlist. (Decoding
         # it is tests/transcode/test_hlsjs.py's; here the ladder encodes a PK composite on a shared machine,
@@ -172,6 +190,12 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
             await asyncio.sleep(0.2)
         assert hls["levels"] >= 1 and not hls["error"], f"{hls} {watch_errors}"
         await watch.screenshot(path=str(ARTIFACTS / "viewer-hls.png"))
+
+        # The broadcaster ends the live: the viewer's page is told.
+        await studio.click("#end")
+        await page_expect(studio.locator("#end")).to_be_hidden(timeout=UI_WAIT_MS)  # the end request answered
+        await page_expect(studio.locator("#status")).to_have_text("The live has ended.")
+        await page_expect(watch.locator("#player")).to_have_text("The live has ended.", timeout=UI_WAIT_MS)
         await watch.close()
     finally:
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster-last.png"))
