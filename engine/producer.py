@@ -127,8 +127,9 @@ class Producer:
             self._audio_level(packet.extensions.audio_level, now)
         waiting = False
         ntp = rtc_clock.current_ntp_time()
+        serialized: dict[tuple[Any, ...], bytes] = {}  # serialised once per header layout (Consumer.send)
         for consumer in tuple(self.consumers):
-            await consumer.send(packet, codec, now, ntp)
+            await consumer.send(packet, codec, now, ntp, serialized)
             waiting = waiting or consumer.waiting_keyframe
         if (waiting or self._tap.waiting_keyframe) and now - self._last_pli >= PLI_INTERVAL_S:
             await self.request_keyframe()
