@@ -41,7 +41,7 @@ class SrtpSender:
         self._dtls_fields: dict[str, Any] = vars(dtls)  # its private byte/packet counters (getStats)
         self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
         self._pair: CandidatePair | None = None
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transport: asyncio.BaseTransport | None = None
         self._sendto: Any = None
         self._addr: tuple[str, int] = ("", 0)
         self._length = ffi.new("int *")
@@ -83,12 +83,14 @@ class SrtpSender:
         candidate = pair.local_candidate
         transport = getattr(pair.protocol, "transport", None)
         # A TURN allocation wraps the socket in aioice's TurnTransport (data must go in Send indications or
-        # ChannelData, RFC 8656 §11-12), which is not an asyncio DatagramTransport; TCP is a stream.
+        # ChannelData, RFC 8656 §11-12), which is not an asyncio transport; a TCP one has no ``sendto``.
+        # (asyncio's selector datagram transport does not derive from DatagramTransport, hence the duck test.)
         if (
             candidate.type in ("host", "srflx")
             and candidate.transport.lower() == "udp"
-            and isinstance(transport, asyncio.DatagramTransport)
+            and isinstance(transport, asyncio.BaseTransport)
+            and callable(sendto := getattr(transport, "sendto", None))
         ):
             self._transport = transport
-            self._sendto = transport.sendto
+            self._sendto = sendto
             self._addr = pair.remote_addr
