@@ -122,6 +122,8 @@ class Consumer:
         self._abs_id = self._level_id = self._ssrc = 0
         self._history_extensions = HeaderExtensions()
         self._layout: tuple[Any, ...] = ()
+        self._codec: RTCRtpCodecParameters | None = None
+        self._codec_payload_type: int | None = None
         self._transport: Any = None
         self._srtp: SrtpSender | None = None
         self._hook_sender()
@@ -178,7 +180,9 @@ class Consumer:
         """
         if self.closed or not self.ready:
             return
-        payload_type = self._payload_types.get(codec_key(codec))
+        if codec is not self._codec:  # the source's codec object changes only when the publisher switches
+            self._codec, self._codec_payload_type = codec, self._payload_types.get(codec_key(codec))
+        payload_type = self._codec_payload_type
         if payload_type is None:
             self.dropped_codec += 1
             return
