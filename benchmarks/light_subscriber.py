@@ -122,6 +122,7 @@ class LightSubscriber:
     sources: dict[int, SourceStats] = field(default_factory=dict)
     started_at: float = 0.0
     first_frame: asyncio.Future[float] | None = None
+    marks: dict[str, float] = field(default_factory=dict)  # seconds from offer(): answer, dtls, rtp, frame
     _kinds: dict[int, tuple[str, int]] = field(default_factory=dict)
     _rtcp_task: asyncio.Task[None] | None = None
     _rtcp_ssrc: int = field(default_factory=lambda: random.randint(1, 0xFFFFFFFF))
@@ -136,8 +137,19 @@ class LightSubscriber:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return str(self.pc.localDescription.sdp)
 
+    def mark(self, name: str) -> None:
+        self.marks.setdefault(name, time.monotonic() - self.started_at)
+
     async def answer(self, sdp: str) -> None:
+        self.mark("answer")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+
+        @dtls.on("statechange")
+        def on_state() -> None:
+            if dtls.state == "connected":
+                self.mark("dtls")
+
         for t in self.pc.getTransceivers():
             self._adopt(t.receiver.transport)  # BUNDLE may have replaced a transport
             for codec in t._codecs:
@@ -158,10 +170,12 @@ class LightSubscriber:
         seq, ts, ssrc = _HEADER.unpack_from(data, 2)
         source = self.sources.get(ssrc)
         if source is None:
+            self.mark("rtp")
             kind, clock_rate = self._kinds.get(second & 0x7F, ("unknown", 90000))
             source = self.sources[ssrc] = SourceStats(kind, clock_rate)
         if source.add(seq, ts, second >> 7, len(data), now) and self.first_frame and not self.first_frame.done():
             self.first_frame.set_result(now - self.started_at)
+            self.mark("frame")
 
     @property
     def frames(self) -> int:

@@ -111,7 +111,7 @@ async def measure(subscribers: int, packets: int, repeats: int) -> dict[str, lis
         await asyncio.wait_for(asyncio.gather(*(s.first_frame for s in subs if s.first_frame)), 60)
         await asyncio.sleep(packets / 150 + 1)  # the clip sends ~150 video packets a second
         producer = consumers[0].producer
-        assert producer is not None and len(captured) == packets
+        assert isinstance(producer, Producer) and len(captured) == packets
         producer.paused = True
         await asyncio.sleep(0.2)
         codec = producer.codec

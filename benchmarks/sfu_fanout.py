@@ -209,8 +209,9 @@ async def run_subscribers(url: str, count: int, seconds: float, out: str, light:
             await asyncio.sleep(0.05)
         done = await asyncio.gather(*results)
         joins = [j for j, *_ in done]
+        marks = [peer.marks for _, peer, *_ in done if isinstance(peer, LightSubscriber)]
         # Written once all have joined: the driver starts measuring when every process has written.
-        Path(out).write_text(json.dumps({"joins": joins}))  # noqa: ASYNC240
+        Path(out).write_text(json.dumps({"joins": joins, "marks": marks}))  # noqa: ASYNC240
         await asyncio.sleep(seconds)
         for _, peer, *_ in done:
             await peer.close()
@@ -445,9 +446,12 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
             async with http.get(url + "/delays") as r:
                 delays = await r.json()
         joins: list[float | None] = []
+        marks: list[dict[str, float]] = []
         for out in outs:
             if out.stat().st_size:
-                joins += json.loads(out.read_text())["joins"]
+                written = json.loads(out.read_text())
+                joins += written["joins"]
+                marks += written.get("marks", [])
             out.unlink()
     finally:
         for proc in (publisher, server, *subs):
@@ -467,6 +471,8 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
         "subs_per_core": 1 / per_sub, "delay_p50": delays["p50"], "delay_p99": delays["p99"],
         "join_p50": pct(joined, 50), "join_p95": pct(joined, 95), "failed_joins": len(joins) - len(joined),
         "fps_per_sub": fps / n,
+        # light subscribers: medians of the seconds from the offer to the answer, DTLS up, first RTP packet
+        "join_steps": {k: pct([m[k] for m in marks if k in m], 50) for k in ("answer", "dtls", "rtp", "frame")},
     }
 
 
@@ -501,6 +507,10 @@ async def drive(args: argparse.Namespace) -> None:
               f"{r['subs_per_core']:>10.1f} {ms(r['delay_p50']):>11} {ms(r['delay_p99']):>11} "
               f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {r['failed_joins']:>7} "
               f"{r['fps_per_sub']:>8.1f}")
+    for r in rows:
+        steps = ", ".join(f"{k} {ms(v)}" for k, v in r["join_steps"].items() if v is not None)
+        if steps:
+            print(f"{r['mode']} N={r['n']}: join steps, medians in ms from the offer: {steps}")
     for r in rows:
         if r["send_us"] is not None:
             print(f"SFU N={r['n']}: Consumer.send costs {r['send_us']:.1f} µs of thread CPU per packet and "
