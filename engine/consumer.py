@@ -160,7 +160,16 @@ class Consumer:
         self._ready = bool(getattr(self.sender, "_RTCRtpSender__started", False)) and (
             self.sender.transport.state == "connected"
         )
+        if self._ready and self.waiting_keyframe and self.producer is not None:
+            # Ask for the keyframe now that it can be delivered: one asked for at attach time, while ICE
+            # and DTLS were still running, would have gone by and used up the PLI interval.
+            self.producer.keyframe_needed()
         return self._ready
+
+    @property
+    def wants_keyframe(self) -> bool:
+        """Connected and waiting for a keyframe: what makes the source keep asking its publisher."""
+        return self.waiting_keyframe and self._ready
 
     def resume_from(self, producer: PacketSource) -> None:
         """Start (or restart after the publisher came back, or switch to or from the program) on the next

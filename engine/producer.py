@@ -130,7 +130,7 @@ class Producer:
         serialized: dict[tuple[Any, ...], bytes] = {}  # serialised once per header layout (Consumer.send)
         for consumer in tuple(self.consumers):
             await consumer.send(packet, codec, now, ntp, serialized)
-            waiting = waiting or consumer.waiting_keyframe
+            waiting = waiting or consumer.wants_keyframe
         if (waiting or self._tap.waiting_keyframe) and now - self._last_pli >= PLI_INTERVAL_S:
             await self.request_keyframe()
 
@@ -171,7 +171,8 @@ class Producer:
     def attach(self, consumer: Consumer) -> None:
         self.consumers.add(consumer)
         consumer.producer = self
-        self.keyframe_needed()
+        if consumer.ready:  # otherwise the Consumer asks once it is connected (Consumer.ready)
+            self.keyframe_needed()
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.discard(consumer)

@@ -53,7 +53,8 @@ class ProgramProducer:
     def attach(self, consumer: Consumer) -> None:
         self.consumers.add(consumer)
         consumer.producer = self
-        self.keyframe_needed()
+        if consumer.ready:  # otherwise the Consumer asks once it is connected (Consumer.ready)
+            self.keyframe_needed()
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.discard(consumer)
@@ -81,7 +82,7 @@ class ProgramProducer:
             serialized: dict[tuple[Any, ...], bytes] = {}  # shared by the consumers (Consumer.send)
             for consumer in tuple(self.consumers):
                 await consumer.send(packet, self.codec, now, ntp, serialized)
-                waiting = waiting or consumer.waiting_keyframe
+                waiting = waiting or consumer.wants_keyframe
         if waiting:  # a viewer whose keyframe was lost keeps asking, like Producer._forward
             self.keyframe_needed()
 

@@ -11,8 +11,10 @@ from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTrans
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
+from engine.engine import Engine
 from engine.rtp import rewrite_header, serialize
 from engine.srtp import SrtpSender
+from tests.engine.clients import publish, subscribe
 
 EXTENSIONS = [
     RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
@@ -156,3 +158,25 @@ async def test_relayed_pair_takes_aiortcs_path(dtls_pair: Pair) -> None:
     await until(lambda: len(received) == 5)
     assert received == [bytes(p) for p in packets]
     assert fast.fast_packets == 0
+
+
+async def test_keyframe_is_asked_for_when_the_viewer_connects(engine: Engine) -> None:
+    """A PLI sent at attach time, while ICE and DTLS still run, brings a keyframe nobody can receive and
+    uses up the PLI interval (500 ms); the Consumer asks once it is connected instead."""
+    pub = await publish(engine, "join", audio=False)
+    first = await subscribe(engine, "join", audio=False)
+    try:
+        await first.wait_frames(5)
+        producer = engine.session(pub.session_id).producers["video"]
+        await asyncio.sleep(0.6)  # past the PLI interval of the first viewer's request
+        before = producer.plis_sent
+        viewer = await subscribe(engine, "join", audio=False)
+        consumer = engine.session(viewer.session_id).consumers["video"]
+        await asyncio.sleep(0)
+        assert not consumer.ready and producer.plis_sent == before  # attached, not connected: no PLI yet
+        await viewer.wait_frames(3)
+        assert producer.plis_sent > before
+        await viewer.close()
+    finally:
+        await first.close()
+        await pub.close()
