@@ -58,30 +58,36 @@ class Feed:
     async def page(
         self, viewer_id: str | None, limit: int, cursor: list[Any] | None
     ) -> tuple[list[Any], list[Any] | None]:
-        rows: list[Any] = []
-        phase = cursor[0] if cursor else ("f" if viewer_id else "t")
-        if phase not in ("f", "t"):
-            phase = "t"
-        async with self._db.read() as conn:
-            if phase == "f" and viewer_id is not None:
-                params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
-                if cursor:
-                    params.update(at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2]))
-                rows = list(await conn.execute(_followed_phase(bool(cursor)), params))
-                if len(rows) > limit:
-                    last = rows[limit - 1]
-                    return rows[:limit], ["f", int(last.created_at.timestamp() * 1000), last.id]
-                cursor = None
-            need = limit - len(rows)
-            after = bool(cursor and cursor[0] == "t" and cursor[1] != "")
-            params = {"viewer": viewer_id, "limit": need + 1}
-            if after and cursor:
-                params.update(trend=float(cursor[1]), last=str(cursor[2]))
-            more = list(await conn.execute(_trending_phase(viewer_id is not None, after), params))
-        rows += more[:need]
-        if len(more) > need:
-            if need == 0:  # the page ended exactly at the end of the followed phase
-                return rows, ["t", "", ""]
-            last = rows[-1]
-            return rows, ["t", last.trend, last.id]
-        return rows, None
+        # Both phases read one snapshot, in one trip to a reader thread (store.database.Database.run_read).
+        return await self._db.run_read(lambda conn: _page(conn, viewer_id, limit, cursor))
+
+
+def _page(
+    conn: sa.Connection, viewer_id: str | None, limit: int, cursor: list[Any] | None
+) -> tuple[list[Any], list[Any] | None]:
+    rows: list[Any] = []
+    phase = cursor[0] if cursor else ("f" if viewer_id else "t")
+    if phase not in ("f", "t"):
+        phase = "t"
+    if phase == "f" and viewer_id is not None:
+        params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
+        if cursor:
+            params.update(at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2]))
+        rows = list(conn.execute(_followed_phase(bool(cursor)), params))
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            return rows[:limit], ["f", int(last.created_at.timestamp() * 1000), last.id]
+        cursor = None
+    need = limit - len(rows)
+    after = bool(cursor and cursor[0] == "t" and cursor[1] != "")
+    params = {"viewer": viewer_id, "limit": need + 1}
+    if after and cursor:
+        params.update(trend=float(cursor[1]), last=str(cursor[2]))
+    more = list(conn.execute(_trending_phase(viewer_id is not None, after), params))
+    rows += more[:need]
+    if len(more) > need:
+        if need == 0:  # the page ended exactly at the end of the followed phase
+            return rows, ["t", "", ""]
+        last = rows[-1]
+        return rows, ["t", last.trend, last.id]
+    return rows, None
