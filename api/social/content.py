@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.problems import Conflict, Forbidden, NotFound, Unprocessable
 from api.social import activity, graph, text
+from api.social.feed_cache import FeedCache
 from api.social.media import MediaFiles, Probe, discard
 from api.social.notifications import Kind, Notice, Notifications
 from api.social.settings import UserSettings
@@ -81,6 +82,7 @@ class Contents:
         self._notifications = notifications
         self._max_video_s = max_video_s
         self.observer: activity.Observer = activity.Unobserved()
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
         uploads.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -153,7 +155,9 @@ class Contents:
             discard(upload, source)
             self._files.delete_prefix(prefix)
             raise
-        if not image_key:
+        if image_key:  # ready now: in the feeds of the creator's followers (a video is, once packaged)
+            self.feed_cache.forget_creator(user_id)
+        else:
             self._jobs.start(content_id, source, prefix)
         await self._notifications.deliver(notices)
         return await self.get(content_id, user_id)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.social.feed_cache import FeedCache
 from api.social.graph import ensure_profile, insert_ignore
 from store.database import Database
 from store.schema.social import profiles, user_settings
@@ -57,6 +58,7 @@ class SettingsDocument(_Section):
 class UserSettings:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
 
     async def get(self, user_id: str) -> SettingsDocument:
         async with self._db.read() as conn:
@@ -72,6 +74,7 @@ class UserSettings:
     async def replace(self, user_id: str, document: SettingsDocument) -> SettingsDocument:
         async with self._db.write() as conn:
             await self._store(conn, user_id, document)
+        self.feed_cache.forget_creator(user_id)  # a private account's posts leave non-followers' feeds
         return document
 
     async def update_section(self, user_id: str, section: str, changes: dict[str, Any]) -> SettingsDocument:
@@ -88,6 +91,7 @@ class UserSettings:
             merged[section].update(changes)
             document = SettingsDocument.model_validate(merged, strict=False)
             await self._store(conn, user_id, document)
+        self.feed_cache.forget_creator(user_id)
         return document
 
     async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> None:
