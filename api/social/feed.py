@@ -69,7 +69,7 @@ class Feed:
 
     def __init__(self, db: Database, cache: FeedCache | None = None) -> None:
         self._db = db
-        self.cache = cache or FeedCache(size=0)
+        self.cache = cache if cache is not None else FeedCache(size=0)
 
     async def first_page(self, viewer_id: str | None, limit: int) -> tuple[list[Any], list[Any] | None, list[str]]:
         """The first page, its next cursor, and whom the viewer follows (whose new posts would change it)."""

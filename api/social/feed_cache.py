@@ -5,13 +5,16 @@ the JSON encoding. What makes an entry wrong, and what drops it (the services ca
 
 - the viewer follows, unfollows, blocks, unblocks or is blocked: :meth:`FeedCache.forget_users` drops both
   users' pages (their followed phase and what they may see changed);
-- a creator's posts change what others may see (a post becomes ready, is held, removed or restored by
-  moderation, the account turns private or public): :meth:`FeedCache.forget_creator` drops the pages of every
-  viewer who follows that creator and of every viewer whose page shows one of their posts.
+- a creator's posts change what others may see (a post becomes ready, is held or removed by moderation, the
+  account turns private): :meth:`FeedCache.forget_creator` drops the pages of every viewer who follows that
+  creator and of every viewer whose page shows one of their posts;
+- an account turns public again or moderation restores a post: it may now belong in anyone's page, so
+  :meth:`FeedCache.clear` (both are rare).
 
-Counters (likes, views, comments) and the trending phase's order may be up to ``ttl_s`` old: that is the
-staleness bound. A page being filled while an invalidation happens is not stored (``epoch``), so a read that
-started before a commit cannot put back what the commit invalidated.
+The staleness bound is ``ttl_s``: counters (likes, views, comments), names, the trending phase's order, and a
+new post of a creator the viewer does not follow (it may enter their trending phase) may be that old. A page
+being filled while an invalidation happens is not stored (``epoch``), so a read that started before a commit
+cannot put back what the commit invalidated.
 
 Invalidation is local to the process. With several nodes (``REDIS_URL``), a change made on another node is not
 seen here, so the cache is built with ``recheck=True``: the route re-checks, in one statement, that every post

@@ -61,8 +61,10 @@ class ContentTarget:
             else:
                 update = update.where(contents.c.status == REMOVED).values(status=status_after_restore())
             creator = (await conn.execute(update.returning(contents.c.creator_id))).scalar_one_or_none()
-        if creator is not None:
+        if creator is not None and removed:
             self.feed_cache.forget_creator(creator)
+        elif creator is not None:  # back in any feed it may fit: rare enough to start the cache over
+            self.feed_cache.clear()
 
 
 class CommentTarget:
