@@ -77,7 +77,8 @@ class Social:
         messaging = Messaging(db, events, notifications)
         # Other nodes' changes do not reach this cache: with several, re-check visibility and keep it short.
         several = config.redis_url is not None
-        cache = FeedCache(ttl_s=2.0 if several else 5.0, recheck=several)
+        ttl_s = min(2.0, config.feed_cache_ttl_s) if several else config.feed_cache_ttl_s
+        cache = FeedCache(size=config.feed_cache_size, ttl_s=ttl_s, recheck=several)
         settings, profiles = UserSettings(db), Profiles(db, notifications)
         contents = Contents(db, files, uploads, jobs, notifications, config.content_max_video_s)
         settings.feed_cache = profiles.feed_cache = contents.feed_cache = jobs.feed_cache = cache
