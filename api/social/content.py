@@ -196,9 +196,14 @@ class Contents:
             return row
 
     async def _visible_for_write(self, conn: AsyncConnection, content_id: str, user_id: str) -> Any:
+        """The post's id and creator if the user may see it (so neither blocked the other), and the user's name
+        for notices: one statement, as every statement of a write costs a trip to the database's thread."""
+        actor = sa.select(users.c.username).where(users.c.id == user_id).scalar_subquery()
         row = (
             await conn.execute(
-                sa.select(contents.c.id, contents.c.creator_id).where(contents.c.id == content_id, visible(user_id))
+                sa.select(contents.c.id, contents.c.creator_id, actor.label("actor_name")).where(
+                    contents.c.id == content_id, visible(user_id)
+                )
             )
         ).first()
         if row is None:
@@ -241,15 +246,15 @@ class Contents:
                 creator_id=row.creator_id,
                 counters={"like_count": 1},
             )
-            name = await graph.username(conn, user_id)
             notice = await self._notifications.add(
                 conn,
                 Kind.LIKE,
                 row.creator_id,
                 actor_id=user_id,
                 subject_id=content_id,
-                text=f"@{name} liked your post",
+                text=f"@{row.actor_name or 'someone'} liked your post",
                 data={"content_id": content_id},
+                unblocked=True,  # the post is visible to the liker
             )
         await self._notifications.deliver([notice])
         self.observer.saw(activity.Verb.LIKE, user_id, row.creator_id, content_id)
@@ -289,7 +294,7 @@ class Contents:
                 creator_id=row.creator_id,
                 counters={"comment_count": 1},
             )
-            name = await graph.username(conn, user_id)
+            name = row.actor_name or "someone"
             notices = [
                 await self._notifications.add(
                     conn,
@@ -299,6 +304,7 @@ class Contents:
                     subject_id=content_id,
                     text=f"@{name} commented: {body[:80]}",
                     data={"content_id": content_id, "comment_id": comment_id},
+                    unblocked=True,  # the post is visible to the commenter
                 )
             ]
             for mentioned in (await graph.user_ids_by_name(conn, text.mentions(body))).values():

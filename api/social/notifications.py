@@ -86,8 +86,14 @@ class Notifications:
         subject_id: str | None = None,
         text: str,
         data: dict[str, Any] | None = None,
+        unblocked: bool = False,
     ) -> Notice | None:
-        if actor_id is not None and (actor_id == user_id or await is_blocked(conn, actor_id, user_id)):
+        """Store a notice for ``user_id`` unless it is their own act, a block stands between them and the actor,
+        or they turned this kind off. ``unblocked``: the caller already checked, in ``conn``'s transaction, that
+        neither blocked the other (it saves a statement)."""
+        if actor_id is not None and (
+            actor_id == user_id or (not unblocked and await is_blocked(conn, actor_id, user_id))
+        ):
             return None
         toggles = (await UserSettings.load(conn, user_id)).notifications
         toggle = _TOGGLE.get(kind)
