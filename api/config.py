@@ -59,6 +59,9 @@ class Settings(BaseModel):
     content_max_video_s: float = Field(600, gt=0, **_env("MIXILLO_CONTENT_MAX_VIDEO_SECONDS"))
     sound_max_duration_s: float = Field(300, gt=0, **_env("MIXILLO_SOUND_MAX_SECONDS"))
     fcm_service_account: Path | None = Field(None, **_env("MIXILLO_FCM_SERVICE_ACCOUNT"))
+    # Rendered first feed pages kept per viewer (0: no cache), and how old one may get (api.social.feed_cache).
+    feed_cache_size: int = Field(10_000, ge=0, **_env("MIXILLO_FEED_CACHE_SIZE"))
+    feed_cache_ttl_s: float = Field(5.0, gt=0, le=60, **_env("MIXILLO_FEED_CACHE_TTL_SECONDS"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
