@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 import socketio
 
+from api.app import SOCKETS
 from api.economy.catalog import seed_catalog
 from api.state import DATABASE
 from rooms.events import RoomEvent, decode_batch, seq_gaps
+from signaling.frames import FrameRedisManager, PreparedFrames
 from tests.api.helpers import Client
 from tests.conftest import AppFactory
 from tests.live.conftest import Viewer, creator, fan, go_live, url_of
@@ -137,6 +139,9 @@ async def test_a_polling_and_a_websocket_client_get_identical_ordered_events(liv
             assert (await v.call("join", {"room": stream}))["ok"]
         for b in (ws_batch, poll_batch):
             assert (await b.call("join", {"room": stream, "batch": True}))["ok"]
+        manager = client.app[SOCKETS].sio.manager
+        assert isinstance(manager, PreparedFrames)
+        prepared, queued = manager.prepared, manager.queued
         answers = []
         for burst in range(4):
             # Five at once: events queue on every transport together. (python-engineio's client refuses a
@@ -153,6 +158,8 @@ async def test_a_polling_and_a_websocket_client_get_identical_ordered_events(liv
         assert [e["seq"] for e in expected] == list(range(first, last + 1))
         for other in viewers[2:]:
             assert tail(other) == expected
+        # Both paths ran: prepared frames to the WebSocket clients, the Engine.IO queue for the polling ones.
+        assert manager.prepared > prepared and manager.queued > queued
     finally:
         for each in viewers:
             if each.sio.transport() == "polling":
@@ -195,6 +202,9 @@ async def test_batches_cross_nodes_through_redis(make_client: AppFactory, tmp_pa
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
             assert len(v.frames) < len(v.events) and v.singles == []
         assert on_a.events == on_b.events
+        for node in (a, b):  # each node wrote its own viewer's batches as prepared frames
+            manager = node.app[SOCKETS].sio.manager
+            assert isinstance(manager, FrameRedisManager) and manager.prepared > 0
     finally:
         for each in (g, on_a, on_b):
             await each.close()
