@@ -41,10 +41,11 @@ from tests.services import free_port, redis_server, wait_for_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _serve(port: int, data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _serve(port: int, data_dir: Path, env: dict[str, str], root: Path = ROOT) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--data-dir", str(data_dir)], env={**env, "PYTHONPATH": str(root)}, cwd=root,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, 30.0, process)
     except BaseException:
@@ -88,7 +89,8 @@ class Audience:
         client.on("gift.sent", on_gift, namespace="/live")
         client.on("events", on_batch, namespace="/live")
         await client.connect(base, namespaces=["/live"], auth=auth, transports=["websocket"], wait_timeout=30)
-        answer = await client.call("join", {"room": room, "batch": batch}, namespace="/live", timeout=30)
+        join = {"room": room, "batch": True} if batch else {"room": room}  # a server without batches refuses the key
+        answer = await client.call("join", join, namespace="/live", timeout=30)
         if not answer.get("ok"):
             raise RuntimeError(f"join: {answer}")
         self.clients.append(client)
@@ -165,7 +167,8 @@ class LightAudience:
         connected = await ws.receive_str(timeout=30)
         if not connected.startswith("40/live,"):
             raise RuntimeError(f"/live connect: {connected!r}")
-        await ws.send_str("42/live,1" + json.dumps(["join", {"room": room, "batch": batch}]))  # EVENT, ack id 1
+        join = {"room": room, "batch": True} if batch else {"room": room}
+        await ws.send_str("42/live,1" + json.dumps(["join", join]))  # EVENT, ack id 1
         while True:
             text = await ws.receive_str(timeout=30)
             if text.startswith("43/live,1["):  # ACK 1
@@ -364,7 +367,8 @@ def _quantiles(values: list[float]) -> list[float]:
 
 
 async def _run(store: str, viewers: list[int], rates: list[float], seconds: float, givers: int,
-               per_worker: int, *, client: str = "socketio", batch: bool = False) -> list[list[str]]:
+               per_worker: int, *, client: str = "socketio", batch: bool = False,
+               server_root: Path = ROOT) -> list[list[str]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-rooms-") as tmp, \
             (redis_server() if store == "redis" else _nothing()) as redis_url:
@@ -380,7 +384,7 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
         if redis_url:
             env["REDIS_URL"] = redis_url
         port = free_port()
-        server = await asyncio.to_thread(_serve, port, Path(tmp) / "data", env)
+        server = await asyncio.to_thread(_serve, port, Path(tmp) / "data", env, server_root)
         try:
             for n in viewers:
                 for rate in rates:
@@ -418,6 +422,8 @@ def main() -> None:
     parser.add_argument("--client", choices=("light", "socketio"), default="light",
                         help="viewer client: a minimal Engine.IO/Socket.IO one (default) or python-socketio's")
     parser.add_argument("--batch", action="store_true", help="viewers and givers join with batch: true")
+    parser.add_argument("--server-root", type=Path, default=ROOT,
+                        help="serve from this checkout (e.g. the main branch, for a before/after in one run)")
     parser.add_argument("--worker", nargs=3, metavar=("URL", "ROOM", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -432,7 +438,7 @@ def main() -> None:
     rows = []
     for store in args.stores.split(","):
         rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers, args.per_worker,
-                                 client=args.client, batch=args.batch))
+                                 client=args.client, batch=args.batch, server_root=args.server_root))
     print()
     print("| store | delivery | viewers | offered gifts/s | charged gifts/s | refused | send→ack p50 ms | p99 ms "
           "| send→arrival p50 ms | p99 ms | ack→arrival p50 ms | p99 ms | late | disorder | server CPU µs/gift "
