@@ -130,17 +130,22 @@ async def test_a_polling_and_a_websocket_client_get_identical_ordered_events(liv
     ws_single = await Viewer().connect(url)
     poll_single = Viewer()
     await poll_single.sio.connect(url, namespaces=["/live"], transports=["polling"], wait_timeout=10)
+    deflate = Viewer()  # offers permessage-deflate (RFC 7692), which aiohttp's server accepts
+    deflate.sio = socketio.AsyncClient(reconnection=False, websocket_extra_options={"compress": 15})
+    deflate.sio.on("*", deflate._record, namespace="/live")
+    await deflate.connect(url)
     ws_batch = await BatchViewer().connect(url)
     poll_batch = await BatchViewer().connect(url, transports=["polling"])
-    viewers: list[Viewer | BatchViewer] = [g, ws_single, poll_single, ws_batch, poll_batch]
+    viewers: list[Viewer | BatchViewer] = [g, ws_single, poll_single, deflate, ws_batch, poll_batch]
     try:
         assert poll_single.sio.transport() == "polling" and poll_batch.sio.transport() == "polling"
-        for v in (g, ws_single, poll_single):
+        for v in (g, ws_single, poll_single, deflate):
             assert (await v.call("join", {"room": stream}))["ok"]
         for b in (ws_batch, poll_batch):
             assert (await b.call("join", {"room": stream, "batch": True}))["ok"]
         manager = client.app[SOCKETS].sio.manager
         assert isinstance(manager, PreparedFrames)
+        assert sum(1 for ws in manager.websockets.values() if ws._sock is not None and ws._sock.compress) == 1
         prepared, queued = manager.prepared, manager.queued
         answers = []
         for burst in range(4):
@@ -158,7 +163,8 @@ async def test_a_polling_and_a_websocket_client_get_identical_ordered_events(liv
         assert [e["seq"] for e in expected] == list(range(first, last + 1))
         for other in viewers[2:]:
             assert tail(other) == expected
-        # Both paths ran: prepared frames to the WebSocket clients, the Engine.IO queue for the polling ones.
+        # Both paths ran: prepared frames to the WebSocket clients, the Engine.IO queue for the polling ones
+        # and the one whose frames are compressed.
         assert manager.prepared > prepared and manager.queued > queued
     finally:
         for each in viewers:
