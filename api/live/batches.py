@@ -14,14 +14,14 @@ nodes travel in two batches (each ascending); a client orders across batches by 
 across nodes with per-event delivery.
 
 Each room with pending events has one tick task (owned here, per room): it sleeps one tick, emits what
-gathered, and ends when a tick gathered nothing. The room's end (``room.ended``) is emitted at once and
-ends its task; ``close`` emits what is pending and cancels every task.
+gathered, and ends when a tick gathered nothing, so a room that closed has no task one tick later. The
+room's end (``room.ended``) is emitted at once with what is pending; ``close`` cancels every tick task and
+emits what is left.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,14 +50,10 @@ class EventBatches:
             self._ticks[event.room] = asyncio.create_task(self._tick(event.room), name=f"batch:{event.room}")
 
     async def publish(self, event: RoomEvent) -> None:
-        """``add``, except that a room's end is sent with what is pending now, and its tick task stopped."""
+        """``add``, except that a room's end is sent at once with what is pending (its tick task then finds
+        nothing at its next tick and ends)."""
         self.add(event)
         if isinstance(event.data, RoomEnded):
-            task = self._ticks.pop(event.room, None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await self.flush(event.room)
 
     async def flush(self, room_id: str) -> None:
@@ -75,7 +71,8 @@ class EventBatches:
                 await asyncio.sleep(self.tick_s)
                 if not self._pending.get(room_id):
                     return
-                await self.flush(room_id)
+                # Shielded: a tick cancelled (on close) mid-emit must not drop a batch half sent.
+                await asyncio.shield(self.flush(room_id))
         finally:
             if self._ticks.get(room_id) is asyncio.current_task():
                 del self._ticks[room_id]
