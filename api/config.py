@@ -98,6 +98,7 @@ class Settings(BaseModel):
     room_like_window_ms: int = Field(1000, ge=50, le=60_000, **_env("MIXILLO_ROOM_LIKE_WINDOW_MS"))
     room_cohost_seats: int = Field(8, ge=1, le=32, **_env("MIXILLO_ROOM_COHOST_SEATS"))
     room_cohost_invite_ttl_s: int = Field(60, ge=5, **_env("MIXILLO_ROOM_COHOST_INVITE_TTL"))
+    room_batch_tick_ms: int = Field(50, ge=5, le=1000, **_env("MIXILLO_ROOM_BATCH_TICK_MS"))
     pk_invite_ttl_s: int = Field(30, ge=5, **_env("MIXILLO_PK_INVITE_TTL"))
     pk_countdown_s: int = Field(5, ge=0, le=60, **_env("MIXILLO_PK_COUNTDOWN"))
     pk_duration_s: int = Field(300, ge=30, le=3600, **_env("MIXILLO_PK_DURATION"))
