@@ -19,8 +19,8 @@ from store.ids import encode_ulid, is_id, new_id
 from store.schema import metadata
 
 
-async def test_migrations_produce_exactly_the_schema(db_url: str) -> None:
-    db = Database(db_url)
+async def test_migrations_produce_exactly_the_schema(empty_db_url: str) -> None:
+    db = Database(empty_db_url)
     try:
         await migrate.upgrade(db)
         assert await migrate.current_revision(db) == migrate.head_revision()
