@@ -170,7 +170,9 @@ class FrameSink(queue.Queue[Any]):
 Joined = tuple[float | None, RTCPeerConnection, dict[str, int]]
 
 
-async def one_subscriber(url: str, http: ClientSession) -> Joined:
+async def one_subscriber(url: str, http: ClientSession, whep_url: str | None = None,
+                         headers: dict[str, str] | None = None) -> Joined:
+    """A subscriber of ``url``'s /whep (or of ``whep_url``, with ``headers``: ``mixillo bench viewers``)."""
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
@@ -190,7 +192,7 @@ async def one_subscriber(url: str, http: ClientSession) -> Joined:
     for t in pc.getTransceivers():
         sink = FrameSink(on_video if t.kind == "video" else on_audio)
         vars(t.receiver)["_RTCRtpReceiver__decoder_queue"] = sink
-    async with http.post(url + "/whep", data=pc.localDescription.sdp) as response:
+    async with http.post(whep_url or url + "/whep", data=pc.localDescription.sdp, headers=headers) as response:
         answer = await response.text()
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     try:

@@ -1,0 +1,43 @@
+// The live room over Socket.IO `/live` (socket.io-client from npm, vendored by `make web`): connect with
+// the access token (or anonymously, to watch), join the room, hand every room event to `onEvent` and
+// resume with the last applied `seq` after a reconnect. Every action is acknowledged with
+// {ok: true, ...} or {ok: false, error: <problem>}.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+
+export class LiveRoom {
+  constructor(room, { token, onEvent, onSnapshot }) {
+    this.room = room;
+    this.seq = 0;
+    this.onEvent = onEvent;
+    this.onSnapshot = onSnapshot;
+    this.socket = io("/live", { auth: token ? { token } : undefined, transports: ["websocket"] });
+    this.socket.onAny((type, event) => this.apply(event));
+    this.socket.on("connect", () => this.join().catch((err) => console.error("join", err)));
+  }
+
+  apply(event) {
+    if (!event || typeof event.seq !== "number" || event.seq <= this.seq) return;  // seen already
+    this.seq = event.seq;
+    this.onEvent(event);
+  }
+
+  async join() {
+    const answer = await this.call("join", this.seq ? { room: this.room, last_seq: this.seq } : { room: this.room });
+    const snapshot = answer.snapshot || (answer.resume && answer.resume.snapshot);
+    if (snapshot) {
+      this.seq = Math.max(this.seq, snapshot.seq);
+      this.onSnapshot(snapshot);
+    }
+    for (const event of (answer.resume && answer.resume.events) || []) this.apply(event);
+  }
+
+  async call(event, payload) {
+    const answer = await this.socket.timeout(10000).emitWithAck(event, payload);
+    if (!answer.ok) throw new Error(answer.error.detail || answer.error.title);
+    return answer;
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
