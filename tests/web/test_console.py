@@ -100,6 +100,7 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
     client = console_app
     base = str(client.make_url("/")).rstrip("/")
     host, rival, viewer = await creator(client), await creator(client), await fan(client, coins=50)
+    guest = await fan(client)
     rival_stream = (await go_live(client, rival, title="Rival show"))["stream"]["id"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
@@ -112,6 +113,17 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         await page_expect(studio.locator("#status")).to_contain_text("On air", timeout=UI_WAIT_MS)
         stream = await studio.evaluate("window.console_state.live.id")
         assert stream and stream != rival_stream
+
+        # A viewer asks to come on stage; the broadcaster accepts, then kicks them. (Before the PK battle: a
+        # battle's program has exactly two hosts, and seating a guest during one is refused by the compositor.)
+        response = await client.post(f"/api/multi-host/{stream}/request", headers=bearer(guest))
+        assert response.status == 200, await response.text()
+        await studio.click(f"#requests li:has-text('{guest['user']['username']}') button:has-text('Accept')",
+                           timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#guests li")).to_contain_text(guest["user"]["username"], timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#requests li")).to_have_count(0)
+        await studio.click("#guests li button:has-text('Kick')")
+        await page_expect(studio.locator("#guests li")).to_have_count(0, timeout=UI_WAIT_MS)
 
         # The rival challenges over REST; the broadcaster accepts on the page.
         response = await client.post("/api/pk-battles", json={"room_id": rival_stream, "opponent_room_id": stream},
@@ -171,9 +183,11 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         left = await coins(client, viewer)
         assert left < 50 - PRICE
         await page_expect(watch.locator("#balance")).to_have_text(str(left), timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#orders")).to_have_text("1 order in this live", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#products option")).to_contain_text("9 left", timeout=UI_WAIT_MS)
 
-        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
-        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
+        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"), full_page=True)
+        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
 
         # The switch: the same live over LL-HLS with hls.js, which loads the ladder's master playlist. (Decoding
         # it is tests/transcode/test_hlsjs.py's; here the ladder encodes a PK composite on a shared machine,

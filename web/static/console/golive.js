@@ -67,6 +67,10 @@ function onEvent(event) {
     case "cohost.joined": dropRequest(data.seat.user_id); showGuest(data.seat.user_id); break;
     case "cohost.left": case "cohost.declined": dropRequest(data.user_id); $(`#guest-${CSS.escape(data.user_id)}`)?.remove(); break;
     case "shop.pinned": showPinned(data.pin); break;
+    case "shop.order":
+      $("#orders").textContent = `${data.orders} order${data.orders === 1 ? "" : "s"} in this live`;
+      loadProducts().catch(showError);  // the stock changed
+      break;
     case "room.ended": status("The live has ended."); break;
     default: break;
   }
