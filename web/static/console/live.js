@@ -5,14 +5,21 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
 
 export class LiveRoom {
-  constructor(room, { token, onEvent, onSnapshot }) {
+  // `token()` is read on every (re)connect; when the server refuses it (an access token lives 15 minutes),
+  // `renew()` gets a new one (api.js: the refresh token) and the socket connects again.
+  constructor(room, { token, renew, onEvent, onSnapshot }) {
     this.room = room;
     this.seq = 0;
     this.onEvent = onEvent;
     this.onSnapshot = onSnapshot;
-    this.socket = io("/live", { auth: token ? { token } : undefined, transports: ["websocket"] });
+    const auth = (send) => send(token() ? { token: token() } : {});
+    this.socket = io("/live", { auth, transports: ["websocket"] });
     this.socket.onAny((type, event) => this.apply(event));
     this.socket.on("connect", () => this.join().catch((err) => console.error("join", err)));
+    this.socket.on("connect_error", async () => {
+      // socket.io-client retries a network failure itself (`active`); a refusal by the server it does not
+      if (!this.socket.active && token() && (await renew())) this.socket.connect();
+    });
   }
 
   apply(event) {

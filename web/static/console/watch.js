@@ -1,7 +1,7 @@
 // The watch page (/watch/<stream id>): WHEP playback of what the live's viewers see (the program), HLS
 // (hls.js, LL-HLS) when WHEP fails, and a switch between them; chat, gifts with the coin balance, and the
 // pinned product with a Buy button. Anyone may watch; chatting, gifting and buying need a sign-in.
-import { api, giftCatalogue, newKey, session } from "./api.js";
+import { accessToken, api, giftCatalogue, newKey, refresh, session } from "./api.js";
 import { LiveRoom } from "./live.js";
 import { $, action, authBox, drawBattle, el, mergeBattle, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
@@ -157,8 +157,7 @@ async function buy(event) {
 
 function connect() {
   state.room?.close();
-  const current = session();
-  state.room = new LiveRoom(streamId, { token: current && current.access_token, onEvent, onSnapshot });
+  state.room = new LiveRoom(streamId, { token: accessToken, renew: refresh, onEvent, onSnapshot });
 }
 
 async function main() {
