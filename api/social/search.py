@@ -206,11 +206,11 @@ class Search:
         }
         if after is not None:
             params.update(score=after[0], last=after[1])
-        async with self._db.read() as conn:
-            return {
-                kind: list(await conn.execute(self._statement(kind, viewer is not None, after is not None), params))
-                for kind in kinds
-            }
+        statements = {kind: self._statement(kind, viewer is not None, after is not None) for kind in kinds}
+        # One trip to a reader thread for all kinds (store.database.Database.run_read).
+        return await self._db.run_read(
+            lambda conn: {kind: list(conn.execute(statement, params)) for kind, statement in statements.items()}
+        )
 
     async def suggestions(self, prefix: str, viewer: str | None, limit: int) -> list[tuple[str, str]]:
         """(kind, text) completions: hashtags by use, then usernames and sound titles by rank."""

@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from engine.engine import Engine
-from engine.errors import SessionNotFound
+from engine.errors import SessionNotFound, StreamNotLive
 from tests.engine.clients import publish, subscribe
 
 CYCLES = int(os.environ.get("MIXILLO_LEAK_CYCLES", "200"))
@@ -49,9 +51,23 @@ async def test_cycles_leave_nothing_behind(make_engine: Callable[..., Any]) -> N
     await asyncio.gather(*(loop.run_in_executor(None, time.sleep, 0.2) for _ in range(64)))
     await asyncio.sleep(0.5)
     before = census()
+    reaped = 0
     for i in range(CYCLES):
-        pub = await publish(engine, f"s{i}")
-        viewer = await subscribe(engine, f"s{i}")
+        while True:
+            pub = await publish(engine, f"s{i}")
+            try:
+                viewer = await subscribe(engine, f"s{i}")
+                break
+            except StreamNotLive:
+                # On a loaded machine (CI's two cores under parallel workers) the publisher may not connect
+                # within the 1 s connect timeout, and the reaper rightly closes it before the viewer's offer
+                # is ready. That is the engine doing its job, not a leak: close the client and run the cycle
+                # again, so every cycle still pairs a publisher with a viewer. Bounded: a real fault fails.
+                with pytest.raises(SessionNotFound):
+                    engine.session(pub.session_id)
+                await pub.close()
+                reaped += 1
+                assert reaped <= CYCLES // 10, f"{reaped} publishers reaped before their viewer subscribed"
         if i % CONNECT_EVERY == 0:
             await asyncio.wait_for(viewer.wait_frames(1), 15)
         if i % 2:  # half end with DELETE, half by the client going away (DTLS close -> reaper)

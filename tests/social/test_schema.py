@@ -26,8 +26,8 @@ def _downgrade(connection: sa.Connection) -> None:
     command.downgrade(config, "0004_commerce")
 
 
-async def test_migration_matches_metadata(db_url: str) -> None:
-    db = Database(db_url)
+async def test_migration_matches_metadata(empty_db_url: str) -> None:
+    db = Database(empty_db_url)
     try:
         await migrate.upgrade(db)
         async with db.read() as conn:
