@@ -214,3 +214,14 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
     finally:
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster-last.png"))
         await studio.close()
+
+
+async def test_watch_falls_back_to_hls_when_whep_is_refused(make_client: AppFactory, chromium: Browser) -> None:
+    client = await make_client(media_anonymous_whep=False)
+    stream = (await go_live(client, await creator(client)))["stream"]["id"]
+    watch, _ = await open_page(chromium, f"{client.make_url('/')}watch/{stream}")
+    # anonymous: no media token, which this server requires for WHEP; the page says why it plays HLS
+    await page_expect(watch.locator("#player")).to_contain_text(
+        "HLS (WebRTC playback failed: playback needs 'Authorization: Bearer <media token>')", timeout=UI_WAIT_MS)
+    await page_expect(watch.locator("#switch")).to_have_text("Switch to WebRTC")
+    assert await watch.evaluate("window.console_state.mode") == "hls"

@@ -13,8 +13,10 @@ window.console_state = state;
 // Players ------------------------------------------------------------------------------------------------
 
 class WhepPlayer {
+  // Signed in, the viewer plays with a subscribe token (needed when the server turns anonymous WHEP off).
   async start(video) {
-    this.session = await WebRtcSession.play(`/whep/${encodeURIComponent(streamId)}/program`, video);
+    const token = session() ? (await api("POST", "/api/media/tokens", { stream_id: streamId })).token : null;
+    this.session = await WebRtcSession.play(`/whep/${encodeURIComponent(streamId)}/program`, video, token);
   }
 
   framesDecoded() {
@@ -52,14 +54,14 @@ class HlsPlayer {
   }
 }
 
-async function play(mode) {
+async function play(mode, why = "") {
   const video = $("#video");
   await state.player?.stop();
   video.srcObject = null;
   video.removeAttribute("src");
   state.player = mode === "whep" ? new WhepPlayer() : new HlsPlayer();
   state.mode = mode;
-  $("#player").textContent = mode === "whep" ? "WebRTC (WHEP)" : "HLS";
+  $("#player").textContent = (mode === "whep" ? "WebRTC (WHEP)" : "HLS") + why;
   $("#switch").textContent = mode === "whep" ? "Switch to HLS" : "Switch to WebRTC";
   await state.player.start(video);
 }
@@ -68,8 +70,7 @@ async function startPlayback() {
   try {
     await play("whep");
   } catch (err) {
-    showError(`WebRTC playback failed (${err.message}); playing HLS`);
-    await play("hls");
+    await play("hls", ` (WebRTC playback failed: ${err.message})`);
   }
 }
 
