@@ -1,11 +1,12 @@
 """The web console end to end in Debian's Chromium (Playwright, fake camera and microphone).
 
-A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``); a second host, live over REST,
-challenges them to a PK battle, which they accept on the page; a viewer with coins opens ``/watch/<id>``,
-decodes the video over WHEP, chats, sends a gift from the picker and sees the balance drop by its price; the
-broadcaster's page shows the gift (name and animation name) and the new PK score. Then the broadcaster
-pins a new product and the viewer buys it, and the viewer switches to HLS. Screenshots of both pages are
-kept in ``artifacts/e2e/``; the broadcaster ends the live.
+A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``), takes a guest on stage and
+off again, and challenges a second host (live over REST), who declines; that host challenges them back and
+they accept on the page. A viewer with coins opens ``/watch/<id>``, decodes the video over WHEP, chats,
+sends a gift from the picker and sees the balance drop by its price; the broadcaster's page shows the gift
+(name and animation name) and the new PK score. The broadcaster pins a new product, the viewer buys it, the
+viewer switches to HLS, and the broadcaster ends the live. Screenshots of both pages are kept in
+``artifacts/e2e/``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,15 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         await page_expect(studio.locator("#requests li")).to_have_count(0)
         await studio.click("#guests li button:has-text('Kick')")
         await page_expect(studio.locator("#guests li")).to_have_count(0, timeout=UI_WAIT_MS)
+
+        # The broadcaster challenges the rival on the page; the rival declines over REST.
+        await studio.fill("#pk-invite [name=opponent]", rival_stream)
+        await studio.click("#pk-invite button[type=submit]")
+        await page_expect(studio.locator("#pk-state")).to_have_text("invited", timeout=UI_WAIT_MS)
+        declined = await studio.evaluate("window.console_state.battle.battle_id")
+        response = await client.post(f"/api/pk-battles/{declined}/reject", headers=bearer(rival))
+        assert response.status == 200, await response.text()
+        await page_expect(studio.locator("#pk-state")).to_have_text("rejected", timeout=UI_WAIT_MS)
 
         # The rival challenges over REST; the broadcaster accepts on the page.
         response = await client.post("/api/pk-battles", json={"room_id": rival_stream, "opponent_room_id": stream},
