@@ -1,7 +1,8 @@
 """The web console end to end in Debian's Chromium (Playwright, fake camera and microphone).
 
-A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``), takes a guest on stage and
-off again, and challenges a second host (live over REST), who declines; that host challenges them back and
+A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``). A viewer asks on their page
+to join the stage; the broadcaster accepts (the guest's camera goes up over WHIP) and kicks them. The
+broadcaster challenges a second host (live over REST), who declines; that host challenges them back and
 they accept on the page. A viewer with coins opens ``/watch/<id>``, decodes the video over WHEP, chats,
 sends a gift from the picker and sees the balance drop by its price; the broadcaster's page shows the gift
 (name and animation name) and the new PK score. The broadcaster pins a new product, the viewer buys it, the
@@ -115,16 +116,22 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         stream = await studio.evaluate("window.console_state.live.id")
         assert stream and stream != rival_stream
 
-        # A viewer asks to come on stage; the broadcaster accepts, then kicks them. (Before the PK battle: a
-        # battle's program has exactly two hosts, and seating a guest during one is refused by the compositor.)
-        response = await client.post(f"/api/multi-host/{stream}/request", headers=bearer(guest))
-        assert response.status == 200, await response.text()
-        await studio.click(f"#requests li:has-text('{guest['user']['username']}') button:has-text('Accept')",
-                           timeout=UI_WAIT_MS)
-        await page_expect(studio.locator("#guests li")).to_contain_text(guest["user"]["username"], timeout=UI_WAIT_MS)
+        # A viewer asks on their page to come on stage; the broadcaster accepts, the guest's camera goes up
+        # over WHIP with the ticket the socket brings, and the broadcaster kicks them. (Before the PK battle:
+        # a battle's program has exactly two hosts, and seating a guest during one is refused.)
+        stage, _ = await open_page(chromium, f"{base}/watch/{stream}")
+        await sign_in(stage, guest)
+        await stage.click("#stage-request")
+        await page_expect(stage.locator("#stage")).to_have_text("Asked the host…", timeout=UI_WAIT_MS)
+        name = guest["user"]["username"]
+        await studio.click(f"#requests li:has-text('{name}') button:has-text('Accept')", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#guests li")).to_contain_text(name, timeout=UI_WAIT_MS)
         await page_expect(studio.locator("#requests li")).to_have_count(0)
+        await page_expect(stage.locator("#stage")).to_have_text("On stage", timeout=UI_WAIT_MS)
         await studio.click("#guests li button:has-text('Kick')")
         await page_expect(studio.locator("#guests li")).to_have_count(0, timeout=UI_WAIT_MS)
+        await page_expect(stage.locator("#stage")).not_to_have_text("On stage", timeout=UI_WAIT_MS)
+        await stage.close()
 
         # The broadcaster challenges the rival on the page; the rival declines over REST.
         await studio.fill("#pk-invite [name=opponent]", rival_stream)

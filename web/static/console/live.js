@@ -9,7 +9,7 @@ const SEEN = 1000;  // seqs remembered to drop duplicates
 export class LiveRoom {
   // `token()` is read on every (re)connect; when the server refuses it (an access token lives 15 minutes),
   // `renew()` gets a new one (api.js: the refresh token) and the socket connects again.
-  constructor(room, { token, renew, onEvent, onSnapshot }) {
+  constructor(room, { token, renew, onEvent, onSnapshot, onTicket = () => {}, onRemoved = () => {} }) {
     this.room = room;
     this.seq = 0;  // the largest seq applied: where a rejoin resumes
     this.floor = 0;  // the last snapshot's seq
@@ -20,6 +20,12 @@ export class LiveRoom {
     this.socket = io("/live", { auth, transports: ["websocket"] });
     this.socket.on("events", (batch) => batch.forEach((event) => this.apply(event)));  // one tick's events
     this.socket.on("connect", () => this.join().catch((err) => console.error("join", err)));
+    // The host accepted our request to come on stage: the ticket (where to publish, and the media token) is
+    // sent to the user's own sockets on the default namespace (signaling.socketio), which needs a token.
+    this.personal = token() ? io("/", { auth, transports: ["websocket"] }) : null;
+    this.personal?.on("cohost.ticket", (ticket) => { if (ticket.room === room) onTicket(ticket); });
+    // the server closed the socket: kicked from the live (socket.io-client does not reconnect by itself)
+    this.socket.on("disconnect", (reason) => { if (reason === "io server disconnect") onRemoved(); });
     this.socket.on("connect_error", async () => {
       // socket.io-client retries a network failure itself (`active`); a refusal by the server it does not
       if (!this.socket.active && token() && (await renew())) this.socket.connect();
@@ -58,5 +64,6 @@ export class LiveRoom {
 
   close() {
     this.socket.close();
+    this.personal?.close();
   }
 }
