@@ -5,6 +5,10 @@ encodes nothing; the Consumer writes each forwarded packet itself (new SSRC, ren
 payload type and header extension ids) and records it in the sender's RTP history, so the sender's own
 NACK handling retransmits it over RTX (RFC 4588) and its sender reports (RFC 3550 §6.4.1) stay correct.
 A PLI or FIR from the subscriber is passed to the Producer (throttled there).
+
+Per packet, the bytes are serialised once for all Consumers with the same header-extension layout, each
+Consumer rewrites its own fixed-header fields in a copy, and :class:`~engine.srtp.SrtpSender` protects and
+sends it on the leg's socket without aiortc's coroutine layers (aiortc's path when it cannot).
 """
 
 from __future__ import annotations

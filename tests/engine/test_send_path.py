@@ -180,3 +180,26 @@ async def test_keyframe_is_asked_for_when_the_viewer_connects(engine: Engine) ->
     finally:
         await first.close()
         await pub.close()
+
+
+async def test_light_subscriber_counts_frames_and_reports(engine: Engine) -> None:
+    """The fan-out benchmark's viewer: real ICE/DTLS, frames counted from clear headers, RTCP sent back."""
+    from benchmarks.light_subscriber import LightSubscriber
+
+    pub = await publish(engine, "light")
+    sub = LightSubscriber()
+    try:
+        session = await engine.subscribe("light", await sub.offer())
+        await sub.answer(session.answer)
+        assert sub.first_frame is not None
+        joined = await asyncio.wait_for(asyncio.shield(sub.first_frame), 15)
+        assert 0 < joined < 15 and list(sub.marks) == ["answer", "dtls", "rtp", "frame"]
+        consumer = engine.session(session.id).consumers["video"]
+        await until(lambda: consumer.last_rtcp_at > 0 and sub.frames >= 10, within=10)
+        counts = sub.counts()
+        assert counts["audio"] > 0 and counts["video"] >= counts["frames"] >= 10
+        video = next(s for s in sub.sources.values() if s.kind == "video")
+        assert video.broken_frames == 0 and consumer.packets_lost == 0
+    finally:
+        await sub.close()
+        await pub.close()
