@@ -26,10 +26,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(RUNTIME_STAMP) $@
 
-# The console's HLS player needs hls.js from npm; without npm the service still runs (WebRTC, API).
+# The console needs hls.js and socket.io-client from npm; without npm the service still runs (WebRTC, API).
 serve: $(RUNTIME_STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
-	  else echo "npm not found: the console's HLS player (hls.js) is not built; everything else works"; fi
+	  else echo "npm not found: the console's browser libraries (hls.js, socket.io-client) are not built; the API works"; fi
 	$(BIN)/mixillo serve
 
 migrate: $(RUNTIME_STAMP)

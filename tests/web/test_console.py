@@ -1,11 +1,13 @@
 """The web console end to end in Debian's Chromium (Playwright, fake camera and microphone).
 
-A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``); a second host, live over REST,
-challenges them to a PK battle, which they accept on the page; a viewer with coins opens ``/watch/<id>``,
-decodes the video over WHEP, chats, sends a gift from the picker and sees the balance drop by its price; the
-broadcaster's page shows the gift (name and animation name) and the new PK score. Then the broadcaster
-pins a new product and the viewer buys it, and the viewer switches to HLS. Screenshots of both pages are
-kept in ``artifacts/e2e/``; the broadcaster ends the live.
+A broadcaster signs in on ``/live`` and goes live (WHIP from ``getUserMedia``). A viewer asks on their page
+to join the stage; the broadcaster accepts (the guest's camera goes up over WHIP) and kicks them. The
+broadcaster challenges a second host (live over REST), who declines; that host challenges them back and
+they accept on the page. A viewer with coins opens ``/watch/<id>``, decodes the video over WHEP, chats,
+sends a gift from the picker and sees the balance drop by its price; the broadcaster's page shows the gift
+(name and animation name) and the new PK score. The broadcaster pins a new product, the viewer buys it, the
+viewer switches to HLS, and the broadcaster ends the live. Screenshots of both pages are kept in
+``artifacts/e2e/``.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
     client = console_app
     base = str(client.make_url("/")).rstrip("/")
     host, rival, viewer = await creator(client), await creator(client), await fan(client, coins=50)
+    guest = await fan(client)
     rival_stream = (await go_live(client, rival, title="Rival show"))["stream"]["id"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
@@ -112,6 +115,32 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         await page_expect(studio.locator("#status")).to_contain_text("On air", timeout=UI_WAIT_MS)
         stream = await studio.evaluate("window.console_state.live.id")
         assert stream and stream != rival_stream
+
+        # A viewer asks on their page to come on stage; the broadcaster accepts, the guest's camera goes up
+        # over WHIP with the ticket the socket brings, and the broadcaster kicks them. (Before the PK battle:
+        # a battle's program has exactly two hosts, and seating a guest during one is refused.)
+        stage, _ = await open_page(chromium, f"{base}/watch/{stream}")
+        await sign_in(stage, guest)
+        await stage.click("#stage-request")
+        await page_expect(stage.locator("#stage")).to_have_text("Asked the host…", timeout=UI_WAIT_MS)
+        name = guest["user"]["username"]
+        await studio.click(f"#requests li:has-text('{name}') button:has-text('Accept')", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#guests li")).to_contain_text(name, timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#requests li")).to_have_count(0)
+        await page_expect(stage.locator("#stage")).to_have_text("On stage", timeout=UI_WAIT_MS)
+        await studio.click("#guests li button:has-text('Kick')")
+        await page_expect(studio.locator("#guests li")).to_have_count(0, timeout=UI_WAIT_MS)
+        await page_expect(stage.locator("#stage")).not_to_have_text("On stage", timeout=UI_WAIT_MS)
+        await stage.close()
+
+        # The broadcaster challenges the rival on the page; the rival declines over REST.
+        await studio.fill("#pk-invite [name=opponent]", rival_stream)
+        await studio.click("#pk-invite button[type=submit]")
+        await page_expect(studio.locator("#pk-state")).to_have_text("invited", timeout=UI_WAIT_MS)
+        declined = await studio.evaluate("window.console_state.battle.battle_id")
+        response = await client.post(f"/api/pk-battles/{declined}/reject", headers=bearer(rival))
+        assert response.status == 200, await response.text()
+        await page_expect(studio.locator("#pk-state")).to_have_text("rejected", timeout=UI_WAIT_MS)
 
         # The rival challenges over REST; the broadcaster accepts on the page.
         response = await client.post("/api/pk-battles", json={"room_id": rival_stream, "opponent_room_id": stream},
@@ -171,9 +200,11 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
         left = await coins(client, viewer)
         assert left < 50 - PRICE
         await page_expect(watch.locator("#balance")).to_have_text(str(left), timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#orders")).to_have_text("1 order in this live", timeout=UI_WAIT_MS)
+        await page_expect(studio.locator("#products option")).to_contain_text("9 left", timeout=UI_WAIT_MS)
 
-        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"))
-        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"))
+        await studio.screenshot(path=str(ARTIFACTS / "broadcaster.png"), full_page=True)
+        await watch.screenshot(path=str(ARTIFACTS / "viewer.png"), full_page=True)
 
         # The switch: the same live over LL-HLS with hls.js, which loads the ladder's master playlist. (Decoding
         # it is tests/transcode/test_hlsjs.py's; here the ladder encodes a PK composite on a shared machine,
@@ -200,3 +231,14 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
     finally:
         await studio.screenshot(path=str(ARTIFACTS / "broadcaster-last.png"))
         await studio.close()
+
+
+async def test_watch_falls_back_to_hls_when_whep_is_refused(make_client: AppFactory, chromium: Browser) -> None:
+    client = await make_client(media_anonymous_whep=False)
+    stream = (await go_live(client, await creator(client)))["stream"]["id"]
+    watch, _ = await open_page(chromium, f"{client.make_url('/')}watch/{stream}")
+    # anonymous: no media token, which this server requires for WHEP; the page says why it plays HLS
+    await page_expect(watch.locator("#player")).to_contain_text(
+        "HLS (WebRTC playback failed: playback needs 'Authorization: Bearer <media token>')", timeout=UI_WAIT_MS)
+    await page_expect(watch.locator("#switch")).to_have_text("Switch to WebRTC")
+    assert await watch.evaluate("window.console_state.mode") == "hls"

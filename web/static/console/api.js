@@ -39,7 +39,8 @@ async function send(method, path, body, headers) {
   return fetch(path, init);
 }
 
-async function refresh() {
+// Trade the refresh token for a new session (rotated on every use); false when signed out or refused.
+export async function refresh() {
   const current = session();
   if (!current) return false;
   const response = await fetch("/api/auth/refresh", {
@@ -101,4 +102,9 @@ export function userName(userId) {
     names.set(userId, api("GET", `/api/users/${encodeURIComponent(userId)}`).then((p) => p.username, () => userId));
   }
   return names.get(userId);
+}
+
+export function accessToken() {
+  const current = session();
+  return current ? current.access_token : null;
 }

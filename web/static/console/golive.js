@@ -1,6 +1,6 @@
 // The go-live page: sign in, create and start a live, publish camera and microphone over WHIP with the
 // publish token the start endpoint returns, and run the room: viewers, chat, gifts, PK, co-hosts, shop.
-import { api, giftCatalogue, session } from "./api.js";
+import { accessToken, api, giftCatalogue, refresh } from "./api.js";
 import { LiveRoom } from "./live.js";
 import { $, action, authBox, drawBattle, el, mergeBattle, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
@@ -29,7 +29,7 @@ async function goLive(event) {
   const link = $("#watch-link");
   link.href = `/watch/${state.live.id}`;
   link.hidden = false;
-  state.room = new LiveRoom(state.live.id, { token: session().access_token, onEvent, onSnapshot });
+  state.room = new LiveRoom(state.live.id, { token: accessToken, renew: refresh, onEvent, onSnapshot });
   await loadProducts();
 }
 
@@ -67,6 +67,10 @@ function onEvent(event) {
     case "cohost.joined": dropRequest(data.seat.user_id); showGuest(data.seat.user_id); break;
     case "cohost.left": case "cohost.declined": dropRequest(data.user_id); $(`#guest-${CSS.escape(data.user_id)}`)?.remove(); break;
     case "shop.pinned": showPinned(data.pin); break;
+    case "shop.order":
+      $("#orders").textContent = `${data.orders} order${data.orders === 1 ? "" : "s"} in this live`;
+      loadProducts().catch(showError);  // the stock changed
+      break;
     case "room.ended": status("The live has ended."); break;
     default: break;
   }

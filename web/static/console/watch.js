@@ -1,20 +1,23 @@
 // The watch page (/watch/<stream id>): WHEP playback of what the live's viewers see (the program), HLS
 // (hls.js, LL-HLS) when WHEP fails, and a switch between them; chat, gifts with the coin balance, and the
 // pinned product with a Buy button. Anyone may watch; chatting, gifting and buying need a sign-in.
-import { api, giftCatalogue, newKey, session } from "./api.js";
+import { accessToken, api, giftCatalogue, newKey, refresh, session } from "./api.js";
 import { LiveRoom } from "./live.js";
 import { $, action, authBox, drawBattle, el, mergeBattle, money, nameTag, prepend, showError, withScores } from "./ui.js";
 import { WebRtcSession } from "./whip.js";
 
 const streamId = decodeURIComponent(location.pathname.split("/").pop());
-const state = { live: null, room: null, player: null, mode: null, gifts: new Map(), balance: null, battle: null, pinned: null };
+const state = { live: null, room: null, player: null, mode: null, gifts: new Map(), balance: null, battle: null, pinned: null,
+  stage: null, camera: null };
 window.console_state = state;
 
 // Players ------------------------------------------------------------------------------------------------
 
 class WhepPlayer {
+  // Signed in, the viewer plays with a subscribe token (needed when the server turns anonymous WHEP off).
   async start(video) {
-    this.session = await WebRtcSession.play(`/whep/${encodeURIComponent(streamId)}/program`, video);
+    const token = session() ? (await api("POST", "/api/media/tokens", { stream_id: streamId })).token : null;
+    this.session = await WebRtcSession.play(`/whep/${encodeURIComponent(streamId)}/program`, video, token);
   }
 
   framesDecoded() {
@@ -52,14 +55,14 @@ class HlsPlayer {
   }
 }
 
-async function play(mode) {
+async function play(mode, why = "") {
   const video = $("#video");
   await state.player?.stop();
   video.srcObject = null;
   video.removeAttribute("src");
   state.player = mode === "whep" ? new WhepPlayer() : new HlsPlayer();
   state.mode = mode;
-  $("#player").textContent = mode === "whep" ? "WebRTC (WHEP)" : "HLS";
+  $("#player").textContent = (mode === "whep" ? "WebRTC (WHEP)" : "HLS") + why;
   $("#switch").textContent = mode === "whep" ? "Switch to HLS" : "Switch to WebRTC";
   await state.player.start(video);
 }
@@ -68,8 +71,7 @@ async function startPlayback() {
   try {
     await play("whep");
   } catch (err) {
-    showError(`WebRTC playback failed (${err.message}); playing HLS`);
-    await play("hls");
+    await play("hls", ` (WebRTC playback failed: ${err.message})`);
   }
 }
 
@@ -100,6 +102,9 @@ function onEvent(event) {
       if (state.battle) showBattle(withScores(state.battle, data.score_a, data.score_b));
       break;
     case "shop.pinned": showPinned(data.pin); break;
+    case "cohost.left": case "cohost.declined":
+      if (data.user_id === session()?.user.id) leaveStage(`Off stage (${data.reason}).`).catch(showError);
+      break;
     case "room.ended": $("#player").textContent = "The live has ended."; break;
     default: break;
   }
@@ -153,12 +158,37 @@ async function buy(event) {
   await refreshBalance();
 }
 
+// Stage: a viewer asks the host to come on stage; when the host accepts, the ticket (WHIP URL and media
+// token) arrives on our socket and the camera is published as a co-host.
+
+async function requestStage() {
+  if (!session()) throw new Error("sign in to join the stage");
+  await api("POST", `/api/multi-host/${encodeURIComponent(streamId)}/request`);
+  $("#stage").textContent = "Asked the host…";
+}
+
+async function goOnStage(ticket) {
+  state.camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
+  state.stage = await WebRtcSession.publish(new URL(ticket.whip_url).pathname, ticket.publish_token, state.camera);
+  $("#stage").textContent = "On stage";
+}
+
+async function leaveStage(text) {
+  await state.stage?.stop();
+  state.camera?.getTracks().forEach((t) => t.stop());
+  state.stage = state.camera = null;
+  $("#stage").textContent = text;
+}
+
 // Wiring -------------------------------------------------------------------------------------------------
 
 function connect() {
   state.room?.close();
-  const current = session();
-  state.room = new LiveRoom(streamId, { token: current && current.access_token, onEvent, onSnapshot });
+  state.room = new LiveRoom(streamId, {
+    token: accessToken, renew: refresh, onEvent, onSnapshot,
+    onTicket: (ticket) => goOnStage(ticket).catch(showError),
+    onRemoved: () => leaveStage("You were removed from this live.").catch(showError),
+  });
 }
 
 async function main() {
@@ -170,6 +200,7 @@ async function main() {
     event.target.reset();
   }));
   $("#buy").addEventListener("submit", action(buy));
+  $("#stage-request").addEventListener("click", action(requestStage));
   state.live = await api("GET", `/api/livestreams/${encodeURIComponent(streamId)}`);
   $("#title").textContent = state.live.title;
   document.title = `Mixillo Live · ${state.live.title}`;
