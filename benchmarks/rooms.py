@@ -260,6 +260,22 @@ class Viewers:
                 await process.wait()
 
 
+async def _givers(base: str, count: int, coins: int = 100_000) -> list[dict[str, Any]]:
+    """Signed-in fans with coins (registered ten at a time: each is a password hash on the server)."""
+    tag = os.urandom(3).hex()
+    async with aiohttp.ClientSession() as http:
+        async def one(n: int) -> dict[str, Any]:
+            fan = await _register(http, base, f"g{tag}{n}")
+            await _post(http, f"{base}/api/wallets/top-up", {"coins": coins, "payment_token": "tok_visa"},
+                        fan["access_token"])
+            return fan
+
+        fans: list[dict[str, Any]] = []
+        for start in range(0, count, 10):
+            fans += await asyncio.gather(*(one(n) for n in range(start, min(count, start + 10))))
+    return fans
+
+
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -295,18 +311,13 @@ def _hist_quantile(histogram: dict[int, int], q: float) -> float:
 
 async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int, pid: int,
                  per_worker: int, *, client: str = "socketio", batch: bool = False,
-                 redis_url: str | None = None) -> dict[str, Any]:
+                 redis_url: str | None = None, senders: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    tag = os.urandom(3).hex()
     async with aiohttp.ClientSession() as http:
-        tag = os.urandom(3).hex()
         host = await _register(http, base, f"h{tag}", account_type="creator")
         stream = await _post(http, f"{base}/api/livestreams", {"title": "bench"}, host["access_token"])
         await _post(http, f"{base}/api/livestreams/{stream['id']}/start", None, host["access_token"])
-        senders = []
-        for n in range(givers):
-            fan = await _register(http, base, f"g{tag}{n}")
-            await _post(http, f"{base}/api/wallets/top-up", {"coins": 100_000, "payment_token": "tok_visa"},
-                        fan["access_token"])
-            senders.append(fan)
+    senders = (senders or [])[:givers] or await _givers(base, givers)
     room, receiver = stream["id"], host["user"]["id"]
     audience = Viewers()
     givers_audience = Audience()
@@ -386,10 +397,11 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
         port = free_port()
         server = await asyncio.to_thread(_serve, port, Path(tmp) / "data", env, server_root)
         try:
+            senders = await _givers(f"http://127.0.0.1:{port}", givers)  # reused by each storm
             for n in viewers:
                 for rate in rates:
                     r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers, server.pid,
-                                     per_worker, client=client, batch=batch, redis_url=redis_url)
+                                     per_worker, client=client, batch=batch, redis_url=redis_url, senders=senders)
                     rows.append([store, "batch" if batch else "event", str(n), f"{rate:.0f}",
                                  f"{r['charged_per_s']:.0f}", str(r["refused"]),
                                  f"{r['ack50']:.1f}", f"{r['ack99']:.1f}", f"{r['fan50']:.1f}", f"{r['fan99']:.1f}",
