@@ -1,18 +1,23 @@
 """Live rooms: N Socket.IO viewers in one live and a gift storm: charged gifts/s and ack-to-arrival delay.
 
 The server is its own process (``python -m api.cli serve`` on loopback, SQLite), in process (memory room
-store) and with Redis (a throwaway ``redis-server``: Redis room store and ``AsyncRedisManager`` fan-out).
-Worker processes run the N anonymous viewers (python-socketio ``AsyncClient`` over WebSocket, 250 per
-process) and this process G signed-in givers that send gifts over ``/live`` at a set total rate. A gift's
-delay is from its acknowledgement at the giver to the ``gift.sent`` event's arrival at each viewer. The
-server broadcasts a gift before it answers the giver, so the event usually overtakes the ack: that delay is
-reported clamped at 0 ("ack→arrival"), next to the full path from the giver's send to each viewer's arrival
-("send→arrival") and to the ack ("send→ack"); "charged/s" counts gifts whose ack said ok, over the storm's
-duration; "late" counts (gift, viewer) pairs not delivered 5 s after the storm ended; server CPU is read from ``/proc``.
+store) and with Redis (a throwaway ``redis-server``: Redis room store and the ``AsyncRedisManager`` fan-out).
+Worker processes run the N anonymous viewers (``--client light``, the default: a minimal Engine.IO v4 /
+Socket.IO v5 client on aiohttp, ``LightAudience``; or ``--client socketio``: python-socketio's
+``AsyncClient``; WebSocket, ``--per-worker`` each) and this process G signed-in givers that send gifts over
+``/live`` at a set total rate. ``--batch``: everyone joins with ``batch: true`` (one ``events`` frame per
+tick). A gift's delay is from its acknowledgement at the giver to the ``gift.sent`` event's arrival at each
+viewer, clamped at 0 because per-event delivery broadcasts a gift before it answers the giver
+("ack→arrival"), next to the full path from the giver's send to each viewer's arrival ("send→arrival") and
+to the ack ("send→ack"); the workers return these as 0.1 ms histograms. "charged/s" counts gifts whose ack
+said ok, over the storm's duration; "late" counts (gift, viewer) pairs not delivered 5 s after the storm
+ended; "disorder" frames whose first seq was below one the viewer had seen; server CPU is read from
+``/proc`` (per gift, and per gift and recipient), Redis CPU from ``INFO cpu``, and the server's RSS growth
+per connected viewer from ``/proc/<pid>/status``. ``--server-root`` serves another checkout (a before/after).
 
     python -m benchmarks.rooms                                   # short: 100 viewers, 200 gifts/s, 5 s, both stores
-    python -m benchmarks.rooms --viewers 500,2000 --rate 500,2000 --seconds 10 --givers 120
-    python -m benchmarks.rooms --stores memory                   # skip the Redis run
+    python -m benchmarks.rooms --viewers 500,2000 --rate 200,1000,2000 --givers 110 --batch
+    python -m benchmarks.rooms --stores memory --server-root /work/main   # the main branch, per-event
 """
 
 from __future__ import annotations
