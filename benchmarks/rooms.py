@@ -356,6 +356,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
         await asyncio.sleep(1)  # the joins' own events settle
         began = time.monotonic()
         cpu_before, redis_before = _cpu_s(pid), await _redis_cpu_s(redis_url)
+        driver_before = time.process_time()
         tasks = []
         for n in range(total):
             delay = began + n * interval - time.monotonic()
@@ -364,6 +365,8 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             tasks.append(asyncio.create_task(send(n)))
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - began
+        driver_share = (time.process_time() - driver_before) / elapsed  # the givers' process, in cores
+        server_share = (_cpu_s(pid) - cpu_before) / elapsed
         await asyncio.sleep(5)  # the last events' fan-out
         cpu_per_gift = (_cpu_s(pid) - cpu_before) / max(1, len(acks))
         redis_per_gift = (await _redis_cpu_s(redis_url) - redis_before) / max(1, len(acks))
@@ -379,7 +382,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             "ack50": a[49], "ack99": a[98], "lost": len(acks) * viewers - merged["delivered"],
             "disorder": merged["disorder"], "cpu_us": cpu_per_gift * 1e6,
             "cpu_us_per_recipient": cpu_per_gift * 1e6 / viewers, "redis_us": redis_per_gift * 1e6,
-            "rss_kib_per_viewer": rss_per_viewer}
+            "rss_kib_per_viewer": rss_per_viewer, "driver_cores": driver_share, "server_cores": server_share}
 
 
 def _quantiles(values: list[float]) -> list[float]:
@@ -417,7 +420,9 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
                                  f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["lost"]), str(r["disorder"]),
                                  f"{r['cpu_us']:.0f}", f"{r['cpu_us_per_recipient']:.2f}",
                                  f"{r['redis_us']:.0f}" if redis_url else "—", f"{r['rss_kib_per_viewer']:.0f}"])
-                    print(" | ".join(rows[-1]), os.getloadavg()[0], flush=True)
+                    print(" | ".join(rows[-1]), f"load {os.getloadavg()[0]:.1f}",
+                          f"cores during the storm: server {r['server_cores']:.2f}, driver {r['driver_cores']:.2f}",
+                          flush=True)
         finally:
             server.terminate()
             server.wait(15)
