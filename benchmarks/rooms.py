@@ -107,8 +107,14 @@ class Audience:
 
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (``/proc/<pid>/stat`` fields 14 and 15)."""
+    return sum(_cpu_split_s(pid))
+
+
+def _cpu_split_s(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 async def _worker(base: str, room: str, count: int, *, client: str = "socketio", batch: bool = False) -> None:
@@ -356,6 +362,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
         await asyncio.sleep(1)  # the joins' own events settle
         began = time.monotonic()
         cpu_before, redis_before = _cpu_s(pid), await _redis_cpu_s(redis_url)
+        split_before = _cpu_split_s(pid)
         driver_before = time.process_time()
         tasks = []
         for n in range(total):
@@ -369,6 +376,8 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
         server_share = (_cpu_s(pid) - cpu_before) / elapsed
         await asyncio.sleep(5)  # the last events' fan-out
         cpu_per_gift = (_cpu_s(pid) - cpu_before) / max(1, len(acks))
+        user, system = (after - before for after, before in zip(_cpu_split_s(pid), split_before, strict=True))
+        system_share = system / max(1e-9, user + system)
         redis_per_gift = (await _redis_cpu_s(redis_url) - redis_before) / max(1, len(acks))
         ack = [(acks[t] - sent_at[t]) * 1000 for t in acks]
         merged = await audience.histograms({t: [sent_at[t], acks[t]] for t in acks})
@@ -382,7 +391,8 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             "ack50": a[49], "ack99": a[98], "lost": len(acks) * viewers - merged["delivered"],
             "disorder": merged["disorder"], "cpu_us": cpu_per_gift * 1e6,
             "cpu_us_per_recipient": cpu_per_gift * 1e6 / viewers, "redis_us": redis_per_gift * 1e6,
-            "rss_kib_per_viewer": rss_per_viewer, "driver_cores": driver_share, "server_cores": server_share}
+            "rss_kib_per_viewer": rss_per_viewer, "driver_cores": driver_share, "server_cores": server_share,
+            "server_system_share": system_share}
 
 
 def _quantiles(values: list[float]) -> list[float]:
@@ -421,7 +431,8 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
                                  f"{r['cpu_us']:.0f}", f"{r['cpu_us_per_recipient']:.2f}",
                                  f"{r['redis_us']:.0f}" if redis_url else "—", f"{r['rss_kib_per_viewer']:.0f}"])
                     print(" | ".join(rows[-1]), f"load {os.getloadavg()[0]:.1f}",
-                          f"cores during the storm: server {r['server_cores']:.2f}, driver {r['driver_cores']:.2f}",
+                          f"cores during the storm: server {r['server_cores']:.2f}, driver {r['driver_cores']:.2f};",
+                          f"server CPU in the kernel {r['server_system_share']:.0%}",
                           flush=True)
         finally:
             server.terminate()
