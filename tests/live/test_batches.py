@@ -16,6 +16,7 @@ import socketio
 from api.app import SOCKETS
 from api.economy.catalog import seed_catalog
 from api.state import DATABASE
+from benchmarks.rooms import LightAudience
 from rooms.events import RoomEvent, decode_batch, seq_gaps
 from signaling.frames import FrameRedisManager, PreparedFrames
 from tests.api.helpers import Client
@@ -214,3 +215,24 @@ async def test_batches_cross_nodes_through_redis(make_client: AppFactory, tmp_pa
     finally:
         for each in (g, on_a, on_b):
             await each.close()
+
+
+async def test_the_benchmarks_light_viewers_speak_engine_io_and_socket_io(live_app: Client) -> None:
+    """``benchmarks.rooms.LightAudience`` (the benchmark's minimal client) against the real server: it
+    connects, joins per-event and batched, answers for its arrivals by transfer id, and sees seq order."""
+    client = live_app
+    host, giver = await creator(client), await fan(client, coins=100)
+    stream = (await go_live(client, host))["stream"]["id"]
+    g = await Viewer().connect(url_of(client), giver)
+    audience = LightAudience()
+    try:
+        await audience.add(url_of(client), stream)
+        await audience.add(url_of(client), stream, batch=True)
+        assert (await g.call("join", {"room": stream}))["ok"]
+        sent = await asyncio.gather(*(g.call("gift", _gift(stream, host, f"l{n}")) for n in range(3)))
+        transfers = {answer["transfer_id"] for answer in sent}
+        await until(lambda: all(len(audience.arrivals.get(t, [])) == 2 for t in transfers))
+        assert audience.disorder == 0
+    finally:
+        await g.close()
+        await audience.close()
