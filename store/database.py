@@ -10,8 +10,9 @@ busy handler. On PostgreSQL, callers lock the rows they change (``SELECT ... FOR
 Hot read paths use :meth:`Database.run_read`: a synchronous function runs a whole read transaction. On a
 SQLite file it runs on one of a few reader threads, each with its own read-only ``sqlite3`` connection (WAL
 lets readers run beside the writer, https://www.sqlite.org/wal.html), so a transaction costs one hop to a
-thread and back; through aiosqlite every statement, fetch, BEGIN and COMMIT is its own hop (~1.3 ms of CPU
-for a one-statement transaction). Elsewhere it runs through :meth:`AsyncConnection.run_sync`.
+thread and back; through aiosqlite every statement, fetch, BEGIN and COMMIT is its own hop (a one-statement
+transaction costs 3-4 times the CPU, docs/performance.md "REST API"). Elsewhere it runs through
+:meth:`AsyncConnection.run_sync`.
 """
 
 from __future__ import annotations
@@ -149,8 +150,9 @@ class Database:
     async def run_read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` (synchronous: it must not touch the event loop) in one read transaction.
 
-        ``work`` sees one snapshot of the database, as inside :meth:`read`. It runs on a reader thread (SQLite
-        file) or in the event loop's thread through ``run_sync`` (PostgreSQL, in-memory SQLite).
+        ``work`` sees one snapshot of the database (a deferred transaction on SQLite, read-only REPEATABLE READ
+        on PostgreSQL). It runs on a reader thread (SQLite file) or in the event loop's thread through
+        ``run_sync`` (PostgreSQL, in-memory SQLite).
         """
         if self._readers is None or self._reader_threads is None:
             async with self.engine.connect() as raw:

@@ -24,7 +24,7 @@ _HOLDABLE = ("pending", "processing", "ready")
 class Drafts:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
+        self.feed_cache = FeedCache(size=0)  # the feed's, set at composition (api.commerce.setup)
 
     async def hold(self, owner_id: str, content_id: str) -> None:
         """Hide the owner's upload until :meth:`publish`; 404 if it is not theirs, 409 if it cannot be held."""

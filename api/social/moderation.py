@@ -40,7 +40,7 @@ def status_after_restore() -> sa.ColumnElement[str]:
 class ContentTarget:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
+        self.feed_cache = FeedCache(size=0)  # the feed's, set at composition (api.commerce.setup)
 
     async def owner_of(self, target_id: str) -> str | None:
         async with self._db.read() as conn:

@@ -51,10 +51,8 @@ async def test_cached_page_is_served_until_its_ttl_and_counters_then_refresh(
     assert (await _feed(client, viewer))["items"][0]["like_count"] == 0
 
 
-async def test_graph_and_posts_invalidate_the_cached_page(
-    make_client: AppFactory, tmp_path: Path, media: Media
-) -> None:
-    client = await make_client(database_url=f"sqlite:///{tmp_path / 'feed.db'}")
+async def test_graph_and_posts_invalidate_the_cached_page(make_client: AppFactory, db_url: str, media: Media) -> None:
+    client = await make_client(database_url=db_url)
     viewer, star, other = await user(client), await user(client), await user(client)
     star_post = (await post_image(client, star, media, caption="star"))["id"]
     other_post = (await post_image(client, other, media, caption="other"))["id"]
@@ -112,11 +110,11 @@ async def test_pages_after_a_cached_first_page_never_repeat(
 
 
 async def test_with_several_nodes_a_cached_page_is_rechecked(
-    make_client: AppFactory, tmp_path: Path, media: Media
+    make_client: AppFactory, db_url: str, media: Media
 ) -> None:
     """Two nodes on one database and one Redis: a block and a privacy change made through one node are never
     served from the other's cache, though no invalidation reaches it."""
-    url = f"sqlite:///{tmp_path / 'feed.db'}"
+    url = db_url
     with redis_server() as redis_url:
         here = await make_client(database_url=url, redis_url=redis_url)
         there = await make_client(database_url=url, redis_url=redis_url)
