@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import socketio
+
 from api.state import LIVES, ROOMS
 from engine.compositor.layout import LayoutKind
 from rooms.pk import PK_LOCK
@@ -14,6 +16,21 @@ from rooms.store import SEATS, STAGE_INVITES, STAGE_REQUESTS
 from tests.api.helpers import Client, bearer, problem
 from tests.live.conftest import Viewer, creator, fan, go_live, url_of
 from tests.live.test_sockets import until
+
+
+async def tickets(client: Client, session: dict[str, Any]) -> tuple[socketio.AsyncClient, list[dict[str, Any]]]:
+    """A socket on the default namespace (the user's own room) recording the ``cohost.ticket`` messages (WHIP
+    URL and publish token) the server sends this user."""
+    got: list[dict[str, Any]] = []
+    sio = socketio.AsyncClient(reconnection=False)
+
+    async def record(data: dict[str, Any]) -> None:
+        got.append(data)
+
+    sio.on("cohost.ticket", record)
+    await sio.connect(url_of(client), auth={"token": session["access_token"]}, transports=["websocket"],
+                      wait_timeout=10)
+    return sio, got
 
 
 async def state(client: Client, *rooms: str) -> dict[str, Any]:
@@ -41,6 +58,7 @@ async def test_no_guest_joins_the_stage_during_a_pk_battle(live_app: Client) -> 
     room_a = (await go_live(client, host_a))["stream"]["id"]
     room_b = (await go_live(client, host_b))["stream"]["id"]
     watcher = await Viewer().connect(url_of(client), asker)
+    inbox, asker_tickets = await tickets(client, asker)
     try:
         assert (await watcher.call("join", {"room": room_a}))["ok"] is True
         # A request from before the battle is pending; then the battle starts.
@@ -69,9 +87,10 @@ async def test_no_guest_joins_the_stage_during_a_pk_battle(live_app: Client) -> 
         await problem(await client.post(f"/api/multi-host/{room_b}/request", headers=bearer(invitee)), 409)
         await asyncio.sleep(0.1)  # anything wrongly broadcast would have reached the socket by now
         assert await state(client, room_a, room_b) == before
-        assert watcher.of("cohost.joined") == [] and watcher.of("cohost.invited") == []
+        assert watcher.of("cohost.joined") == [] and watcher.of("cohost.invited") == [] and asker_tickets == []
         assert watcher.events[-1]["seq"] == before[room_a]["seq"]
     finally:
+        await inbox.disconnect()
         await watcher.close()
 
 
@@ -80,8 +99,15 @@ async def test_no_pk_battle_while_guests_are_on_stage(live_app: Client) -> None:
     host_a, host_b, guest = await creator(client), await creator(client), await fan(client)
     room_a = (await go_live(client, host_a))["stream"]["id"]
     room_b = (await go_live(client, host_b))["stream"]["id"]
-    await client.post(f"/api/multi-host/{room_a}/invite", json={"user_id": guest["user"]["id"]}, headers=bearer(host_a))
-    assert (await client.post(f"/api/multi-host/{room_a}/accept", json={}, headers=bearer(guest))).status == 200
+    inbox, guest_tickets = await tickets(client, guest)
+    try:
+        assert (await client.post(f"/api/multi-host/{room_a}/request", headers=bearer(guest))).status == 200
+        assert (await client.post(f"/api/multi-host/{room_a}/accept", json={"user_id": guest["user"]["id"]},
+                                  headers=bearer(host_a))).status == 200
+        await until(lambda: len(guest_tickets) == 1)  # the socket path the refused accept above must not take
+        assert guest_tickets[0]["room"] == room_a and guest_tickets[0]["publish_token"]
+    finally:
+        await inbox.disconnect()
     before = await state(client, room_a, room_b)
     assert before[room_a]["program"] == sorted([host_a["user"]["id"], guest["user"]["id"]])
 
