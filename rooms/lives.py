@@ -6,8 +6,10 @@ recording, and the live's totals are stored).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,6 +80,9 @@ class Livestreams:
         self._stage = stage
         self._shopping = shopping
         self._followers = followers
+        # Wind-downs in progress, by live: owned here, not by the request that ended the live, so a client
+        # that hangs up (its handler cancelled) does not leave a live half ended; ``close`` finishes them.
+        self._winding: dict[str, asyncio.Task[None]] = {}
 
     async def create(self, actor: Actor, *, title: str, category: str, cover_url: str | None = None) -> Livestream:
         if actor.user_id is None:
@@ -159,7 +164,7 @@ class Livestreams:
             # The room's state is gone (in-process state and a restart); the host may still end the live.
             if stream.status != "live" or actor.user_id != stream.host_id:
                 raise Conflict("the live is not on air", slug="not-live") from None
-        await self._wind_down(stream_id)
+        await self._wind_down_owned(stream_id)
         return await self.get(stream_id)
 
     async def terminate(self, stream_id: str, by: str) -> None:
@@ -169,7 +174,28 @@ class Livestreams:
         # No room state here, or it already ended: the rest still runs, each step is idempotent.
         with contextlib.suppress(UnknownRoom, Conflict):
             await room.terminate(by)
-        await self._wind_down(stream_id)
+        await self._wind_down_owned(stream_id)
+
+    async def _wind_down_owned(self, stream_id: str) -> None:
+        """Run the wind-down as this object's task (one per live at a time; a second end joins it) and wait
+        for it; cancelling the caller does not cancel it (``asyncio.shield``)."""
+        task = self._winding.get(stream_id)
+        if task is None:
+            task = asyncio.create_task(self._wind_down(stream_id), name=f"wind-down:{stream_id}")
+            self._winding[stream_id] = task
+            # Only a task that is done leaves the dict, and only then may a new one be made for this live.
+            task.add_done_callback(lambda _: self._winding.pop(stream_id, None))
+        await asyncio.shield(task)
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Let the wind-downs in progress finish (for ``grace_s`` at most), then cancel what is left."""
+        tasks = list(self._winding.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _wind_down(self, stream_id: str) -> None:
         store = self._directory.store
@@ -180,9 +206,12 @@ class Livestreams:
             first_end = sa.func.coalesce(livestreams.c.ended_at, sa.literal(ended_at, UtcDateTime))
             await conn.execute(livestreams.update().where(livestreams.c.id == stream_id).values(
                 status="ended", ended_at=first_end, likes=likes, gift_coins=coins))
-        for step, run in (("stage", self._stage.clear(stream_id)), ("shop", self._shopping.close_room(stream_id)),
-                          ("media", self._media.end_stream(stream_id)), ("state", store.expire(stream_id, RETAIN_S))):
+        steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            ("stage", lambda: self._stage.clear(stream_id)), ("shop", lambda: self._shopping.close_room(stream_id)),
+            ("media", lambda: self._media.end_stream(stream_id)), ("state", lambda: store.expire(stream_id, RETAIN_S)),
+        )
+        for step, run in steps:  # each step's coroutine is made only when it runs
             try:
-                await run
+                await run()
             except Exception:
                 log.exception("ending live %s: %s", stream_id, step)

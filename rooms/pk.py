@@ -43,7 +43,7 @@ from rooms.events import (
     RankedUser,
 )
 from rooms.room import PK
-from rooms.store import PK_SCORES
+from rooms.store import PK_SCORES, SEATS
 from store.database import Database
 from store.ids import new_id
 from store.schema.rooms import pk_battles
@@ -175,6 +175,13 @@ class PkBattles:
         if not await store.put(opponent_room_id, PK_LOCK, battle_id, expect=None):
             await store.put(room_id, PK_LOCK, None, expect=battle_id)
             raise Conflict("the other live is already in a PK battle", slug="pk-busy")
+        try:
+            # The locks first, then the seats: a guest seated meanwhile is seen here, or sees our lock.
+            await self._check_stages(room_id, opponent_room_id)
+        except Conflict:
+            await store.put(room_id, PK_LOCK, None, expect=battle_id)
+            await store.put(opponent_room_id, PK_LOCK, None, expect=battle_id)
+            raise
         now = self._now()
 
         async def insert(conn: AsyncConnection) -> None:
@@ -200,6 +207,13 @@ class PkBattles:
         self._scheduled()
         return await self.announce(battle_id)
 
+    async def _check_stages(self, *room_ids: str) -> None:
+        """A battle is host against host: no live in it may have guests on stage (see ``rooms.stage``)."""
+        for room_id in room_ids:
+            if await self._directory.store.size(room_id, SEATS):
+                raise Conflict("a PK battle needs both lives without guests on stage: end the multi-guest first",
+                               slug="pk-stage-busy", room_id=room_id)
+
     async def _host_b(self, actor: Actor, battle_id: str) -> Any:
         require_id(battle_id, "battle_id")
         async with self._db.read() as conn:
@@ -212,6 +226,8 @@ class PkBattles:
 
     async def accept(self, actor: Actor, battle_id: str) -> PkView:
         row = await self._host_b(actor, battle_id)
+        if row.state == "invited":  # (otherwise the transition below refuses it)
+            await self._check_stages(row.room_a, row.room_b)
         now = self._now()
         starts = now + self.config.countdown_s * 1000
         ends = starts + row.duration_s * 1000

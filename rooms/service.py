@@ -105,6 +105,7 @@ class RoomService:
         self.referee.start()
 
     async def close(self) -> None:
+        await self.lives.close()  # lives being ended finish first: they need the store and the rooms
         await self.referee.close()
         await self.rooms.close()
         await self.store.close()

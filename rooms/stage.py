@@ -2,6 +2,11 @@
 before the invitation expires; an accepted guest takes one of the seats (8 guests besides the host by
 default) and gets a publish token for their own slot in the live. The host or a moderator mutes or kicks a
 guest; a kick closes the guest's producers in the media engine at once, before the room hears about it.
+
+The stage and PK battles exclude each other (as on TikTok LIVE): while the live is in a battle (invited,
+counting down or on), nobody is invited, asks, or takes a seat; :class:`~rooms.pk.PkBattles` refuses a
+battle while guests are on stage. Each side writes its own mark first and then reads the other's (the seat,
+or the battle lock), so two racing requests cannot both pass; the loser undoes its mark and is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from rooms.events import (
     Seat,
 )
 from rooms.media import MediaControl
-from rooms.room import Room
+from rooms.pk import PK_LOCK
+from rooms.room import Room, Standing
 from rooms.store import BANS, SEAT_MUTES, SEATS, STAGE_INVITES, STAGE_REQUESTS
 
 
@@ -48,8 +54,15 @@ class Stage:
         snapshot = await self._room(room_id).snapshot()
         return snapshot.seats
 
-    async def _check_guest(self, room: Room, host: str, user_id: str) -> None:
+    @staticmethod
+    def _check_no_battle(fields: dict[str, str]) -> None:
+        if fields.get(PK_LOCK):
+            raise Conflict("no guests on stage during a PK battle: wait until it ends", slug="pk-in-progress")
+
+    async def _check_guest(self, room: Room, standing: Standing, user_id: str) -> None:
+        host = standing.host
         require_id(user_id, "user_id")
+        self._check_no_battle(standing.fields)
         if user_id == host:
             raise Invalid("the host is always on stage", slug="target-is-host")
         if await room.store.score(room.id, SEATS, user_id) is not None:
@@ -63,7 +76,7 @@ class Stage:
     async def invite(self, actor: Actor, room_id: str, user_id: str) -> RoomEvent:
         room = self._room(room_id)
         standing = await room.require(actor, Role.HOST)
-        await self._check_guest(room, standing.host, user_id)
+        await self._check_guest(room, standing, user_id)
         expires = room.clock.now_ms() + room.config.cohost_invite_ttl_s * 1000
         await room.store.put_score(room_id, STAGE_INVITES, user_id, expires)
         return await room.append(CohostInvited(user_id=user_id, expires_at=expires))
@@ -72,18 +85,19 @@ class Stage:
         room = self._room(room_id)
         standing = await room.require(actor, Role.MODERATOR, Role.VIEWER)
         assert actor.user_id is not None
-        await self._check_guest(room, standing.host, actor.user_id)
+        await self._check_guest(room, standing, actor.user_id)
         expires = room.clock.now_ms() + room.config.cohost_invite_ttl_s * 1000
         await room.store.put_score(room_id, STAGE_REQUESTS, actor.user_id, expires)
         return await room.append(CohostRequested(user_id=actor.user_id, expires_at=expires))
 
-    async def _take(self, room: Room, board: str, user_id: str) -> None:
-        """Consume a pending invitation or request (exactly one accept or reject wins it)."""
+    async def _take(self, room: Room, board: str, user_id: str) -> int:
+        """Consume a pending invitation or request (exactly one accept or reject wins it); its expiry."""
         expires = await room.store.score(room.id, board, user_id)
         if expires is None or not await room.store.remove(room.id, board, user_id):
             raise NotFound("there is no such invitation or request", slug="no-stage-invitation")
         if expires <= room.clock.now_ms():
             raise Conflict("the invitation or request has expired", slug="stage-invitation-expired")
+        return expires
 
     def _pending(self, actor: Actor, host: str, user_id: str | None) -> tuple[str, str]:
         """(board, guest) for an answer: the guest answers the host's invitation, the host a request."""
@@ -98,14 +112,23 @@ class Stage:
         room = self._room(room_id)
         standing = await room.require(actor, Role.HOST, Role.MODERATOR, Role.VIEWER)
         board, guest = self._pending(actor, standing.host, user_id)
-        await self._take(room, board, guest)
+        self._check_no_battle(standing.fields)  # refused before anything is consumed
+        expires = await self._take(room, board, guest)
         now = room.clock.now_ms()
-        if not await room.store.put_score(room_id, SEATS, guest, now, limit=room.config.cohost_seats):
-            raise Conflict(f"all {room.config.cohost_seats} seats are taken", slug="stage-full")
+        seated = False
         try:
+            if not await room.store.put_score(room_id, SEATS, guest, now, limit=room.config.cohost_seats):
+                raise Conflict(f"all {room.config.cohost_seats} seats are taken", slug="stage-full")
+            seated = True
+            # Seat first, then the battle lock: a battle invited meanwhile sees the seat, or we see its lock.
+            fields, _ = await room.store.read(room_id)
+            self._check_no_battle(fields)
             token = await self._media.guest_token(room_id, guest)
         except BaseException:
-            await room.store.remove(room_id, SEATS, guest)
+            # Refused or failed: nothing is half done, the invitation or request is still there to answer.
+            if seated:
+                await room.store.remove(room_id, SEATS, guest)
+            await room.store.put_score(room_id, board, guest, expires)
             raise
         seat = Seat(user_id=guest, since=now)
         event = await room.append(CohostJoined(seat=seat, seats=await room.store.size(room_id, SEATS)))

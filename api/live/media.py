@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from engine.compositor.errors import CompositorError
+from engine.compositor.errors import CompositorError, LayoutError
 from engine.engine import Engine
 from engine.events import CloseReason, EngineEvent, ProducerOpened
 from engine.live import LiveStudio
+from rooms.errors import Conflict
 from rooms.media import Ingest, Playback
 from signaling.tokens import MediaGrant, MediaTokens
 
@@ -68,8 +69,13 @@ class EngineMediaControl:
     async def guest_token(self, room_id: str, user_id: str) -> str:
         live = self._studio.get(room_id)
         if live is not None:
-            # refused (stage full for the layout): no seat, no token
-            await live.join(user_id, await self._names(user_id))
+            # refused (stage full for the layout): no seat, no token. The room domain refuses the known cases
+            # first (a PK battle is host against host); one that still gets here is a 409, not a crash.
+            try:
+                await live.join(user_id, await self._names(user_id))
+            except LayoutError as exc:
+                raise Conflict(f"the live's picture cannot take another guest now: {exc}",
+                               slug=LayoutError.slug) from exc
         self._engine.barred.discard((room_id, user_id))  # back on stage: their new token publishes again
         grant = MediaGrant(stream_id=room_id, publisher=user_id, can_publish=True, replace=True)
         return self._tokens.mint(user_id, grant)

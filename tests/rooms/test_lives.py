@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import warnings
+
 import pytest
 
 from rooms.directory import RoomDirectory
@@ -108,3 +112,60 @@ async def test_after_a_restart_with_in_process_state_the_host_can_resume_and_end
     assert (await restarted.room(stream.id).snapshot()).status == "live"
     again = RoomDirectory(MemoryRoomStore(), clock, sink)
     assert (await lives_on(db, again, FakeMedia(), FakeFollowers()).end(HOST, stream.id)).status == "ended"
+
+
+class SlowEndMedia(FakeMedia):
+    """Closing ingest and finalising the recording takes a while: ``end_stream`` waits for ``done``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ending = asyncio.Event()
+        self.done = asyncio.Event()
+
+    async def end_stream(self, room_id: str) -> None:
+        self.ending.set()
+        await self.done.wait()
+        await super().end_stream(room_id)
+
+
+class WatchedStore(MemoryRoomStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.expiring: list[str] = []
+
+    async def expire(self, room: str, after_s: float) -> None:
+        self.expiring.append(room)
+        await super().expire(room, after_s)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+async def test_a_cancelled_end_request_still_ends_the_live_fully(db: Database, clock: FakeClock, sink: Sink) -> None:
+    store, media = WatchedStore(), SlowEndMedia()
+    directory = RoomDirectory(store, clock, sink)
+    lives = lives_on(db, directory, media, FakeFollowers())
+    stream = await lives.create(HOST, title="t", category="c")
+    await lives.start(HOST, stream.id)
+    stage = Stage(directory, media)
+    await stage.invite(HOST, stream.id, "alice")
+    await stage.accept(ALICE, stream.id)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        request = asyncio.create_task(lives.end(HOST, stream.id))
+        await asyncio.wait_for(media.ending.wait(), 5)  # the room ended, the stage cleared; media is closing
+        request.cancel()  # the client hung up: aiohttp cancels its handler
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        media.done.set()
+        await lives.close()  # the app's shutdown (or just time) lets the wind-down finish
+        del request
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert ("end", stream.id) in media.calls and ("close", "alice") in media.calls  # ingest, recording, guest
+    assert store.expiring == [stream.id]
+    ended = await lives.get(stream.id)
+    assert ended.status == "ended" and ended.ended_at is not None
+    assert (await directory.room(stream.id).snapshot()).status == "ended"
+    # Ending again joins nothing half done: it is refused as the room has ended.
+    with pytest.raises(Conflict):
+        await lives.end(HOST, stream.id)
+    await directory.close()

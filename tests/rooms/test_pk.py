@@ -106,7 +106,8 @@ async def test_a_battle_from_invitation_to_result(one: Node, clock: FakeClock, s
     assert len(ended) == 2 and all(e.battle == result for e in ended)
     snap = await one.rooms.room("live2").snapshot()
     assert snap.pk == result and snap.pk_time_left_ms == 0
-    # both lives are free for the next battle
+    # both lives are free for the next battle (once the guest, seated above behind the stage's back, is gone)
+    await one.rooms.store.remove("live1", SEATS, "guest")
     await one.battles.invite(HOST2, "live2", "live1")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import expect as page_expect
 
 from api.economy.catalog import seed_catalog
-from api.state import DATABASE
+from api.state import DATABASE, ROOMS
+from store.schema.rooms import pk_battles
 from tests.api.helpers import Client, bearer
 from tests.conftest import AppFactory
 from tests.data.capture_offers import CHROMIUM_ARGS
@@ -221,6 +223,17 @@ async def test_broadcaster_goes_live_and_sees_a_viewers_gift_and_pk_score(
             await asyncio.sleep(0.2)
         assert hls["levels"] >= 1 and not hls["error"], f"{hls} {watch_errors}"
         await watch.screenshot(path=str(ARTIFACTS / "viewer-hls.png"))
+
+        # The battle's time is up (moved to now, so the test need not wait 300 s); the referee ends it and
+        # both pages name the winner, the broadcaster, by username.
+        async with client.app[DATABASE].write() as conn:
+            now = datetime.now(UTC)
+            await conn.execute(pk_battles.update().where(pk_battles.c.state == "active",
+                                                         pk_battles.c.room_b == stream).values(ends_at=now, due_at=now))
+        await client.app[ROOMS].referee.tick()  # (or its own task got there first)
+        winner = f"ended · winner {host['user']['username']}"
+        await page_expect(studio.locator("#pk-state")).to_have_text(winner, timeout=UI_WAIT_MS)
+        await page_expect(watch.locator("#pk-state")).to_have_text(winner, timeout=UI_WAIT_MS)
 
         # The broadcaster ends the live: the viewer's page is told.
         await studio.click("#end")

@@ -91,8 +91,10 @@ export function drawBattle(battle, roomId) {
   // +1: a side with no points keeps a sliver of the bar
   $("#pk-a").style.flexGrow = battle[me].score + 1;
   $("#pk-b").style.flexGrow = battle[them].score + 1;
-  const winner = battle.winner === "draw" ? "draw" : battle.winner ? `winner ${battle[battle.winner].host_id}` : "";
-  $("#pk-state").textContent = battle.state + (winner ? ` · ${winner}` : "");
+  // The winner by username (nameTag), like every other name on the pages.
+  const winner = battle.winner === "draw" ? [" · draw"]
+    : battle.winner ? [" · winner ", nameTag(battle[battle.winner].host_id, "span")] : [];
+  $("#pk-state").replaceChildren(battle.state, ...winner);
 }
 
 // A battle only moves forward (invited -> countdown -> active -> ended, or rejected/expired), and a REST
