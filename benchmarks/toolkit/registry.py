@@ -38,9 +38,11 @@ class Script:
 def scripts() -> dict[str, Script]:
     found: dict[str, Script] = {}
     for path in sorted(BENCHMARKS.glob("*.py")):
-        if path.name.startswith("_"):
+        source = path.read_text()
+        # A script is a module that runs (`python -m benchmarks.X`); a library of the others is not one.
+        if path.name.startswith("_") or '__name__ == "__main__"' not in source:
             continue
-        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        doc = ast.get_docstring(ast.parse(source)) or ""
         name = f"{path.stem}-script" if path.stem in SCENARIOS else path.stem
         found[name] = Script(name, f"benchmarks.{path.stem}", doc.splitlines()[0] if doc else "")
     return found
