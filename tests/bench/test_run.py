@@ -1,6 +1,6 @@
 """``mixillo bench`` against a real ``mixillo serve`` on loopback: short api and room runs write their JSON and
-HTML, and ``compare`` reads both. (The media scenarios need seconds of aiortc set-up and encoding per
-peer; their parts are covered by the engine and signaling tests, and ``docs/performance.md`` has their runs.)"""
+HTML, and ``compare`` reads both; short ``viewers`` (light WHEP subscribers of a pre-encoded clip publisher)
+and ``hls`` (an LL-HLS player) runs measure real media."""
 
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def check_output(out: Path, url: str) -> dict[str, Any]:
+def check_output(out: Path, url: str, duration: float = 2) -> dict[str, Any]:
     [result] = out.glob("*.json")
     [page] = out.glob("*.html")
     assert page.read_text().count("data:image/png;base64,") >= 3
     doc: dict[str, Any] = json.loads(result.read_text())
-    assert doc["schema"] == "mixillo-bench/1" and doc["target"] == url and doc["duration_s"] == pytest.approx(2, 0.1)
+    assert doc["schema"] == "mixillo-bench/1" and doc["target"] == url
+    assert doc["duration_s"] == pytest.approx(duration, 0.1)
     assert doc["metrics"]["server.cpu_s"] > 0 and len(doc["env"]["load_avg"]) == 3
     return doc
 
@@ -91,6 +92,34 @@ def test_api_and_room_runs_then_compare(server: tuple[str, int], tmp_path: Path,
                  str(next((tmp_path / "room").glob("*.json")))]) == 0
     table = capsys.readouterr().out
     assert "feed.p99_ms" in table and "gift.delivery.p50_ms" in table and "api @" in table and "room @" in table
+
+
+def test_viewers_and_hls_runs_measure_real_media(server: tuple[str, int], tmp_path: Path) -> None:
+    """Each scenario makes its own live with an aiortc publisher of the pre-encoded clip (the server encodes
+    its HLS ladder from it); the viewers and the player measure what the server sent them."""
+    url, pid = server
+    common = ("--target", url, "--quiet", "--server-pid", str(pid))
+    done = bench("viewers", "--viewers", "2", "--receiver", "light", "--source", "clip", "--duration", "2", *common,
+                 "--out", str(tmp_path / "viewers"))
+    assert done.returncode == 0, done.stderr
+    viewers = check_output(tmp_path / "viewers", url)
+    metrics = viewers["metrics"]
+    assert "whep.errors.count" not in metrics and "whep.no_frame.count" not in metrics, viewers["notes"]
+    # both viewers got a first frame, and both kept receiving video (and audio) during the load
+    assert metrics["whep.first_frame.count"] == 2 and metrics["whep.first_frame.p50_ms"] > 0
+    assert metrics["viewers.receiving.last"] == 2 and metrics["viewers.connected.last"] == 2
+    assert metrics["video.frames.count"] > 2 * 10 and metrics["audio.packets.count"] > 0
+    assert viewers["params"]["viewers"] == 2 and viewers["params"]["receiver"] == "light"
+
+    done = bench("hls", "--players", "1", "--duration", "3", *common, "--out", str(tmp_path / "hls"))
+    assert done.returncode == 0, done.stderr
+    hls = check_output(tmp_path / "hls", url, duration=3)
+    metrics = hls["metrics"]
+    assert "hls.errors.count" not in metrics and "hls.stall.count" not in metrics, hls["notes"]
+    # blocking reloads (_HLS_msn/_HLS_part) were answered, each when the next part was out: not at once
+    assert metrics["hls.reload.count"] >= 3 and metrics["hls.reload.p50_ms"] > 50
+    assert metrics["hls.part.count"] > 0 and metrics["hls.bytes.count"] > 1000 and metrics["hls.age.count"] > 0
+    assert sum(hls["histograms"]["hls.reload"]["counts"]) == metrics["hls.reload.count"]
 
 
 def test_make_bench_lists_scenarios_and_scripts(capsys: pytest.CaptureFixture[str]) -> None:

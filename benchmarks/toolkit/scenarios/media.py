@@ -11,8 +11,8 @@ clear, nothing decrypted or decoded: a few hundred fit on one machine) or, with 
 ``sfu_fanout``'s aiortc subscribers; they join ``--join-interval`` apart like an arriving audience.
 ``whep.first_frame`` is offer to first complete video frame (light: also ``whep.answer``, ``whep.dtls``,
 ``whep.rtp``, offer to each step); ``video.frames`` and ``audio.packets`` count what they all received per
-second. A live with one publisher is made first. Viewers leave by closing their peer (no DELETE: the server
-reaps the session).
+second; ``viewers.receiving`` is how many have received video so far. A live with one publisher is made
+first. Viewers leave by closing their peer (no DELETE: the server reaps the session).
 """
 
 from __future__ import annotations
@@ -152,6 +152,8 @@ class ViewersScenario:
             run.count("audio.packets", now["audio"] - before["audio"])
             before = now
             run.gauge("viewers.connected", sum(v.pc.connectionState == "connected" for v in viewers))
+            # a total can hide a viewer that got nothing: count the ones that received video so far
+            run.gauge("viewers.receiving", sum(v.counts().get("video", 0) > 0 for v in viewers))
 
     @staticmethod
     def _totals(viewers: list[Viewer]) -> dict[str, int]:
