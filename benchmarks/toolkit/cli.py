@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from benchmarks.toolkit.scenario import DEFAULT_TARGET, RemoteTargetRefused, Sce
 
 USAGE = """usage: mixillo bench list
        mixillo bench <scenario> [--target URL] [--allow-remote] [--duration S] [--out DIR] [options]
-       mixillo bench <script> [its options]
+       mixillo bench <script> [--bench-out DIR] [its options]
        mixillo bench compare A.json B.json
        mixillo bench report RESULT.json [--html OUT.html]"""
 
@@ -61,6 +60,15 @@ def summary(result: dict[str, Any]) -> Any:
     return table
 
 
+def _bench_out(argv: list[str]) -> tuple[Path, list[str]]:
+    """``--bench-out DIR`` (ours, taken out wherever it is) and the script's own arguments."""
+    if "--bench-out" in argv:
+        at = argv.index("--bench-out")
+        if at + 1 < len(argv):
+            return Path(argv[at + 1]), argv[:at] + argv[at + 2:]
+    return Path("bench-results"), argv
+
+
 def _load(path: str) -> dict[str, Any]:
     try:
         return check(json.loads(Path(path).read_text()))
@@ -84,9 +92,13 @@ def main(argv: list[str]) -> int:
         if len(rest) != 2:
             print("usage: mixillo bench compare A.json B.json", file=sys.stderr)
             return 2
-        from benchmarks.toolkit.compare import render
+        from benchmarks.toolkit.compare import render, render_tables
 
-        console.print(render(_load(rest[0]), _load(rest[1]), Path(rest[0]).name, Path(rest[1]).name))
+        a, b = _load(rest[0]), _load(rest[1])
+        if a["metrics"] or b["metrics"] or not (a.get("tables") or b.get("tables")):
+            console.print(render(a, b, Path(rest[0]).name, Path(rest[1]).name))
+        for table in render_tables(a, b, Path(rest[0]).name, Path(rest[1]).name):
+            console.print(table)
         return 0
     if command == "report":
         parser = argparse.ArgumentParser(prog="mixillo bench report")
@@ -119,6 +131,15 @@ def main(argv: list[str]) -> int:
         return 0
     found = scripts().get(command)
     if found is not None:
-        return subprocess.call([sys.executable, "-m", found.module, *rest])
+        from benchmarks.toolkit.script import run_script
+
+        out, rest = _bench_out(rest)
+        code, result = run_script(found, rest)
+        if code != 0:  # a run that failed is no result to compare against
+            print(f"mixillo bench {command}: exit status {code}, no result written", file=sys.stderr)
+            return code
+        json_path, html_path = write_result(result, out)
+        console.print(f"{len(result['tables'])} tables\nresult: {json_path}\nreport: {html_path}")
+        return 0
     print(f"mixillo bench: no scenario or script named {command!r}\n" + "\n".join(listing()), file=sys.stderr)
     return 2

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.toolkit.recorder import Recorder
+from benchmarks.toolkit.tables import tables_html
 
 SCHEMA = "mixillo-bench/1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,12 +216,15 @@ def render_html(result: dict[str, Any]) -> str:
         "body{font:14px system-ui,sans-serif;margin:2em;max-width:75em}th{text-align:left;padding-right:1em}"
         "td{font-variant-numeric:tabular-nums;padding-left:1em}img{max-width:100%}.metrics td{text-align:right}"
         ".metrics th{font-weight:normal}.metrics tr:first-child th{font-weight:bold;text-align:right}"
-        ".metrics tr:first-child th:first-child{text-align:left}</style>"
+        ".metrics tr:first-child th:first-child{text-align:left}.script td{text-align:right}"
+        ".script td:first-child{text-align:left}</style>"
         "</head><body>"
         f"<h1>mixillo bench: {html.escape(result['scenario'])}</h1>{_table(head)}"
-        f"<h2>Parameters</h2>{_table(params)}<h2>Metrics</h2>{_metrics_table(result['metrics'])}"
+        f"<h2>Parameters</h2>{_table(params)}"
+        f"{'<h2>Metrics</h2>' + _metrics_table(result['metrics']) if result['metrics'] else ''}"
         f"{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}"
-        f"<h2>Charts</h2>{figures or '<p>no samples</p>'}"
+        f"{tables_html(result)}"
+        f"{'' if not figures and result.get('tables') else '<h2>Charts</h2>' + (figures or '<p>no samples</p>')}"
         f"{'<h2>Output</h2><pre>' + html.escape(output) + '</pre>' if output else ''}"
         "</body></html>\n"
     )
