@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-DELIMITER_CELL = re.compile(r"^:?-{3,}:?$")
+DELIMITER_CELL = re.compile(r"^:?-+:?$")  # GFM: one hyphen or more, colons for alignment
 DASHES = re.compile(r"^-{3,}$")
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
