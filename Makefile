@@ -26,10 +26,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(RUNTIME_STAMP) $@
 
-# The console's HLS player needs hls.js from npm; without npm the service still runs (WebRTC, API).
+# The console needs hls.js and socket.io-client from npm; without npm the service still runs (WebRTC, API).
 serve: $(RUNTIME_STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
-	  else echo "npm not found: the console's HLS player (hls.js) is not built; everything else works"; fi
+	  else echo "npm not found: the console's browser libraries (hls.js, socket.io-client) are not built; the API works"; fi
 	$(BIN)/mixillo serve
 
 migrate: $(RUNTIME_STAMP)
@@ -46,14 +46,18 @@ LIVE_JS := tests/live/js/node_modules/.package-lock.json
 $(LIVE_JS): tests/live/js/package.json tests/live/js/package-lock.json
 	cd tests/live/js && npm ci --no-audit --no-fund
 
-# hls.js comes from npm (web/package.json) and is served from web/static/vendor/.
+# hls.js and socket.io-client come from npm (web/package.json) and are served from web/static/vendor/.
 WEB_VENDOR := web/static/vendor/hls.min.js
-web: $(WEB_VENDOR)
+WEB_SOCKETIO := web/static/vendor/socket.io.esm.min.js
+web: $(WEB_VENDOR) $(WEB_SOCKETIO)
 
 $(WEB_VENDOR): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	mkdir -p web/static/vendor
 	cp web/node_modules/hls.js/dist/hls.min.js $@
+
+$(WEB_SOCKETIO): $(WEB_VENDOR)
+	cp web/node_modules/socket.io-client/dist/socket.io.esm.min.js $@
 
 test: system-deps $(DEV_STAMP) web $(LIVE_JS)
 	$(BIN)/python -m tests.harness

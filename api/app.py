@@ -64,7 +64,7 @@ from signaling.tokens import MediaTokens
 from store import migrate
 from store.database import Database
 from transcode.vod import package_vod
-from web import STATIC_DIR
+from web import STATIC_DIR, pages
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +170,8 @@ def create_app(
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/docs", openapi.docs_page)
     app.router.add_get("/metrics", health.metrics)
-    app.router.add_get("/", _index)
+    pages.install(app)  # the console: /, /live, /watch/{stream_id}
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_static("/media/", social.files.root, append_version=False)
     sockets.attach(app)
     return app
-
-
-async def _index(_request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html")

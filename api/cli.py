@@ -1,4 +1,4 @@
-"""The ``mixillo`` command: serve, migrate, seed-demo, ledger-check."""
+"""The ``mixillo`` command: serve, migrate, seed-demo, ledger-check, bench."""
 
 from __future__ import annotations
 
@@ -31,10 +31,16 @@ def _parser() -> argparse.ArgumentParser:
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--data-dir", type=Path, help="data directory (MIXILLO_DATA_DIR, default ./var)")
+    sub.add_parser("bench", help="load tests and benchmarks: mixillo bench list", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own argument parsing (benchmarks/toolkit/cli.py), no service settings
+        from benchmarks.toolkit.cli import main as bench
+
+        return bench(argv[1:])
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     content_max_video_s: float = Field(600, gt=0, **_env("MIXILLO_CONTENT_MAX_VIDEO_SECONDS"))
     sound_max_duration_s: float = Field(300, gt=0, **_env("MIXILLO_SOUND_MAX_SECONDS"))
     fcm_service_account: Path | None = Field(None, **_env("MIXILLO_FCM_SERVICE_ACCOUNT"))
+    # Rendered first feed pages kept per viewer (0: no cache), and how old one may get (api.social.feed_cache).
+    feed_cache_size: int = Field(10_000, ge=0, **_env("MIXILLO_FEED_CACHE_SIZE"))
+    feed_cache_ttl_s: float = Field(5.0, gt=0, le=60, **_env("MIXILLO_FEED_CACHE_TTL_SECONDS"))
 
     s3_bucket: str | None = Field(None, **_env("MIXILLO_S3_BUCKET"))
     s3_endpoint_url: str | None = Field(None, **_env("MIXILLO_S3_ENDPOINT_URL"))
@@ -95,6 +98,7 @@ class Settings(BaseModel):
     room_like_window_ms: int = Field(1000, ge=50, le=60_000, **_env("MIXILLO_ROOM_LIKE_WINDOW_MS"))
     room_cohost_seats: int = Field(8, ge=1, le=32, **_env("MIXILLO_ROOM_COHOST_SEATS"))
     room_cohost_invite_ttl_s: int = Field(60, ge=5, **_env("MIXILLO_ROOM_COHOST_INVITE_TTL"))
+    room_batch_tick_ms: int = Field(50, ge=5, le=1000, **_env("MIXILLO_ROOM_BATCH_TICK_MS"))
     pk_invite_ttl_s: int = Field(30, ge=5, **_env("MIXILLO_PK_INVITE_TTL"))
     pk_countdown_s: int = Field(5, ge=0, le=60, **_env("MIXILLO_PK_COUNTDOWN"))
     pk_duration_s: int = Field(300, ge=30, le=3600, **_env("MIXILLO_PK_DURATION"))

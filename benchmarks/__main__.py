@@ -1,22 +1,12 @@
-"""``make bench``: list the benchmarks and how to run each."""
+"""``make bench``: list the load scenarios and benchmark scripts (``mixillo bench list``)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-HERE = Path(__file__).parent
+from benchmarks.toolkit.registry import listing
 
 
 def main() -> None:
-    scripts = sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_"))
-    if not scripts:
-        print("no benchmarks yet")
-        return
-    print("benchmarks (run with .venv/bin/python -m benchmarks.<name>):")
-    for path in scripts:
-        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-        print(f"  {path.stem:<16} {doc.splitlines()[0] if doc else ''}")
+    print("\n".join(listing()))
 
 
 if __name__ == "__main__":

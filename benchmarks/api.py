@@ -212,6 +212,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--database-url", help="PostgreSQL URL instead of a fresh SQLite file")
+    parser.add_argument(
+        "--feed-cache-size",
+        type=int,
+        help="MIXILLO_FEED_CACHE_SIZE of the server (0: every feed read goes to the database)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mixillo-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'mixillo.db'}"
@@ -226,6 +231,8 @@ def main() -> None:
         "MIXILLO_RATE_WRITE_PER_USER": "1000000",
         "MIXILLO_RATE_WRITE_PER_IP": "1000000",
     }
+    if args.feed_cache_size is not None:
+        env["MIXILLO_FEED_CACHE_SIZE"] = str(args.feed_cache_size)
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
@@ -305,7 +312,8 @@ async def measure(args: argparse.Namespace, base: str, ids: list[str], url: str,
     print(
         f"\nREST API on one process ({backend}; {len(ids)} users, {len(posts)} posts; "
         f"closed loop: {args.concurrency} in flight, {args.seconds:g}s; "
-        f"open loop: {args.rate:g} req/s or 80% of the maximum)"
+        f"open loop: {args.rate:g} req/s or 80% of the maximum; feed cache size "
+        f"{'default' if args.feed_cache_size is None else args.feed_cache_size})"
     )
     header = (
         f"{'endpoint':<28} {'max req/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'at req/s':>8} {'p50 ms':>7} "

@@ -8,6 +8,10 @@ aiortc's ``MediaRelay`` (decode once, encode per subscriber), with the same WHIP
     python -m benchmarks.sfu_fanout                      # short: SFU N=10, relay N=2
     python -m benchmarks.sfu_fanout --n 10,50,100,200 --relay-n 2,4 --seconds 20
 
+Subscribers are :class:`~benchmarks.light_subscriber.LightSubscriber` by default (real ICE and DTLS, the RTP
+header read in the clear, no SRTP decryption or jitter buffer), so a few hundred fit on one machine and the
+server is the bottleneck; ``--full-subscribers`` uses aiortc's whole receive path instead.
+
 Forwarding delay is measured inside the server: SFU, from an RTP packet's arrival to its send to each
 subscriber; relay, from the arrival of a frame's last packet to the end of its encode for each subscriber.
 """
@@ -32,6 +36,10 @@ import numpy as np
 from aiohttp import ClientSession, web
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
+
+from benchmarks.light_subscriber import LightSubscriber, light_subscriber
+
+__all__ = ["FrameSink", "Joined", "LightSubscriber", "light_subscriber", "one_subscriber", "run_subscribers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = Path(tempfile.gettempdir()) / "mixillo-bench-clip-720p.pkl"
@@ -162,7 +170,9 @@ class FrameSink(queue.Queue[Any]):
 Joined = tuple[float | None, RTCPeerConnection, dict[str, int]]
 
 
-async def one_subscriber(url: str, http: ClientSession) -> Joined:
+async def one_subscriber(url: str, http: ClientSession, whep_url: str | None = None,
+                         headers: dict[str, str] | None = None) -> Joined:
+    """A subscriber of ``url``'s /whep (or of ``whep_url``, with ``headers``: ``mixillo bench viewers``)."""
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
@@ -182,7 +192,7 @@ async def one_subscriber(url: str, http: ClientSession) -> Joined:
     for t in pc.getTransceivers():
         sink = FrameSink(on_video if t.kind == "video" else on_audio)
         vars(t.receiver)["_RTCRtpReceiver__decoder_queue"] = sink
-    async with http.post(url + "/whep", data=pc.localDescription.sdp) as response:
+    async with http.post(whep_url or url + "/whep", data=pc.localDescription.sdp, headers=headers) as response:
         answer = await response.text()
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     try:
@@ -192,19 +202,21 @@ async def one_subscriber(url: str, http: ClientSession) -> Joined:
     return joined, pc, counts
 
 
-async def run_subscribers(url: str, count: int, seconds: float, out: str) -> None:
+async def run_subscribers(url: str, count: int, seconds: float, out: str, light: bool = True) -> None:
     async with ClientSession() as http:
-        results = []
+        results: list[asyncio.Task[Any]] = []
         for _ in range(count):  # joined one after another, like viewers arriving
-            results.append(asyncio.create_task(one_subscriber(url, http)))
+            join = light_subscriber(url, http) if light else one_subscriber(url, http)
+            results.append(asyncio.create_task(join))
             await asyncio.sleep(0.05)
         done = await asyncio.gather(*results)
-        joins = [j for j, _, _ in done]
+        joins = [j for j, *_ in done]
+        marks = [peer.marks for _, peer, *_ in done if isinstance(peer, LightSubscriber)]
         # Written once all have joined: the driver starts measuring when every process has written.
-        Path(out).write_text(json.dumps({"joins": joins}))  # noqa: ASYNC240
+        Path(out).write_text(json.dumps({"joins": joins, "marks": marks}))  # noqa: ASYNC240
         await asyncio.sleep(seconds)
-        for _, pc, _ in done:
-            await pc.close()
+        for _, peer, *_ in done:
+            await peer.close()
 
 
 # --- server process ----------------------------------------------------------------------------------
@@ -227,16 +239,16 @@ async def sfu_app(delays: Delays) -> web.Application:
 
     original = Consumer.send
 
-    async def timed_send(self: Consumer, packet: Any, codec: Any, now: float, ntp: int) -> None:
+    async def timed_send(self: Consumer, packet: Any, codec: Any, now: float, ntp: int, *rest: Any) -> None:
         before, cpu = self.packets, time.thread_time()
-        await original(self, packet, codec, now, ntp)
+        await original(self, packet, codec, now, ntp, *rest)
         delays.send_cpu += time.thread_time() - cpu
         delays.sent += self.packets - before
         if self.kind == "video" and self.packets > before:
             delays.add(time.monotonic() - now)
             delays.frames += packet.marker
 
-    Consumer.send = timed_send  # type: ignore[method-assign]
+    Consumer.send = timed_send  # type: ignore[method-assign,assignment]
     engine = Engine()
     await engine.start()
 
@@ -388,6 +400,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+FULL_SUBSCRIBERS = False  # set from --full-subscribers
+
+
 async def spawn(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.sfu_fanout", *args, stdout=asyncio.subprocess.PIPE,
@@ -418,7 +433,8 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
             counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
             for count, out in zip(counts, outs, strict=True):
                 if count:
-                    subs.append(await spawn("subscribe", url, str(count), str(seconds + 90), str(out)))
+                    extra = ("--full",) if FULL_SUBSCRIBERS else ()
+                    subs.append(await spawn("subscribe", url, str(count), str(seconds + 90), str(out), *extra))
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not all(o.stat().st_size for o in outs[: len(subs)]):  # noqa: ASYNC110
                 await asyncio.sleep(0.2)  # polling files the subscriber processes write
@@ -432,9 +448,12 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
             async with http.get(url + "/delays") as r:
                 delays = await r.json()
         joins: list[float | None] = []
+        marks: list[dict[str, float]] = []
         for out in outs:
             if out.stat().st_size:
-                joins += json.loads(out.read_text())["joins"]
+                written = json.loads(out.read_text())
+                joins += written["joins"]
+                marks += written.get("marks", [])
             out.unlink()
     finally:
         for proc in (publisher, server, *subs):
@@ -454,6 +473,8 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
         "subs_per_core": 1 / per_sub, "delay_p50": delays["p50"], "delay_p99": delays["p99"],
         "join_p50": pct(joined, 50), "join_p95": pct(joined, 95), "failed_joins": len(joins) - len(joined),
         "fps_per_sub": fps / n,
+        # light subscribers: medians of the seconds from the offer to the answer, DTLS up, first RTP packet
+        "join_steps": {k: pct([m[k] for m in marks if k in m], 50) for k in ("answer", "dtls", "rtp", "frame")},
     }
 
 
@@ -489,6 +510,10 @@ async def drive(args: argparse.Namespace) -> None:
               f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {r['failed_joins']:>7} "
               f"{r['fps_per_sub']:>8.1f}")
     for r in rows:
+        steps = ", ".join(f"{k} {ms(v)}" for k, v in r["join_steps"].items() if v is not None)
+        if steps:
+            print(f"{r['mode']} N={r['n']}: join steps, medians in ms from the offer: {steps}")
+    for r in rows:
         if r["send_us"] is not None:
             print(f"SFU N={r['n']}: Consumer.send costs {r['send_us']:.1f} µs of thread CPU per packet and "
                   f"subscriber: {r['send_subs_per_core']:.0f} subscribers per core for the send path alone")
@@ -510,6 +535,7 @@ def main() -> None:
         p.add_argument("--relay-n", type=lambda s: [int(x) for x in s.split(",") if x], default=[2])
         p.add_argument("--seconds", type=float, default=10.0)
         p.add_argument("--procs", type=int, default=4, help="subscriber processes")
+        p.add_argument("--full-subscribers", action="store_true", help="aiortc's whole receive path")
     server = sub.add_parser("server")
     server.add_argument("mode", choices=["sfu", "relay"])
     publish = sub.add_parser("publish")
@@ -520,14 +546,17 @@ def main() -> None:
     subscribe.add_argument("count", type=int)
     subscribe.add_argument("seconds", type=float)
     subscribe.add_argument("out")
+    subscribe.add_argument("--full", action="store_true")
     args = parser.parse_args()
     if args.role == "server":
         asyncio.run(run_server(args.mode))
     elif args.role == "publish":
         asyncio.run(run_publisher(args.url, args.seconds))
     elif args.role == "subscribe":
-        asyncio.run(run_subscribers(args.url, args.count, args.seconds, args.out))
+        asyncio.run(run_subscribers(args.url, args.count, args.seconds, args.out, light=not args.full))
     else:
+        global FULL_SUBSCRIBERS
+        FULL_SUBSCRIBERS = args.full_subscribers
         asyncio.run(drive(args))
 
 

@@ -5,6 +5,10 @@ encodes nothing; the Consumer writes each forwarded packet itself (new SSRC, ren
 payload type and header extension ids) and records it in the sender's RTP history, so the sender's own
 NACK handling retransmits it over RTX (RFC 4588) and its sender reports (RFC 3550 §6.4.1) stay correct.
 A PLI or FIR from the subscriber is passed to the Producer (throttled there).
+
+Per packet, the bytes are serialised once for all Consumers with the same header-extension layout, each
+Consumer rewrites its own fixed-header fields in a copy, and :class:`~engine.srtp.SrtpSender` protects and
+sends it on the leg's socket without aiortc's coroutine layers (aiortc's path when it cannot).
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from aiortc.rtp import (
 
 from engine.bitrate import Bitrate
 from engine.events import CloseReason
-from engine.rtp import StreamRewriter, keyframe_start, serialize
+from engine.rtp import StreamRewriter, keyframe_start, rewrite_header, serialize
+from engine.srtp import SrtpSender
 
 
 class PacketSource(Protocol):
@@ -82,13 +87,13 @@ class SentPacket:
                  "ssrc", "timestamp")
 
     def __init__(self, payload_type: int, marker: int, seq: int, ts: int, ssrc: int, payload: bytes,
-                 extensions: HeaderExtensions, data: bytes) -> None:
+                 extensions: HeaderExtensions, data: bytes | bytearray) -> None:
         self.payload_type, self.marker, self.sequence_number, self.timestamp = payload_type, marker, seq, ts
         self.ssrc, self.payload, self.extensions, self.data = ssrc, payload, extensions, data
         self.csrc: list[int] = []
 
     def serialize(self, _extensions_map: Any = None) -> bytes:
-        return self.data
+        return bytes(self.data)
 
 
 class Consumer:
@@ -120,7 +125,11 @@ class Consumer:
         self._fixed_elements: list[tuple[int, bytes]] = []
         self._abs_id = self._level_id = self._ssrc = 0
         self._history_extensions = HeaderExtensions()
+        self._layout: tuple[Any, ...] = ()
+        self._codec: RTCRtpCodecParameters | None = None
+        self._codec_payload_type: int | None = None
         self._transport: Any = None
+        self._srtp: SrtpSender | None = None
         self._hook_sender()
 
     def _hook_sender(self) -> None:
@@ -155,7 +164,16 @@ class Consumer:
         self._ready = bool(getattr(self.sender, "_RTCRtpSender__started", False)) and (
             self.sender.transport.state == "connected"
         )
+        if self._ready and self.waiting_keyframe and self.producer is not None:
+            # Ask for the keyframe now that it can be delivered: one asked for at attach time, while ICE
+            # and DTLS were still running, would have gone by and used up the PLI interval.
+            self.producer.keyframe_needed()
         return self._ready
+
+    @property
+    def wants_keyframe(self) -> bool:
+        """Connected and waiting for a keyframe: what makes the source keep asking its publisher."""
+        return self.waiting_keyframe and self._ready
 
     def resume_from(self, producer: PacketSource) -> None:
         """Start (or restart after the publisher came back, or switch to or from the program) on the next
@@ -165,11 +183,19 @@ class Consumer:
         self.waiting_keyframe = True
         producer.attach(self)
 
-    async def send(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float, ntp: int) -> None:
-        """Forward one packet; ``now`` (monotonic) and ``ntp`` (wall clock) are read once per packet."""
+    async def send(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float, ntp: int,
+                   serialized: dict[tuple[Any, ...], bytes] | None = None) -> None:
+        """Forward one packet; ``now`` (monotonic) and ``ntp`` (wall clock) are read once per packet.
+
+        ``serialized`` is shared by every Consumer of one source packet: the packet is serialised once per
+        header-extension layout (ids and MID negotiated by the subscriber) and each Consumer rewrites only
+        its payload type, sequence number, timestamp and SSRC in a copy (:func:`engine.rtp.rewrite_header`).
+        """
         if self.closed or not self.ready:
             return
-        payload_type = self._payload_types.get(codec_key(codec))
+        if codec is not self._codec:  # the source's codec object changes only when the publisher switches
+            self._codec, self._codec_payload_type = codec, self._payload_types.get(codec_key(codec))
+        payload_type = self._codec_payload_type
         if payload_type is None:
             self.dropped_codec += 1
             return
@@ -184,22 +210,22 @@ class Consumer:
         if mapped is None:
             return
         state = self._state or self._bind()
-        elements = [*self._fixed_elements]
-        if self._abs_id:
-            elements.append((self._abs_id, ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")))
-        level = packet.extensions.audio_level
-        if level is not None and self._level_id:
-            elements.append((self._level_id, bytes([(0x80 if level[0] else 0) | (level[1] & 0x7F)])))
+        template = None if serialized is None else serialized.get(self._layout)
+        if template is None:
+            template = self._serialize(packet, ntp)
+            if serialized is not None:
+                serialized[self._layout] = template
         seq, ts = mapped
         payload = packet.payload
-        data = serialize(payload_type, packet.marker, seq, ts, self._ssrc, elements, payload)
+        data = rewrite_header(template, payload_type, seq, ts, self._ssrc)
         state["_RTCRtpSender__rtp_history"][seq % RTP_HISTORY_SIZE] = SentPacket(
             payload_type, packet.marker, seq, ts, self._ssrc, payload, self._history_extensions, data
         )
-        try:
-            await self._transport._send_rtp(data)
-        except ConnectionError:
-            return
+        if self._srtp is None or not self._srtp.send_now(data):
+            try:  # aiortc's own path: TURN, TCP, not nominated yet, or closed (ConnectionError)
+                await self._transport._send_rtp(bytes(data))
+            except ConnectionError:
+                return
         # What the sender's RTCP loop puts in its sender reports.
         state["_RTCRtpSender__ntp_timestamp"] = ntp
         state["_RTCRtpSender__rtp_timestamp"] = ts
@@ -208,6 +234,16 @@ class Consumer:
         self.packets += 1
         self.bytes += len(payload)
         self.rate.add(len(payload), now)
+
+    def _serialize(self, packet: RtpPacket, ntp: int) -> bytes:
+        """The packet with this subscriber's header extensions; payload type, numbers and SSRC zero."""
+        elements = [*self._fixed_elements]
+        if self._abs_id:  # abs-send-time: 6.18 fixed point seconds, the middle 24 bits of NTP time
+            elements.append((self._abs_id, ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")))
+        level = packet.extensions.audio_level
+        if level is not None and self._level_id:  # RFC 6464 §3: V bit and level in -dBov
+            elements.append((self._level_id, bytes([(0x80 if level[0] else 0) | (level[1] & 0x7F)])))
+        return serialize(0, packet.marker, 0, 0, 0, elements, packet.payload)
 
     def _bind(self) -> dict[str, Any]:
         """Read, once the sender has started, what every packet needs: its fields, ids and transport."""
@@ -220,7 +256,9 @@ class Consumer:
         self._level_id = ids.audio_level or 0
         self._history_extensions = HeaderExtensions(mid=mid)
         self._ssrc = sender._ssrc
+        self._layout = (tuple(self._fixed_elements), self._abs_id, self._level_id)
         self._transport = sender.transport
+        self._srtp = SrtpSender(sender.transport)
         self._state = state
         return state
 

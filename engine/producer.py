@@ -127,9 +127,10 @@ class Producer:
             self._audio_level(packet.extensions.audio_level, now)
         waiting = False
         ntp = rtc_clock.current_ntp_time()
+        serialized: dict[tuple[Any, ...], bytes] = {}  # serialised once per header layout (Consumer.send)
         for consumer in tuple(self.consumers):
-            await consumer.send(packet, codec, now, ntp)
-            waiting = waiting or consumer.waiting_keyframe
+            await consumer.send(packet, codec, now, ntp, serialized)
+            waiting = waiting or consumer.wants_keyframe
         if (waiting or self._tap.waiting_keyframe) and now - self._last_pli >= PLI_INTERVAL_S:
             await self.request_keyframe()
 
@@ -170,7 +171,8 @@ class Producer:
     def attach(self, consumer: Consumer) -> None:
         self.consumers.add(consumer)
         consumer.producer = self
-        self.keyframe_needed()
+        if consumer.ready:  # otherwise the Consumer asks once it is connected (Consumer.ready)
+            self.keyframe_needed()
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.discard(consumer)

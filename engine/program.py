@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 from aiortc import clock as rtc_clock
@@ -53,7 +53,8 @@ class ProgramProducer:
     def attach(self, consumer: Consumer) -> None:
         self.consumers.add(consumer)
         consumer.producer = self
-        self.keyframe_needed()
+        if consumer.ready:  # otherwise the Consumer asks once it is connected (Consumer.ready)
+            self.keyframe_needed()
 
     def detach(self, consumer: Consumer) -> None:
         self.consumers.discard(consumer)
@@ -78,9 +79,10 @@ class ProgramProducer:
             packet = RtpPacket(self.codec.payloadType or 0, marker, self._seq, timestamp & 0xFFFFFFFF, 0, payload)
             self._seq = (self._seq + 1) & 0xFFFF
             self.packets += 1
+            serialized: dict[tuple[Any, ...], bytes] = {}  # shared by the consumers (Consumer.send)
             for consumer in tuple(self.consumers):
-                await consumer.send(packet, self.codec, now, ntp)
-                waiting = waiting or consumer.waiting_keyframe
+                await consumer.send(packet, self.codec, now, ntp, serialized)
+                waiting = waiting or consumer.wants_keyframe
         if waiting:  # a viewer whose keyframe was lost keeps asking, like Producer._forward
             self.keyframe_needed()
 

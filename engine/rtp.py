@@ -136,3 +136,15 @@ def serialize(payload_type: int, marker: int, seq: int, ts: int, ssrc: int,
     value += b"\x00" * (-len(value) % 4)
     first = struct.pack("!BBHLL", 0x90, (marker << 7) | payload_type, seq, ts, ssrc)
     return first + struct.pack("!HH", profile, len(value) >> 2) + value + payload
+
+
+_FIELDS = struct.Struct("!BHLL")  # RFC 3550 §5.1 bytes 1-11: M and PT, sequence number, timestamp, SSRC
+
+
+def rewrite_header(template: bytes, payload_type: int, seq: int, ts: int, ssrc: int) -> bytearray:
+    """A copy of a serialised RTP packet with this subscriber's payload type, sequence number, timestamp and
+    SSRC; the marker bit, header extensions and payload are kept. One packet is serialised once and
+    rewritten per subscriber: these are the only fixed-header fields that differ between them."""
+    data = bytearray(template)
+    _FIELDS.pack_into(data, 1, (template[1] & 0x80) | payload_type, seq, ts, ssrc)
+    return data

@@ -13,6 +13,8 @@ number an event without parsing JSON.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -355,3 +357,39 @@ class Resume(_Model):
 
     events: list[RoomEvent] | None
     snapshot: RoomSnapshot | None
+
+
+# Batches ----------------------------------------------------------------------------------------------------
+# A client that joins with ``batch: true`` gets a room's events of one tick as ONE Socket.IO event
+# ``events`` whose argument is a JSON array of envelopes, ``seq`` ascending. The envelopes are the same as
+# the per-event ones, so a client applies a batch as it would apply its events one by one, and detects a gap
+# (an event it never got) by ``seq`` in the same way.
+
+_BATCH = TypeAdapter(list[RoomEvent])
+
+
+def batch(events: Sequence[RoomEvent]) -> list[RoomEvent]:
+    """One tick's events, ``seq`` ascending and each seq once (two appends may reach the edge out of order)."""
+    return sorted({event.seq: event for event in events}.values(), key=lambda event: event.seq)
+
+
+def encode_batch(events: Sequence[RoomEvent]) -> bytes:
+    """The JSON array a batch is on the wire (the argument of the ``events`` event)."""
+    return _BATCH.dump_json(batch(events))
+
+
+def decode_batch(raw: str | bytes) -> list[RoomEvent]:
+    """A received batch; refuses one whose ``seq`` does not strictly ascend (it would hide a gap)."""
+    events = _BATCH.validate_json(raw)
+    if any(b.seq <= a.seq for a, b in pairwise(events)):
+        raise ValueError("a batch's events ascend by seq")
+    return events
+
+
+def seq_gaps(last_seq: int, events: Sequence[RoomEvent]) -> list[int]:
+    """The seqs a client that applied up to ``last_seq`` is missing before the last of ``events`` (resume
+    with ``last_seq`` to get them); events at or below ``last_seq`` are duplicates and are ignored."""
+    have = {event.seq for event in events if event.seq > last_seq}
+    if not have:
+        return []
+    return [seq for seq in range(last_seq + 1, max(have)) if seq not in have]

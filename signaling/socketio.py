@@ -18,6 +18,7 @@ from aiohttp import web
 from api.auth.tokens import AccessTokens
 from api.events import DomainEvent, EventPublisher
 from api.problems import Unauthorized
+from signaling.frames import FrameManager, FrameRedisManager, PreparedFrames
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class SocketServer:
     ) -> None:
         self._tokens = tokens
         # With Redis, an emit reaches the room's sockets on every node (python-socketio's pub/sub manager).
-        client_manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        # Either way a room emit is one prepared WebSocket frame written to each local socket (frames.py).
+        client_manager: PreparedFrames = FrameRedisManager(redis_url) if redis_url else FrameManager()
         self._manager = client_manager
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",

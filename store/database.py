@@ -6,6 +6,13 @@ a read-check-write inside it cannot interleave with another writer, in this proc
 process, writers also queue on an ``asyncio.Lock`` so they wait on the event loop instead of in SQLite's
 busy handler. On PostgreSQL, callers lock the rows they change (``SELECT ... FOR UPDATE``) and
 :meth:`Database.run` retries serialization failures and deadlocks (SQLSTATE 40001, 40P01).
+
+Hot read paths use :meth:`Database.run_read`: a synchronous function runs a whole read transaction. On a
+SQLite file it runs on one of a few reader threads, each with its own read-only ``sqlite3`` connection (WAL
+lets readers run beside the writer, https://www.sqlite.org/wal.html), so a transaction costs one hop to a
+thread and back; through aiosqlite every statement, fetch, BEGIN and COMMIT is its own hop (a one-statement
+transaction costs 3-4 times the CPU, docs/performance.md "REST API"). Elsewhere it runs through
+:meth:`AsyncConnection.run_sync`.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -32,6 +40,7 @@ T = TypeVar("T")
 
 _RETRY_SQLSTATES = {"40001", "40P01"}
 _WRITE_OPTION = "mixillo_write"
+_READER_THREADS = 4
 
 
 def normalize_url(url: str) -> str:
@@ -60,6 +69,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+def _sqlite_reader_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    _sqlite_on_connect(dbapi_connection, record)
+    # A reader never writes: a write through it would bypass the writer's lock and BEGIN IMMEDIATE.
+    dbapi_connection.execute("PRAGMA query_only=ON")
 
 
 def _sqlite_on_begin(conn: Any) -> None:
@@ -102,9 +117,25 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._readers: Engine | None = None
+        self._reader_threads: ThreadPoolExecutor | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+            database = parsed.database or ""
+            # An in-memory database is private to its connection: readers of their own would see another one.
+            if database and database != ":memory:" and not database.startswith("file:"):
+                self._readers = create_engine(
+                    parsed.set(drivername="sqlite+pysqlite"),
+                    echo=echo,
+                    pool_size=_READER_THREADS,
+                    max_overflow=0,
+                    # Pooled connections move between the reader threads, one thread at a time.
+                    connect_args={"check_same_thread": False},
+                )
+                event.listen(self._readers, "connect", _sqlite_reader_on_connect)
+                event.listen(self._readers, "begin", _sqlite_on_begin)
+                self._reader_threads = ThreadPoolExecutor(_READER_THREADS, thread_name_prefix="sqlite-reader")
 
     @property
     def is_sqlite(self) -> bool:
@@ -115,6 +146,30 @@ class Database:
         """A connection in a (deferred, on SQLite) transaction, for reads."""
         async with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (synchronous: it must not touch the event loop) in one read transaction.
+
+        ``work`` sees one snapshot of the database (a deferred transaction on SQLite, read-only REPEATABLE READ
+        on PostgreSQL). It runs on a reader thread (SQLite file) or in the event loop's thread through
+        ``run_sync`` (PostgreSQL, in-memory SQLite).
+        """
+        if self._readers is None or self._reader_threads is None:
+            async with self.engine.connect() as raw:
+                # PostgreSQL's default, READ COMMITTED, gives each statement its own snapshot; a read-only
+                # REPEATABLE READ transaction gives the whole function one and never fails to serialize.
+                conn = raw
+                if not self.is_sqlite:
+                    conn = await raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                async with conn.begin():
+                    return await conn.run_sync(work)
+        readers = self._readers
+
+        def transaction() -> T:
+            with readers.connect() as conn, conn.begin():
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader_threads, transaction)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -149,4 +204,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._reader_threads is not None and self._readers is not None:
+            # Wait for running readers off the loop, then close their connections.
+            await asyncio.get_running_loop().run_in_executor(None, self._reader_threads.shutdown)
+            self._readers.dispose()
         await self.engine.dispose()

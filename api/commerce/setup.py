@@ -94,9 +94,11 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
     app[ECONOMY].gifting.observers.append(feed.gift)
     payments = LedgerPayments(db, app[ECONOMY], settings.topup_cents_per_100_coins)
     app[ORDERS] = Orders(db, coupons, payments=payments, activity=analytics, watcher=notifier)
+    drafts = Drafts(db)
+    drafts.feed_cache = social.feed.cache
     scheduler = Scheduler(
         db,
-        SocialPublisher(Drafts(db), notifier, social.profiles.follower_ids),
+        SocialPublisher(drafts, notifier, social.profiles.follower_ids),
         poll_s=settings.scheduler_poll_s,
         lease_s=settings.scheduler_lease_s,
         reminder_lead_s=settings.live_reminder_lead_s,
@@ -111,8 +113,10 @@ def install(app: web.Application, settings: Settings, db: Database) -> None:
 
     targets.register(TargetKind.USER, UserTarget(db))
     targets.register(TargetKind.PRODUCT, catalog)
+    content_target = ContentTarget(db)
+    content_target.feed_cache = social.feed.cache
     for kind, target in (
-        (TargetKind.CONTENT, ContentTarget(db)),
+        (TargetKind.CONTENT, content_target),
         (TargetKind.COMMENT, CommentTarget(db)),
         (TargetKind.MESSAGE, MessageTarget(db)),
     ):

@@ -206,6 +206,8 @@ class Event(ResponseModel):
 class JoinPayload(RequestModel):
     room: PlainId
     last_seq: int | None = Field(None, ge=0, description="Resume: the last seq this client applied.")
+    batch: bool = Field(False, description="Take the room's events as one `events` event per tick (a list of "
+                        "envelopes, seq ascending) instead of one Socket.IO event per room event.")
 
 
 class RoomPayload(RequestModel):

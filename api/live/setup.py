@@ -53,7 +53,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     config = RoomServiceConfig.from_settings(settings)
     store: RoomStore = (RedisRoomStore(redis, buffer_size=config.replay_buffer) if redis is not None
                         else MemoryRoomStore(buffer_size=config.replay_buffer))
-    live = LiveNamespace(app[ACCESS_TOKENS])
+    live = LiveNamespace(app[ACCESS_TOKENS], batch_tick_s=settings.room_batch_tick_ms / 1000)
     sockets.sio.register_namespace(live)
     async def username(user_id: str) -> str:
         """The name a live's program shows for a participant."""
@@ -100,6 +100,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     async def rooms(app: web.Application) -> AsyncIterator[None]:
         async with service.running():
             yield
+        await live.close()  # after the rooms: the last events they announced leave in the last batches
 
     app.cleanup_ctx.append(rooms)
     return service

@@ -7,7 +7,9 @@ join and read, nothing more). Every client event carries one JSON object, valida
 ``{"ok": false, "error": <RFC 9457 problem fields>}``. The actions are the same ``rooms`` calls the REST
 endpoints make. Room events go to the Socket.IO room ``live:<room>`` as ``<event type>`` with the event
 envelope (``seq``, ``v``, ``room``, ``at``, ``data``); a client that reconnects joins with its last ``seq``
-and gets the events it missed, or a snapshot when the gap is older than the replay buffer.
+and gets the events it missed, or a snapshot when the gap is older than the replay buffer. A client that
+joins with ``batch: true`` gets them instead as one ``events`` event per tick carrying the tick's envelopes,
+``seq`` ascending (``api.live.batches``).
 
 Floods: each socket has a token bucket (in process: a socket lives on one node); an event over it gets a
 429 ack, and a socket that keeps flooding is disconnected.
@@ -26,6 +28,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from api.auth.tokens import AccessTokens
+from api.live.batches import BATCH_EVENT, EventBatches
 from api.live.models import (
     ChatPayload,
     GiftPayload,
@@ -54,6 +57,11 @@ Ack = dict[str, Any]
 
 def room_channel(room_id: str) -> str:
     return f"live:{room_id}"
+
+
+def batch_channel(room_id: str) -> str:
+    """The Socket.IO room of the clients that take a room's events in batches."""
+    return f"live:{room_id}:batch"
 
 
 def sockets_board(user_id: str) -> str:
@@ -88,10 +96,11 @@ class _Client:
 
 
 class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    def __init__(self, tokens: AccessTokens, flood: FloodPolicy | None = None) -> None:
+    def __init__(self, tokens: AccessTokens, flood: FloodPolicy | None = None, *, batch_tick_s: float = 0.05) -> None:
         super().__init__(NAMESPACE)
         self._tokens = tokens
         self._flood = flood or FloodPolicy()
+        self.batches = EventBatches(self._emit_batch, batch_tick_s)
         self._clients: dict[str, _Client] = {}
         self._service: RoomService | None = None
 
@@ -108,8 +117,16 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def publish(self, event: RoomEvent) -> None:
         await self.emit(event.type, event.model_dump(mode="json"), room=room_channel(event.room))
+        await self.batches.publish(event)
         if isinstance(event.data, UserKicked):
             await self._remove(event.room, event.data.user_id)
+
+    async def _emit_batch(self, room_id: str, envelopes: list[dict[str, Any]]) -> None:
+        await self.emit(BATCH_EVENT, envelopes, room=batch_channel(room_id))
+
+    async def close(self) -> None:
+        """Send the batches still gathering and stop their ticks (on shutdown, after the room service)."""
+        await self.batches.close()
 
     async def _remove(self, room_id: str, user_id: str) -> None:
         """Disconnect the kicked user's sockets in the room, on whichever node they are."""
@@ -185,11 +202,12 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return {"resume": (await room.resume(body.last_seq)).model_dump(mode="json")}
         # Enter the broadcast room first: an event appended meanwhile arrives twice at worst (events carry
         # absolute values and a seq, so the client drops what it has), never not at all.
-        await self.enter_room(sid, room_channel(body.room))
+        channel = batch_channel(body.room) if body.batch else room_channel(body.room)
+        await self.enter_room(sid, channel)
         try:
             snapshot = await room.join(client.actor)
         except BaseException:
-            await self.leave_room(sid, room_channel(body.room))
+            await self.leave_room(sid, channel)
             raise
         client.rooms.add(body.room)
         if client.actor.user_id is not None:
@@ -201,6 +219,7 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _leave(self, sid: str, client: _Client, body: RoomPayload) -> Ack:
         await self.leave_room(sid, room_channel(body.room))
+        await self.leave_room(sid, batch_channel(body.room))
         if body.room in client.rooms:
             await self._depart(sid, client, body.room)
         return {}

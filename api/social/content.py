@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.problems import Conflict, Forbidden, NotFound, Unprocessable
 from api.social import activity, graph, text
+from api.social.feed_cache import FeedCache
 from api.social.media import MediaFiles, Probe, discard
 from api.social.notifications import Kind, Notice, Notifications
 from api.social.settings import UserSettings
@@ -81,6 +82,7 @@ class Contents:
         self._notifications = notifications
         self._max_video_s = max_video_s
         self.observer: activity.Observer = activity.Unobserved()
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
         uploads.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -153,7 +155,9 @@ class Contents:
             discard(upload, source)
             self._files.delete_prefix(prefix)
             raise
-        if not image_key:
+        if image_key:  # ready now: in the feeds of the creator's followers (a video is, once packaged)
+            self.feed_cache.forget_creator(user_id)
+        else:
             self._jobs.start(content_id, source, prefix)
         await self._notifications.deliver(notices)
         return await self.get(content_id, user_id)
@@ -192,9 +196,14 @@ class Contents:
             return row
 
     async def _visible_for_write(self, conn: AsyncConnection, content_id: str, user_id: str) -> Any:
+        """The post's id and creator if the user may see it (so neither blocked the other), and the user's name
+        for notices: one statement, as every statement of a write costs a trip to the database's thread."""
+        actor = sa.select(users.c.username).where(users.c.id == user_id).scalar_subquery()
         row = (
             await conn.execute(
-                sa.select(contents.c.id, contents.c.creator_id).where(contents.c.id == content_id, visible(user_id))
+                sa.select(contents.c.id, contents.c.creator_id, actor.label("actor_name")).where(
+                    contents.c.id == content_id, visible(user_id)
+                )
             )
         ).first()
         if row is None:
@@ -237,15 +246,15 @@ class Contents:
                 creator_id=row.creator_id,
                 counters={"like_count": 1},
             )
-            name = await graph.username(conn, user_id)
             notice = await self._notifications.add(
                 conn,
                 Kind.LIKE,
                 row.creator_id,
                 actor_id=user_id,
                 subject_id=content_id,
-                text=f"@{name} liked your post",
+                text=f"@{row.actor_name or 'someone'} liked your post",
                 data={"content_id": content_id},
+                unblocked=True,  # the post is visible to the liker
             )
         await self._notifications.deliver([notice])
         self.observer.saw(activity.Verb.LIKE, user_id, row.creator_id, content_id)
@@ -285,7 +294,7 @@ class Contents:
                 creator_id=row.creator_id,
                 counters={"comment_count": 1},
             )
-            name = await graph.username(conn, user_id)
+            name = row.actor_name or "someone"
             notices = [
                 await self._notifications.add(
                     conn,
@@ -295,6 +304,7 @@ class Contents:
                     subject_id=content_id,
                     text=f"@{name} commented: {body[:80]}",
                     data={"content_id": content_id, "comment_id": comment_id},
+                    unblocked=True,  # the post is visible to the commenter
                 )
             ]
             for mentioned in (await graph.user_ids_by_name(conn, text.mentions(body))).values():

@@ -13,6 +13,7 @@ from api.events import EventPublisher
 from api.social.activity import Activity, Observer
 from api.social.content import Contents
 from api.social.feed import Feed
+from api.social.feed_cache import FeedCache
 from api.social.media import MediaFiles
 from api.social.messaging import Messaging
 from api.social.notifications import Notifications
@@ -74,14 +75,21 @@ class Social:
         notifications = Notifications(db, events, push)
         jobs = VodJobs(db, packager or FfmpegPackager(files), files)
         messaging = Messaging(db, events, notifications)
+        # Other nodes' changes do not reach this cache: with several, re-check visibility and keep it short.
+        several = config.redis_url is not None
+        ttl_s = min(2.0, config.feed_cache_ttl_s) if several else config.feed_cache_ttl_s
+        cache = FeedCache(size=config.feed_cache_size, ttl_s=ttl_s, recheck=several)
+        settings, profiles = UserSettings(db), Profiles(db, notifications)
+        contents = Contents(db, files, uploads, jobs, notifications, config.content_max_video_s)
+        settings.feed_cache = profiles.feed_cache = contents.feed_cache = jobs.feed_cache = cache
         return cls(
             files=files,
             uploads=uploads,
-            settings=UserSettings(db),
+            settings=settings,
             notifications=notifications,
-            profiles=Profiles(db, notifications),
-            contents=Contents(db, files, uploads, jobs, notifications, config.content_max_video_s),
-            feed=Feed(db),
+            profiles=profiles,
+            contents=contents,
+            feed=Feed(db, cache),
             messaging=messaging,
             stories=Stories(db, notifications, messaging, events),
             sounds=Sounds(db, files, config.sound_max_duration_s),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from api.social import graph
+from api.social.feed_cache import FeedCache
 from store.database import Database
 from store.schema.social import comments, contents, conversation_members, messages
 from store.types import utcnow
@@ -39,6 +40,7 @@ def status_after_restore() -> sa.ColumnElement[str]:
 class ContentTarget:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.feed_cache = FeedCache(size=0)  # the feed's, set at composition (api.commerce.setup)
 
     async def owner_of(self, target_id: str) -> str | None:
         async with self._db.read() as conn:
@@ -55,9 +57,14 @@ class ContentTarget:
         update = contents.update().where(contents.c.id == target_id)
         async with self._db.write() as conn:
             if removed:
-                await conn.execute(update.values(status=REMOVED))
+                update = update.values(status=REMOVED)
             else:
-                await conn.execute(update.where(contents.c.status == REMOVED).values(status=status_after_restore()))
+                update = update.where(contents.c.status == REMOVED).values(status=status_after_restore())
+            creator = (await conn.execute(update.returning(contents.c.creator_id))).scalar_one_or_none()
+        if creator is not None and removed:
+            self.feed_cache.forget_creator(creator)
+        elif creator is not None:  # back in any feed it may fit: rare enough to start the cache over
+            self.feed_cache.clear()
 
 
 class CommentTarget:

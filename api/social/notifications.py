@@ -23,10 +23,11 @@ from api.events import DomainEvent, EventPublisher
 from api.problems import NotFound
 from api.social.graph import is_blocked, username
 from api.social.push import PushError, PushMessage, PushProvider
-from api.social.settings import UserSettings
+from api.social.settings import SettingsDocument
 from store.database import Database
 from store.ids import new_id
-from store.schema.social import follows, notifications, push_devices
+from store.schema.accounts import users
+from store.schema.social import follows, notifications, push_devices, user_settings
 from store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,18 @@ _TOGGLE = {
 }
 
 
+_RECIPIENT_ID = sa.bindparam("user_id", type_=sa.String)
+_RECIPIENT = (
+    sa.select(user_settings.c.document, push_devices.c.token)
+    .select_from(
+        users.outerjoin(user_settings, user_settings.c.user_id == users.c.id).outerjoin(
+            push_devices, push_devices.c.user_id == users.c.id
+        )
+    )
+    .where(users.c.id == _RECIPIENT_ID)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     row: dict[str, Any]
@@ -86,10 +99,20 @@ class Notifications:
         subject_id: str | None = None,
         text: str,
         data: dict[str, Any] | None = None,
+        unblocked: bool = False,
     ) -> Notice | None:
-        if actor_id is not None and (actor_id == user_id or await is_blocked(conn, actor_id, user_id)):
+        """Store a notice for ``user_id`` unless it is their own act, a block stands between them and the actor,
+        or they turned this kind off. ``unblocked``: the caller already checked, in ``conn``'s transaction, that
+        neither blocked the other (it saves a statement)."""
+        if actor_id is not None and (
+            actor_id == user_id or (not unblocked and await is_blocked(conn, actor_id, user_id))
+        ):
             return None
-        toggles = (await UserSettings.load(conn, user_id)).notifications
+        # The recipient's settings and push devices in one statement: each statement of a write transaction is
+        # a trip to the database's thread. One row per device, or one with no token.
+        found = list(await conn.execute(_RECIPIENT, {"user_id": user_id}))
+        document = found[0].document if found else None
+        toggles = (SettingsDocument.model_validate_json(document) if document else SettingsDocument()).notifications
         toggle = _TOGGLE.get(kind)
         if toggle is not None and not getattr(toggles, toggle):
             return None
@@ -105,10 +128,8 @@ class Notifications:
             "read_at": None,
         }
         await conn.execute(notifications.insert().values(**row))
-        devices: tuple[str, ...] = ()
-        if toggles.push:  # read here, in the transaction already open, rather than in a new one later
-            found = await conn.execute(sa.select(push_devices.c.token).where(push_devices.c.user_id == user_id))
-            devices = tuple(found.scalars())
+        # Read in the transaction already open, rather than in a new one later.
+        devices = tuple(r.token for r in found if r.token is not None) if toggles.push else ()
         return Notice(row, devices)
 
     async def deliver(self, notices: Sequence[Notice | None]) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.problems import BadRequest, Conflict, Forbidden, NotFound
 from api.social import activity, graph
+from api.social.feed_cache import FeedCache
 from api.social.notifications import Kind, Notifications
 from store.database import Database
 from store.schema.accounts import users
@@ -50,6 +51,7 @@ class Profiles:
         self._db = db
         self._notifications = notifications
         self.observer: activity.Observer = activity.Unobserved()
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
 
     async def follower_ids(self, user_id: str) -> list[str]:
         """Everyone following ``user_id`` (the scheduler's live reminders go to them)."""
@@ -105,6 +107,7 @@ class Profiles:
                 subject_id=follower_id,
                 text=f"@{name} started following you",
             )
+        self.feed_cache.forget_users(follower_id, followee_id)
         await self._notifications.deliver([notice])
         self.observer.saw(activity.Verb.FOLLOW, follower_id, followee_id, None)
 
@@ -116,6 +119,7 @@ class Profiles:
             if not gone.rowcount:
                 raise NotFound("you do not follow this user", slug="not-following")
             await _bump_pair(conn, follower_id, followee_id, -1)
+        self.feed_cache.forget_users(follower_id, followee_id)
         self.observer.saw(activity.Verb.UNFOLLOW, follower_id, followee_id, None)
 
     async def block(self, blocker_id: str, blocked_id: str) -> None:
@@ -135,6 +139,7 @@ class Profiles:
                 )
                 if gone.rowcount:
                     await _bump_pair(conn, a, b, -1)
+        self.feed_cache.forget_users(blocker_id, blocked_id)
 
     async def unblock(self, blocker_id: str, blocked_id: str) -> None:
         async with self._db.write() as conn:
@@ -143,6 +148,7 @@ class Profiles:
             )
             if not gone.rowcount:
                 raise NotFound("you have not blocked this user", slug="not-blocked")
+        self.feed_cache.forget_users(blocker_id, blocked_id)
 
     async def connections(
         self,

@@ -46,6 +46,7 @@ class SearchSource:
     label: str  # the column whose text a suggestion shows
 
 
+_NAMED = ("users", "sounds")  # kinds whose names complete a search
 _QUERY = sa.bindparam("query", type_=sa.String)
 _VIEWER = sa.bindparam("viewer", type_=sa.String)
 _SCORE = sa.bindparam("score", type_=sa.Float)
@@ -206,21 +207,25 @@ class Search:
         }
         if after is not None:
             params.update(score=after[0], last=after[1])
-        async with self._db.read() as conn:
-            return {
-                kind: list(await conn.execute(self._statement(kind, viewer is not None, after is not None), params))
-                for kind in kinds
-            }
+        statements = {kind: self._statement(kind, viewer is not None, after is not None) for kind in kinds}
+        # One trip to a reader thread for all kinds (store.database.Database.run_read).
+        return await self._db.run_read(
+            lambda conn: {kind: list(conn.execute(statement, params)) for kind, statement in statements.items()}
+        )
 
     async def suggestions(self, prefix: str, viewer: str | None, limit: int) -> list[tuple[str, str]]:
         """(kind, text) completions: hashtags by use, then usernames and sound titles by rank."""
         terms = search_terms(prefix)
         if not terms:
             return []
-        found: list[tuple[str, str]] = []
-        async with self._db.read() as conn:
+        params = {"query": self._index.query_text(terms), "viewer": viewer, "limit": limit}
+        named = [(kind, self.sources[kind].label, self._statement(kind, viewer is not None, False)) for kind in _NAMED]
+
+        def read(conn: sa.Connection) -> list[tuple[str, str]]:
+            # Runs on a reader thread, in one trip (store.database.Database.run_read): one per keystroke.
+            found: list[tuple[str, str]] = []
             if len(terms) == 1:
-                tags = await conn.execute(
+                tags = conn.execute(
                     sa.select(content_hashtags.c.tag)
                     .where(content_hashtags.c.tag.startswith(terms[0], autoescape=True))
                     .group_by(content_hashtags.c.tag)
@@ -228,9 +233,8 @@ class Search:
                     .limit(limit)
                 )
                 found += [("hashtag", f"#{tag}") for tag in list[str](tags.scalars())]
-            params = {"query": self._index.query_text(terms), "viewer": viewer, "limit": limit}
-            for kind in ("users", "sounds"):
-                column = self.sources[kind].label
-                rows = await conn.execute(self._statement(kind, viewer is not None, False), params)
-                found += [(kind, str(getattr(row, column))) for row in rows]
-        return found[:limit]
+            for kind, column, statement in named:
+                found += [(kind, str(getattr(row, column))) for row in conn.execute(statement, params)]
+            return found[:limit]
+
+        return await self._db.run_read(read)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from api.social.feed_cache import FeedCache
 from api.social.graph import ensure_profile, insert_ignore
 from store.database import Database
 from store.schema.social import profiles, user_settings
@@ -57,6 +58,7 @@ class SettingsDocument(_Section):
 class UserSettings:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
 
     async def get(self, user_id: str) -> SettingsDocument:
         async with self._db.read() as conn:
@@ -71,7 +73,8 @@ class UserSettings:
 
     async def replace(self, user_id: str, document: SettingsDocument) -> SettingsDocument:
         async with self._db.write() as conn:
-            await self._store(conn, user_id, document)
+            changed = await self._store(conn, user_id, document)
+        self._privacy_changed(user_id, document, changed)
         return document
 
     async def update_section(self, user_id: str, section: str, changes: dict[str, Any]) -> SettingsDocument:
@@ -87,10 +90,20 @@ class UserSettings:
             merged = current.model_dump(mode="json")
             merged[section].update(changes)
             document = SettingsDocument.model_validate(merged, strict=False)
-            await self._store(conn, user_id, document)
+            changed = await self._store(conn, user_id, document)
+        self._privacy_changed(user_id, document, changed)
         return document
 
-    async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> None:
+    def _privacy_changed(self, user_id: str, document: SettingsDocument, changed: bool) -> None:
+        if not changed:
+            return
+        if document.privacy.private_account:  # their posts leave the feeds of everyone but their followers
+            self.feed_cache.forget_creator(user_id)
+        else:  # their posts may join anyone's feed: rare enough to start the cache over
+            self.feed_cache.clear()
+
+    async def _store(self, conn: AsyncConnection, user_id: str, document: SettingsDocument) -> bool:
+        """Write the document; True if the account turned private or public."""
         now = utcnow()
         raw = document.model_dump_json()
         if not await insert_ignore(conn, user_settings, {"user_id": user_id, "document": raw, "updated_at": now}):
@@ -98,8 +111,10 @@ class UserSettings:
                 user_settings.update().where(user_settings.c.user_id == user_id).values(document=raw, updated_at=now)
             )
         await ensure_profile(conn, user_id)
-        await conn.execute(
+        private = document.privacy.private_account
+        changed = await conn.execute(
             profiles.update()
-            .where(profiles.c.user_id == user_id)
-            .values(is_private=document.privacy.private_account, updated_at=now)
+            .where(profiles.c.user_id == user_id, profiles.c.is_private.is_distinct_from(private))
+            .values(is_private=private, updated_at=now)
         )
+        return bool(changed.rowcount)

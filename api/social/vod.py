@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from api.social.feed_cache import FeedCache
 from api.social.media import MediaFiles, discard, probe_async
 from store.database import Database
 from store.schema.social import contents
@@ -213,6 +214,7 @@ class VodJobs:
         self._files = files
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.feed_cache = FeedCache(size=0)  # the feed's, set by api.social.domain.Social
 
     def start(self, content_id: str, source: Path, prefix: str) -> None:
         task = asyncio.create_task(self._run(content_id, source, prefix), name=f"vod:{content_id}")
@@ -228,8 +230,11 @@ class VodJobs:
         if "status" in values:  # a removed or held post stays hidden; restore and publish read the columns set here
             held = contents.c.status.in_(("removed", "scheduled"))
             values["status"] = sa.case((held, contents.c.status), else_=sa.literal(values["status"]))
+        update = contents.update().where(contents.c.id == content_id).values(**values)
         async with self._db.write() as conn:
-            await conn.execute(contents.update().where(contents.c.id == content_id).values(**values))
+            creator = (await conn.execute(update.returning(contents.c.creator_id))).scalar_one_or_none()
+        if "status" in values and creator is not None:
+            self.feed_cache.forget_creator(creator)
 
     async def _run(self, content_id: str, source: Path, prefix: str) -> None:
         try:

@@ -22,6 +22,9 @@ async def test_pattern_arrives_intact(engine: Engine, codec: str) -> None:
         producer = engine.session(pub.session_id).producers["video"]
         assert producer.codec.mimeType.lower() == codec.lower()
         assert not producer.decoding
+        consumer = engine.session(viewer.session_id).consumers["video"]
+        fast = consumer._srtp  # engine.srtp: the packets it sent straight to the socket
+        assert fast is not None and fast.fast_packets == consumer.packets > 0
     finally:
         await viewer.close()
         await pub.pc.close()

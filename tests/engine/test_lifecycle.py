@@ -42,18 +42,21 @@ async def closed_event(events: list[EngineEvent], session_id: str, within: float
 
 
 def drop_outgoing(pc: RTCPeerConnection, rate: float, seed: int = 7) -> None:
-    """Lose ``rate`` of the RTP packets ``pc`` sends (RTCP still flows), below SRTP: real network loss."""
+    """Lose ``rate`` of the SRTP packets ``pc`` sends (STUN, DTLS and SRTCP still flow) at its UDP sockets:
+    real network loss, below the engine's send path (which writes to the socket itself, engine/srtp.py)."""
     rng = random.Random(seed)
     for transceiver in pc.getTransceivers():
-        dtls = transceiver.sender.transport
-        original = dtls._send_rtp
+        for protocol in transceiver.sender.transport.transport._connection._protocols:
+            udp = protocol.transport
+            original = udp.sendto
 
-        async def send(data: bytes, original: Any = original) -> None:
-            is_rtcp = len(data) > 1 and 192 <= data[1] <= 223
-            if is_rtcp or rng.random() >= rate:
-                await original(data)
+            def sendto(data: bytes, addr: Any = None, original: Any = original) -> None:
+                # RFC 7983 §7: 128-191 is RTP or RTCP; RFC 5761 §4: RTCP packet types are 192-223.
+                is_rtp = 127 < data[0] < 192 and not 192 <= data[1] <= 223
+                if not is_rtp or rng.random() >= rate:
+                    original(data, addr)
 
-        setattr(dtls, "_send_rtp", send)  # noqa: B010
+            setattr(udp, "sendto", sendto)  # noqa: B010
 
 
 async def test_publisher_leaves_and_comes_back(engine: Engine) -> None:

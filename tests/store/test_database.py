@@ -92,3 +92,44 @@ def test_ids_are_time_ordered_ulids() -> None:
         time.sleep(0.002)
     assert ids == sorted(ids) and len(set(ids)) == 5 and all(is_id(i) for i in ids)
     assert not is_id("8" + "0" * 25) and not is_id("0" * 25 + "U")
+
+
+async def test_readers_see_whole_transactions_beside_a_writer(db_url: str) -> None:
+    """Readers (``run_read``, on reader threads on SQLite) run while a writer moves value between two rows:
+    every reader sees one committed snapshot, so the total never changes; a reader cannot write."""
+    db = Database(db_url)
+    account = sa.table("account", sa.column("id", sa.Integer), sa.column("n", sa.Integer))
+    try:
+        async with db.write() as conn:
+            await conn.execute(sa.text("CREATE TABLE account (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+            await conn.execute(sa.text("INSERT INTO account VALUES (1, 1000), (2, 0)"))
+        moves = 60
+
+        async def writer() -> None:
+            for _ in range(moves):
+                async with db.write() as conn:
+                    await conn.execute(account.update().where(account.c.id == 1).values(n=account.c.n - 1))
+                    await asyncio.sleep(0)  # readers run while the transaction is half done
+                    await conn.execute(account.update().where(account.c.id == 2).values(n=account.c.n + 1))
+
+        def snapshot(conn: sa.Connection) -> tuple[int, int]:
+            first: int = conn.execute(sa.select(account.c.n).where(account.c.id == 1)).scalar_one()
+            time.sleep(0.0005)  # widen the window between the two statements
+            second: int = conn.execute(sa.select(account.c.n).where(account.c.id == 2)).scalar_one()
+            return first, second
+
+        seen: list[tuple[int, int]] = []
+
+        async def reader() -> None:
+            for _ in range(40):
+                seen.append(await db.run_read(snapshot))
+
+        await asyncio.gather(writer(), *(reader() for _ in range(8)))
+        assert len(seen) == 320 and all(a + b == 1000 for a, b in seen)
+        assert len({b for _, b in seen}) > 1  # the readers really ran beside the writer
+        assert await db.run_read(snapshot) == (1000 - moves, moves)
+        if db.is_sqlite:
+            with pytest.raises(sa.exc.OperationalError, match="readonly"):
+                await db.run_read(lambda conn: conn.execute(account.update().values(n=0)))
+    finally:
+        await db.close()

@@ -17,6 +17,7 @@ from api.social.content import Category
 from api.social.media import discard, probe_async, receive
 from api.social.routes.models import (
     Content,
+    Links,
     UserSummary,
     content_model,
     id_cursor,
@@ -259,12 +260,28 @@ async def liked_content(request: web.Request, query: PageQuery) -> Page[Content]
     return Page[Content](items=[content_model(r, base) for r in items], next_cursor=cursor)
 
 
+def _feed_page(rows: list[Any], key: list[Any] | None, base: Links) -> Page[Content]:
+    return Page[Content](items=[content_model(r, base) for r in rows], next_cursor=encode_cursor(key) if key else None)
+
+
 @routes.get("/api/feed", query=PageQuery, response=Page[Content], access=Access.PUBLIC, tags=TAGS)
-async def feed(request: web.Request, query: PageQuery) -> Page[Content]:
+async def feed(request: web.Request, query: PageQuery) -> Page[Content] | web.Response:
     """Posts of followed creators, newest first, then trending posts; no post appears twice across pages."""
     who = optional_principal(request)
-    rows, key = await request.app[SOCIAL].feed.page(
-        who.user_id if who else None, query.limit, decode_cursor(query.cursor, 3)
-    )
+    viewer = who.user_id if who else None
     base = media_base(request)
-    return Page[Content](items=[content_model(r, base) for r in rows], next_cursor=encode_cursor(key) if key else None)
+    feed = request.app[SOCIAL].feed
+    if query.cursor is not None or not feed.cache.enabled:
+        rows, key = await feed.page(viewer, query.limit, decode_cursor(query.cursor, 3))
+        return _feed_page(rows, key, base)
+    # The first page comes from the cache (api.social.feed_cache) when it can; later pages never do.
+    variant = (query.limit, base.base)
+    cached = feed.cache.get(viewer, variant)
+    if cached is not None and (not feed.cache.recheck or await feed.still_visible(viewer, list(cached.content_ids))):
+        return web.Response(body=cached.body, content_type="application/json")
+    epoch = feed.cache.epoch
+    rows, key, followed = await feed.first_page(viewer, query.limit)
+    body = _feed_page(rows, key, base).model_dump_json().encode()
+    creators = {r.creator_id for r in rows}.union(followed)
+    feed.cache.put(viewer, variant, body, [r.id for r in rows], creators, epoch)
+    return web.Response(body=body, content_type="application/json")

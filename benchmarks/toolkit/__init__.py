@@ -1,0 +1,1 @@
+"""``mixillo bench``: load scenarios against a running server, results as JSON and HTML, comparisons."""
