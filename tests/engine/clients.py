@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,21 @@ def prefer(pc: RTCPeerConnection, kind: str, mime: str | None) -> None:
             t.setCodecPreferences([c for c in caps if c.mimeType.lower() == mime.lower()])
 
 
+@contextlib.asynccontextmanager
+async def closing_on_error(pc: RTCPeerConnection) -> AsyncIterator[None]:
+    """Close the client's connection if the engine refuses it (StreamNotLive, PublisherExists, ...).
+
+    The offer is made first, so by then aiortc has bound the client's UDP sockets (one IPv4 and one IPv6
+    host candidate per transceiver, before BUNDLE is negotiated): a refused client left open would hold
+    them until the loop closes, which the leak census counts as the engine's.
+    """
+    try:
+        yield
+    except BaseException:
+        await close_peer_connection(pc)
+        raise
+
+
 @dataclass
 class Publisher:
     pc: RTCPeerConnection
@@ -106,9 +123,10 @@ async def publish(
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     prefer(pc, "video", codec)
-    await pc.setLocalDescription(await pc.createOffer())
-    session = await engine.publish(stream_id, pc.localDescription.sdp, publisher=publisher, replace=replace)
-    await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
+    async with closing_on_error(pc):
+        await pc.setLocalDescription(await pc.createOffer())
+        session = await engine.publish(stream_id, pc.localDescription.sdp, publisher=publisher, replace=replace)
+        await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     return Publisher(pc, video, session.id)
 
 
@@ -141,10 +159,11 @@ async def subscribe(engine: Engine, stream_id: str, *, publisher: str = "host", 
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    session = await engine.subscribe(stream_id, pc.localDescription.sdp, publisher=publisher)
+    async with closing_on_error(pc):
+        await pc.setLocalDescription(await pc.createOffer())
+        session = await engine.subscribe(stream_id, pc.localDescription.sdp, publisher=publisher)
+        await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     viewer = Viewer(pc, session.id)
-    await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     for t in pc.getTransceivers():
         viewer.tasks.append(asyncio.create_task(_drain(viewer, t.receiver.track)))
     return viewer
