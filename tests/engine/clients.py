@@ -12,7 +12,13 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from engine.engine import Engine
@@ -82,6 +88,16 @@ def prefer(pc: RTCPeerConnection, kind: str, mime: str | None) -> None:
             t.setCodecPreferences([c for c in caps if c.mimeType.lower() == mime.lower()])
 
 
+def loopback_peer_connection() -> RTCPeerConnection:
+    """A client connection with no ICE servers: host candidates only, nothing leaves the machine.
+
+    ``RTCPeerConnection()`` falls back to aiortc's default STUN server (stun.l.google.com), so every offer
+    resolved that name in the loop's executor and waited for a server-reflexive candidate; offline, the
+    gathering then now and then waited out aioice's 5 s timeout (and held a resolver socket meanwhile).
+    """
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
 @contextlib.asynccontextmanager
 async def closing_on_error(pc: RTCPeerConnection) -> AsyncIterator[None]:
     """Close the client's connection if the engine refuses it (StreamNotLive, PublisherExists, ...).
@@ -117,7 +133,7 @@ async def publish(
     publisher: str = "host",
     first: int = 0,
 ) -> Publisher:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     video = PatternTrack(first=first)
     pc.addTransceiver(video, direction="sendonly")
     if audio:
@@ -155,7 +171,7 @@ class Viewer:
 
 
 async def subscribe(engine: Engine, stream_id: str, *, publisher: str = "host", audio: bool = True) -> Viewer:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
