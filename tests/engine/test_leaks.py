@@ -94,8 +94,10 @@ async def test_cycles_leave_nothing_behind(make_engine: Callable[..., Any]) -> N
                     await engine.close_session(session_id)
         await viewer.close()
         await pub.close()
+    # The engine forgets a session before awaiting its close and drops the Router after: under load the last
+    # reaped session can be gone from sessions() with its close (and the Router) still under way.
     for _ in range(100):
-        if not engine.sessions():
+        if not engine.sessions() and not engine.routers:
             break
         await asyncio.sleep(0.1)
     assert engine.sessions() == [] and engine.routers == {}
