@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
 from engine.engine import Engine
@@ -80,6 +88,31 @@ def prefer(pc: RTCPeerConnection, kind: str, mime: str | None) -> None:
             t.setCodecPreferences([c for c in caps if c.mimeType.lower() == mime.lower()])
 
 
+def loopback_peer_connection() -> RTCPeerConnection:
+    """A client connection with no ICE servers: host candidates only, nothing leaves the machine.
+
+    ``RTCPeerConnection()`` falls back to aiortc's default STUN server (stun.l.google.com), so every offer
+    resolved that name in the loop's executor and waited for a server-reflexive candidate; offline, the
+    gathering then now and then waited out aioice's 5 s timeout (and held a resolver socket meanwhile).
+    """
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+@contextlib.asynccontextmanager
+async def closing_on_error(pc: RTCPeerConnection) -> AsyncIterator[None]:
+    """Close the client's connection if the engine refuses it (StreamNotLive, PublisherExists, ...).
+
+    The offer is made first, so by then aiortc has bound the client's UDP sockets (one IPv4 and one IPv6
+    host candidate per transceiver, before BUNDLE is negotiated): a refused client left open would hold
+    them until the loop closes, which the leak census counts as the engine's.
+    """
+    try:
+        yield
+    except BaseException:
+        await close_peer_connection(pc)
+        raise
+
+
 @dataclass
 class Publisher:
     pc: RTCPeerConnection
@@ -100,15 +133,16 @@ async def publish(
     publisher: str = "host",
     first: int = 0,
 ) -> Publisher:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     video = PatternTrack(first=first)
     pc.addTransceiver(video, direction="sendonly")
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     prefer(pc, "video", codec)
-    await pc.setLocalDescription(await pc.createOffer())
-    session = await engine.publish(stream_id, pc.localDescription.sdp, publisher=publisher, replace=replace)
-    await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
+    async with closing_on_error(pc):
+        await pc.setLocalDescription(await pc.createOffer())
+        session = await engine.publish(stream_id, pc.localDescription.sdp, publisher=publisher, replace=replace)
+        await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     return Publisher(pc, video, session.id)
 
 
@@ -137,14 +171,15 @@ class Viewer:
 
 
 async def subscribe(engine: Engine, stream_id: str, *, publisher: str = "host", audio: bool = True) -> Viewer:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     pc.addTransceiver("video", direction="recvonly")
     if audio:
         pc.addTransceiver("audio", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    session = await engine.subscribe(stream_id, pc.localDescription.sdp, publisher=publisher)
+    async with closing_on_error(pc):
+        await pc.setLocalDescription(await pc.createOffer())
+        session = await engine.subscribe(stream_id, pc.localDescription.sdp, publisher=publisher)
+        await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     viewer = Viewer(pc, session.id)
-    await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
     for t in pc.getTransceivers():
         viewer.tasks.append(asyncio.create_task(_drain(viewer, t.receiver.track)))
     return viewer

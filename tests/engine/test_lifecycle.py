@@ -22,7 +22,7 @@ from engine.events import (
     SubscriberPaused,
     SubscriberResumed,
 )
-from tests.engine.clients import publish, read_counter, subscribe
+from tests.engine.clients import loopback_peer_connection, publish, read_counter, subscribe
 
 
 def record(engine: Engine) -> list[EngineEvent]:
@@ -145,7 +145,7 @@ async def test_vanished_publisher_is_reaped(make_engine: Callable[..., Any]) -> 
     closed = await closed_event(events, pub.session_id)
     assert closed.reason is CloseReason.PEER_GONE
     # A client that never completes the handshake is reaped too.
-    stalled = RTCPeerConnection()
+    stalled = loopback_peer_connection()
     stalled.addTransceiver("video", direction="sendonly")
     await stalled.setLocalDescription(await stalled.createOffer())
     session = await engine.publish("stalled", stalled.localDescription.sdp)
