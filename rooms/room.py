@@ -7,8 +7,10 @@ to the room's log (which numbers it) and then handed to the edge's sink for broa
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from rooms.actor import Actor, Role, require_id
@@ -81,6 +83,26 @@ class Node:
     likes: dict[str, int] = field(default_factory=dict)
     served: set[str] = field(default_factory=set)
     crowds: set[str] = field(default_factory=set)  # rooms whose viewer count changed unannounced
+    # Per room: the lock that keeps this node's broadcasts in log order, and how many appends hold or await it.
+    appending: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def in_order(self, room: str) -> AsyncIterator[None]:
+        """Number-then-broadcast one event of ``room`` at a time on this node. The log numbers concurrent
+        appends atomically, but they can return out of order (two round trips to Redis), and broadcasting in
+        return order would show a client seq 7 before seq 6. Events appended on other nodes still interleave
+        by ``seq`` only at the client, which orders and detects gaps by it (``rooms.events.seq_gaps``)."""
+        lock, users = self.appending.get(room, (asyncio.Lock(), 0))
+        self.appending[room] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.appending[room]
+            if users == 1:
+                del self.appending[room]
+            else:
+                self.appending[room] = (lock, users - 1)
 
 
 @dataclass(slots=True)
@@ -118,11 +140,12 @@ class Room:
 
     async def append(self, data: Payload) -> RoomEvent:
         """Number the event in the room's log, then hand it to the edge for broadcast."""
-        event = decode(await self.store.append(self.id, encode_draft(self.id, self.clock.now_ms(), data)))
-        try:
-            await self._sink(event)
-        except Exception:  # the event is in the log: clients that missed it get it when they resume
-            log.exception("broadcasting event %d of room %s", event.seq, self.id)
+        async with self._node.in_order(self.id):
+            event = decode(await self.store.append(self.id, encode_draft(self.id, self.clock.now_ms(), data)))
+            try:
+                await self._sink(event)
+            except Exception:  # the event is in the log: clients that missed it get it when they resume
+                log.exception("broadcasting event %d of room %s", event.seq, self.id)
         return event
 
     async def events_since(self, seq: int) -> list[RoomEvent] | None:

@@ -17,6 +17,7 @@ Floods: each socket has a token bucket (in process: a socket lives on one node);
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -102,6 +103,7 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._flood = flood or FloodPolicy()
         self.batches = EventBatches(self._emit_batch, batch_tick_s)
         self._clients: dict[str, _Client] = {}
+        self._removals: set[asyncio.Task[None]] = set()
         self._service: RoomService | None = None
 
     def bind(self, service: RoomService) -> None:
@@ -119,13 +121,26 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.emit(event.type, event.model_dump(mode="json"), room=room_channel(event.room))
         await self.batches.publish(event)
         if isinstance(event.data, UserKicked):
-            await self._remove(event.room, event.data.user_id)
+            # Not awaited here: the room broadcasts its events one at a time (Node.in_order), and the
+            # disconnects make the kicked sockets leave the room, which appends events of its own.
+            removal = asyncio.create_task(self._remove(event.room, event.data.user_id))
+            self._removals.add(removal)
+            removal.add_done_callback(self._removed)
 
     async def _emit_batch(self, room_id: str, envelopes: list[dict[str, Any]]) -> None:
         await self.emit(BATCH_EVENT, envelopes, room=batch_channel(room_id))
 
+    def _removed(self, task: asyncio.Task[None]) -> None:
+        self._removals.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("disconnecting a kicked user's sockets", exc_info=task.exception())
+
     async def close(self) -> None:
-        """Send the batches still gathering and stop their ticks (on shutdown, after the room service)."""
+        """Stop the kicks' disconnects still under way, send the batches still gathering and stop their
+        ticks (on shutdown, after the room service)."""
+        for removal in list(self._removals):
+            removal.cancel()
+        await asyncio.gather(*self._removals, return_exceptions=True)
         await self.batches.close()
 
     async def _remove(self, room_id: str, user_id: str) -> None:

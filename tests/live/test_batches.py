@@ -208,7 +208,9 @@ async def test_batches_cross_nodes_through_redis(make_client: AppFactory, tmp_pa
             seqs = [e["seq"] for e in v.events]
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
             assert len(v.frames) < len(v.events) and v.singles == []
-        assert on_a.events == on_b.events
+        # Events before both viewers' joins landed in a tick may reach one and not the other; the storm may not.
+        first = min(x["seq"] for x in answers)
+        assert [e for e in on_a.events if e["seq"] >= first] == [e for e in on_b.events if e["seq"] >= first]
         for node in (a, b):  # each node wrote its own viewer's batches as prepared frames
             manager = node.app[SOCKETS].sio.manager
             assert isinstance(manager, FrameRedisManager) and manager.prepared > 0

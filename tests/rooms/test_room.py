@@ -22,6 +22,7 @@ from rooms.events import (
     ViewerCount,
     ViewerJoined,
 )
+from rooms.memory_store import MemoryRoomStore
 from rooms.moderation import Verdict
 from rooms.room import RoomConfig
 from rooms.store import SUPPORTERS, RoomStore
@@ -357,3 +358,33 @@ async def test_a_kicked_viewer_who_stays_connected_can_do_nothing(directory: Roo
     clock.advance(300)
     await room.chat(MOD, "back")
     assert sink.history() == [(1, "moderation.moderator"), (2, "moderation.kicked"), (3, "chat.message")]
+
+
+class _LateFirstStore(MemoryRoomStore):
+    """Numbers events like the memory store, but the first append returns last, as two round trips to Redis
+    may: seq 1 comes back after seq 2."""
+
+    def __init__(self) -> None:
+        super().__init__(buffer_size=8)
+        self.appended = 0
+
+    async def append(self, room: str, draft: str) -> str:
+        event = await super().append(room, draft)
+        self.appended += 1
+        if self.appended == 1:
+            await asyncio.sleep(0.05)
+        return event
+
+
+async def test_a_node_broadcasts_a_rooms_events_in_log_order(clock: FakeClock) -> None:
+    sink = Sink()
+    directory = RoomDirectory(_LateFirstStore(), clock, sink)
+    try:
+        room = directory.room("live1")
+        appended = await asyncio.gather(*(room.append(ViewerJoined(user_id=u, viewers=n))
+                                          for n, u in enumerate(["alice", "bob", "carla"], 1)))
+        assert [e.seq for e in appended] == [1, 2, 3]
+        assert sink.history() == [(1, "viewer.joined"), (2, "viewer.joined"), (3, "viewer.joined")]
+        assert directory.node.appending == {}  # the room's ordering lock goes with its last append
+    finally:
+        await directory.close()
