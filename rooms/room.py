@@ -8,7 +8,7 @@ to the room's log (which numbers it) and then handed to the edge's sink for broa
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rooms.actor import Actor, Role, require_id
@@ -119,6 +119,21 @@ class Room:
     async def append(self, data: Payload) -> RoomEvent:
         """Number the event in the room's log, then hand it to the edge for broadcast."""
         event = decode(await self.store.append(self.id, encode_draft(self.id, self.clock.now_ms(), data)))
+        try:
+            await self._sink(event)
+        except Exception:  # the event is in the log: clients that missed it get it when they resume
+            log.exception("broadcasting event %d of room %s", event.seq, self.id)
+        return event
+
+    async def append_once(self, data: Payload, *, board: str, member: str,
+                          fields: Mapping[str, str] | None = None) -> RoomEvent | None:
+        """Like :meth:`append`, but only if ``member`` is not yet on ``board`` (claimed in the same atomic step,
+        with ``fields`` set): a once-only announcement. None if it was claimed before."""
+        raw = await self.store.append_once(self.id, encode_draft(self.id, self.clock.now_ms(), data), board=board,
+                                           member=member, fields=fields)
+        if raw is None:
+            return None
+        event = decode(raw)
         try:
             await self._sink(event)
         except Exception:  # the event is in the log: clients that missed it get it when they resume
