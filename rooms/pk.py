@@ -414,9 +414,9 @@ class PkBattles:
                     continue  # the room is gone (ended and dropped): nobody to tell
                 # The claim, the room's PK field and the event are one step, so the field follows the phases
                 # in order and ends at the newest one, whichever node tells which phase.
-                event = await self._directory.room(side.room_id).append_once(
+                await self._directory.room(side.room_id).append_once(
                     payload, board=ANNOUNCED, member=f"{battle_id}:{step}", fields={PK: view.model_dump_json()})
-                if event is not None and step in FINAL_STATES:
+                if step in FINAL_STATES:  # also on a retry: the node that told it may have died before this
                     await store.put(side.room_id, PK_LOCK, None, expect=battle_id)
             told = view
 
