@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rooms.events import stamp
@@ -46,11 +46,24 @@ class MemoryRoomStore:
     def _board(self, room: str, board: str) -> dict[str, int]:
         return self._room(room).boards.setdefault(board, {})
 
-    async def append(self, room: str, draft: str) -> str:
-        state = self._room(room)
+    def _append(self, state: _RoomState, draft: str) -> str:
         state.seq += 1
         event = stamp(draft, state.seq)
         state.log.append(event)
+        return event
+
+    async def append(self, room: str, draft: str) -> str:
+        return self._append(self._room(room), draft)
+
+    async def append_once(self, room: str, draft: str, *, board: str, member: str,
+                          fields: Mapping[str, str] | None = None) -> str | None:
+        state = self._room(room)
+        claimed = state.boards.setdefault(board, {})
+        if member in claimed:
+            return None
+        event = self._append(state, draft)
+        claimed[member] = state.seq
+        state.fields.update(fields or {})
         return event
 
     async def since(self, room: str, seq: int) -> list[str] | None:

@@ -11,8 +11,12 @@ them (an in-process store after a restart). A gift is thus one store step, never
 database sees a battle a handful of times, not once per gift.
 
 Each state's events are an outbox: ``announce_at`` is set with the state and cleared once both rooms have
-the events; a store marker per (battle, state) keeps a retried announcement from showing twice. The timed
-transitions are driven by :class:`~rooms.referee.PkReferee`.
+the events. Announcing a phase tells every phase on the way to it that a room has not had yet, oldest first,
+each with :meth:`RoomStore.append_once` (claim "<battle>:<phase>" only if absent and append, one atomic
+step): so whichever node, referee or retry sweep announces, and in whatever interleaving, each room's log has
+invited → countdown → active → ended (or invited → cancelled) once each, in order. A caller announces the
+phase its own transition produced, never a re-read state that another node may already have moved on. The
+timed transitions are driven by :class:`~rooms.referee.PkReferee`.
 """
 
 from __future__ import annotations
@@ -54,10 +58,19 @@ PK_LOCK = "pk_lock"  # room field: the battle this room is in (invited, countdow
 WINDOW, CLOSED = "window", "closed"  # battle field: "<starts_at>:<ends_at>" while gifts count, then "closed"
 SCORE = "score"  # battle board: "a" / "b" -> coins
 SCOREBOARD_RETAIN_S = 600  # an ended battle's scoreboard is kept this long (late gifts are refused by it)
-ANNOUNCED = "pk_announced"  # room board: "<battle>:<state>" whose events were appended
+ANNOUNCED = "pk_announced"  # room board: "<battle>:<state>" -> seq of its event (claimed with the append)
 OPEN_STATES = ("invited", "countdown", "active")
 FINAL_STATES = ("rejected", "expired", "ended")
 Period = Literal["day", "week", "all"]
+# The phases a battle went through to reach each state, in the order the rooms are told them.
+PHASES: dict[str, tuple[str, ...]] = {
+    "invited": ("invited",),
+    "countdown": ("invited", "countdown"),
+    "active": ("invited", "countdown", "active"),
+    "ended": ("invited", "countdown", "active", "ended"),
+    "rejected": ("invited", "rejected"),
+    "expired": ("invited", "expired"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +218,7 @@ class PkBattles:
             await store.put(opponent_room_id, PK_LOCK, None, expect=battle_id)
             raise
         self._scheduled()
-        return await self.announce(battle_id)
+        return await self.announce(battle_id, "invited")
 
     async def _check_stages(self, *room_ids: str) -> None:
         """A battle is host against host: no live in it may have guests on stage (see ``rooms.stage``)."""
@@ -239,7 +252,7 @@ class PkBattles:
             raise Conflict("the invitation is no longer open", slug="pk-not-open")
         await self._directory.store.put(_ns(battle_id), WINDOW, f"{starts}:{ends}", expect=None)
         self._scheduled()
-        return await self.announce(battle_id)
+        return await self.announce(battle_id, "countdown")  # the referee may already have started it
 
     async def reject(self, actor: Actor, battle_id: str) -> PkView:
         await self._host_b(actor, battle_id)
@@ -249,7 +262,7 @@ class PkBattles:
         )
         if not claimed:
             raise Conflict("the invitation is no longer open", slug="pk-not-open")
-        return await self.announce(battle_id)
+        return await self.announce(battle_id, "rejected")
 
     async def _transition(self, battle_id: str, current: str, condition: Any, **values: Any) -> bool:
         """Compare-and-set one battle from ``current``: True if this call made the change."""
@@ -280,16 +293,18 @@ class PkBattles:
         """Perform this battle's due transition if it is still due; True if this call performed it."""
         now = self._now()
         at = to_datetime(now)
-        done = (
-            await self._transition(battle_id, "invited", pk_battles.c.expires_at <= at,
-                                   state="expired", due_at=None, ended_at=at)
-            or await self._transition(battle_id, "countdown", pk_battles.c.starts_at <= at,
-                                      state="active", due_at=pk_battles.c.ends_at)
-            or await self._end(battle_id, at)
-        )
-        if done:
-            await self.announce(battle_id)
-        return done
+        if await self._transition(battle_id, "invited", pk_battles.c.expires_at <= at,
+                                  state="expired", due_at=None, ended_at=at):
+            phase = "expired"
+        elif await self._transition(battle_id, "countdown", pk_battles.c.starts_at <= at,
+                                    state="active", due_at=pk_battles.c.ends_at):
+            phase = "active"
+        elif await self._end(battle_id, at):
+            phase = "ended"
+        else:
+            return False
+        await self.announce(battle_id, phase)
+        return True
 
     async def _end(self, battle_id: str, at: datetime) -> bool:
         row = await self._row(battle_id)
@@ -370,38 +385,47 @@ class PkBattles:
                                       .order_by(pk_battles.c.announce_at).limit(limit))
             return [r.id for r in rows]
 
-    async def announce(self, battle_id: str) -> PkView:
-        """Append the current state's event to both rooms (once per state), then clear the outbox mark."""
-        view = await self.get(battle_id)
+    async def announce(self, battle_id: str, phase: str | None = None) -> PkView:
+        """Tell both rooms ``phase`` (a transition the caller made; by default the battle's current state, for
+        the retry sweep) and every phase before it they have not had, oldest first, each once; then clear the
+        outbox mark if the battle is still in ``phase``. Returns the battle as of ``phase``."""
+        current = await self.get(battle_id)
+        target = current.state if phase is None else phase
+        if target not in PHASES[current.state]:
+            raise ValueError(f"PK battle {battle_id} in state {current.state!r} never went through {target!r}")
         store = self._directory.store
-        payload: Payload
-        if view.state == "invited":
-            payload = PkInvited(battle=view)
-        elif view.state == "countdown":
-            payload = PkCountdown(battle=view)
-        elif view.state == "active":
-            payload = PkStarted(battle=view)
-        elif view.state == "ended":
-            payload = PkEnded(battle=view)
-        else:
-            payload = PkCancelled(battle=view)
-        for side in (view.a, view.b):
-            if await store.get(side.room_id, "status") is None:
-                continue  # the room is gone (ended and dropped): nobody to tell
-            if not await store.put_score(side.room_id, ANNOUNCED, f"{view.battle_id}:{view.state}", self._now(),
-                                         raise_only=True):
-                continue
-            await store.put(side.room_id, PK, view.model_dump_json())
-            if view.state in FINAL_STATES:
-                await store.put(side.room_id, PK_LOCK, None, expect=view.battle_id)
-            await self._directory.room(side.room_id).append(payload)
+        told = current
+        for step in PHASES[target]:
+            # An earlier phase told late shows the battle as it was then: no result before it ended.
+            view = current if step == current.state else current.model_copy(update={"state": step, "winner": None})
+            payload: Payload
+            if step == "invited":
+                payload = PkInvited(battle=view)
+            elif step == "countdown":
+                payload = PkCountdown(battle=view)
+            elif step == "active":
+                payload = PkStarted(battle=view)
+            elif step == "ended":
+                payload = PkEnded(battle=view)
+            else:
+                payload = PkCancelled(battle=view)
+            for side in (view.a, view.b):
+                if await store.get(side.room_id, "status") is None:
+                    continue  # the room is gone (ended and dropped): nobody to tell
+                # The claim, the room's PK field and the event are one step, so the field follows the phases
+                # in order and ends at the newest one, whichever node tells which phase.
+                await self._directory.room(side.room_id).append_once(
+                    payload, board=ANNOUNCED, member=f"{battle_id}:{step}", fields={PK: view.model_dump_json()})
+                if step in FINAL_STATES:  # also on a retry: the node that told it may have died before this
+                    await store.put(side.room_id, PK_LOCK, None, expect=battle_id)
+            told = view
 
         async def clear(conn: AsyncConnection) -> None:
             await conn.execute(pk_battles.update().where(
-                pk_battles.c.id == battle_id, pk_battles.c.state == view.state).values(announce_at=None))
+                pk_battles.c.id == battle_id, pk_battles.c.state == target).values(announce_at=None))
 
         await self._db.run(clear)
-        return view
+        return told
 
     # Scoring ----------------------------------------------------------------------------------------------
 

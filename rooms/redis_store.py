@@ -11,7 +11,7 @@ The client is the application's (``api/app.py`` creates and closes it); this cla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,6 +23,20 @@ local seq = redis.call('INCR', KEYS[1])
 local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
 redis.call('RPUSH', KEYS[2], event)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return event
+"""
+
+# KEYS[1] seq, KEYS[2] log, KEYS[3] the claim board, KEYS[4] fields; ARGV: draft, buffer size, member, then
+# field/value pairs. ZADD NX claims the member only if absent (https://redis.io/docs/latest/commands/zadd/);
+# the claim and the append are one script, so whoever finds the claim taken finds the event in the log.
+_APPEND_ONCE = """
+if redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[3]) == 0 then return false end
+local seq = redis.call('INCR', KEYS[1])
+local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('RPUSH', KEYS[2], event)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('ZADD', KEYS[3], 'XX', seq, ARGV[3])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
 return event
 """
 
@@ -157,6 +171,7 @@ class RedisRoomStore:
         self._redis = redis
         self._prefix = prefix
         self._append = redis.register_script(_APPEND)
+        self._append_once = redis.register_script(_APPEND_ONCE)
         self._since = redis.register_script(_SINCE)
         self._enter = redis.register_script(_ENTER)
         self._exit = redis.register_script(_EXIT)
@@ -176,6 +191,15 @@ class RedisRoomStore:
     async def append(self, room: str, draft: str) -> str:
         keys = [self._key(room, "seq"), self._key(room, "log")]
         return _text(await self._append(keys=keys, args=[draft, self.buffer_size]))
+
+    async def append_once(self, room: str, draft: str, *, board: str, member: str,
+                          fields: Mapping[str, str] | None = None) -> str | None:
+        keys = [self._key(room, "seq"), self._key(room, "log"), self._board(room, board), self._key(room, "fields")]
+        args: list[str | int] = [draft, self.buffer_size, member]
+        for name, value in (fields or {}).items():
+            args += [name, value]
+        found: Any = await self._append_once(keys=keys, args=args)
+        return None if found is None else _text(found)
 
     async def since(self, room: str, seq: int) -> list[str] | None:
         found: Any = await self._since(keys=[self._key(room, "seq"), self._key(room, "log")], args=[seq])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -142,6 +142,22 @@ class Room:
         """Number the event in the room's log, then hand it to the edge for broadcast."""
         async with self._node.in_order(self.id):
             event = decode(await self.store.append(self.id, encode_draft(self.id, self.clock.now_ms(), data)))
+            try:
+                await self._sink(event)
+            except Exception:  # the event is in the log: clients that missed it get it when they resume
+                log.exception("broadcasting event %d of room %s", event.seq, self.id)
+        return event
+
+    async def append_once(self, data: Payload, *, board: str, member: str,
+                          fields: Mapping[str, str] | None = None) -> RoomEvent | None:
+        """Like :meth:`append`, but only if ``member`` is not yet on ``board`` (claimed in the same atomic step,
+        with ``fields`` set): a once-only announcement. None if it was claimed before."""
+        async with self._node.in_order(self.id):
+            raw = await self.store.append_once(self.id, encode_draft(self.id, self.clock.now_ms(), data),
+                                               board=board, member=member, fields=fields)
+            if raw is None:
+                return None
+            event = decode(raw)
             try:
                 await self._sink(event)
             except Exception:  # the event is in the log: clients that missed it get it when they resume

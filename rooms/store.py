@@ -14,7 +14,7 @@ backend (one event-loop turn in memory, one Lua script or single command in Redi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
 # A board score meaning "no end" (mutes and bans for the rest of the live). The largest integer a Redis
@@ -48,6 +48,15 @@ class RoomStore(Protocol):
     async def append(self, room: str, draft: str) -> str:
         """Assign the next sequence number, stamp the draft with it (``events.stamp``), push it on the replay
         buffer (dropping the oldest beyond the buffer size), and return the stamped event: one atomic step."""
+        ...
+
+    async def append_once(self, room: str, draft: str, *, board: str, member: str,
+                          fields: Mapping[str, str] | None = None) -> str | None:
+        """Append the draft only if ``member`` is not on ``board`` yet, as one atomic step with claiming it:
+        add ``member`` (scored with the event's sequence number), set ``fields``, number and push the event, and
+        return it; ``None`` (nothing changed) when it was claimed before. Of racing callers exactly one appends,
+        and a caller that finds the claim taken knows the event is already in the log (a once-only
+        announcement: Redis ``ZADD NX`` in the same script as the append)."""
         ...
 
     async def since(self, room: str, seq: int) -> list[str] | None:

@@ -23,6 +23,7 @@ from tests.services import free_port, redis_server, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
+PK_PHASES = ("pk.invited", "pk.countdown", "pk.started", "pk.ended")
 
 
 def _serve(port: int, data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -130,6 +131,8 @@ async def test_gift_on_node_a_reaches_viewer_on_node_b_and_pk_ends_once(nodes: l
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2.5)  # both referees have ticked again since
             assert len(viewer.of("pk.ended")) == 1
+            phases = [e["data"]["type"] for e in viewer.events if e["data"]["type"] in PK_PHASES]
+            assert phases == list(PK_PHASES), phases  # every phase once, in order, whichever node told it
             async with http.get(f"{b}/api/pk-battles/{battle['battle_id']}") as response:
                 assert (await response.json())["battle"]["state"] == "ended"
         finally:

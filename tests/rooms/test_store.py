@@ -205,3 +205,21 @@ async def test_tally_counts_once_inside_its_window(store: RoomStore) -> None:
     assert await store.tally("pk", gate="window", key="t3", now_ms=1500, adds=adds) is None
     assert await store.top("pk", "score") == [("a", 5), ("b", 3)]
     assert await store.top("pk", "mvp:a") == [("alice", 5)]
+
+
+async def test_append_once_appends_exactly_once_under_a_race_and_sets_fields(store: RoomStore) -> None:
+    await store.append("r", draft(0))
+    results = await asyncio.gather(*(
+        store.append_once("r", draft(n), board="announced", member="b1:ended", fields={"pk": f"view {n}"})
+        for n in range(1, 11)))
+    appended = [r for r in results if r is not None]
+    assert len(appended) == 1 and decode(appended[0]).seq == 2 and await store.last_seq("r") == 2
+    winner = results.index(appended[0]) + 1
+    assert await store.since("r", 1) == appended
+    assert await store.score("r", "announced", "b1:ended") == 2  # the claim remembers its event
+    assert await store.get("r", "pk") == f"view {winner}"
+    # a later retry (any score, any time) changes nothing: not the log, not the fields
+    assert await store.append_once("r", draft(99), board="announced", member="b1:ended", fields={"pk": "x"}) is None
+    assert (await store.last_seq("r"), await store.get("r", "pk")) == (2, f"view {winner}")
+    other = await store.append_once("r", draft(12), board="announced", member="b1:active")
+    assert other is not None and decode(other).seq == 3 and await store.get("r", "pk") == f"view {winner}"
