@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import ClientSession
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
@@ -118,7 +118,7 @@ class LightSubscriber:
     """One viewer: ``await offer()``, send it, ``await answer(sdp)``; ``first_frame`` resolves with the
     seconds from ``offer()`` to the first complete video frame; ``close()`` ends it."""
 
-    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
+    pc: RTCPeerConnection = field(default_factory=lambda: RTCPeerConnection(RTCConfiguration(iceServers=[])))
     sources: dict[int, SourceStats] = field(default_factory=dict)
     started_at: float = 0.0
     first_frame: asyncio.Future[float] | None = None

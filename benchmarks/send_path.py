@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc import clock as rtc_clock
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
@@ -73,7 +73,7 @@ async def aiortc_send(self: Consumer, packet: RtpPacket, codec: Any, now: float,
 
 async def publish(engine: Engine) -> RTCPeerConnection:
     clip = make_clip()
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(ClipTrack("video", clip), direction="sendonly")
     pc.addTransceiver(ClipTrack("audio", clip), direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs

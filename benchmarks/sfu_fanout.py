@@ -34,7 +34,7 @@ from typing import Any
 import av
 import numpy as np
 from aiohttp import ClientSession, web
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
 from benchmarks.light_subscriber import LightSubscriber, light_subscriber
@@ -128,7 +128,7 @@ class ClipTrack(MediaStreamTrack):
 
 async def run_publisher(url: str, seconds: float) -> None:
     clip = make_clip()
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     video = ClipTrack("video", clip)
     sender = pc.addTransceiver(video, direction="sendonly").sender
     pc.addTransceiver(ClipTrack("audio", clip), direction="sendonly")
@@ -173,7 +173,7 @@ Joined = tuple[float | None, RTCPeerConnection, dict[str, int]]
 async def one_subscriber(url: str, http: ClientSession, whep_url: str | None = None,
                          headers: dict[str, str] | None = None) -> Joined:
     """A subscriber of ``url``'s /whep (or of ``whep_url``, with ``headers``: ``mixillo bench viewers``)."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     counts = {"video": 0, "audio": 0}
@@ -295,7 +295,7 @@ async def relay_app(delays: Delays) -> web.Application:
     state: dict[str, Any] = {"tracks": {}, "arrivals": {}, "origin": None, "pcs": []}
 
     async def whip(request: web.Request) -> web.Response:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         state["pcs"].append(pc)
 
         @pc.on("track")
@@ -319,7 +319,7 @@ async def relay_app(delays: Delays) -> web.Application:
         return web.Response(status=201, text=pc.localDescription.sdp)
 
     async def whep(request: web.Request) -> web.Response:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         state["pcs"].append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(await request.text(), "offer"))
         for t in pc.getTransceivers():

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from benchmarks.rooms import _post, _register
 from benchmarks.sfu_fanout import ClipTrack, make_clip
@@ -83,7 +83,7 @@ class Publisher:
         self.headers: dict[str, str] = {}
 
     async def publish(self, whip_url: str, token: str) -> None:
-        pc = self.pc = RTCPeerConnection()
+        pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         connected = asyncio.get_running_loop().create_future()
 
         @pc.on("connectionstatechange")

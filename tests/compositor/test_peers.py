@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from engine.compositor import Compositor, LayoutKind, ProgramPicture, ProgramSound
 from tests.compositor.media import BLUE, RED, ColourTrack, ToneTrack, near, rgb_at, spectrum_peaks
+from tests.engine.clients import loopback_peer_connection
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,7 +39,7 @@ class TrackSource:
 
 
 async def publish(colour: tuple[int, int, int], pitch: float) -> AsyncGenerator[dict[str, TrackSource]]:
-    sender, receiver = RTCPeerConnection(), RTCPeerConnection()
+    sender, receiver = loopback_peer_connection(), loopback_peer_connection()
     sender.addTrack(ColourTrack(colour, W, H))
     sender.addTrack(ToneTrack(pitch))
     tracks: dict[str, TrackSource] = {}

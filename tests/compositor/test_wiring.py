@@ -29,7 +29,7 @@ from engine.peer import close_peer_connection
 from tests.api.helpers import Client
 from tests.compositor.media import BLUE, RED, ColourTrack, ToneTrack, near, spectrum_peaks
 from tests.conftest import AppFactory
-from tests.engine.clients import prefer
+from tests.engine.clients import loopback_peer_connection, prefer
 from tests.signaling.clients import answer, post_sdp, whep_offer
 from tests.signaling.conftest import auth, token
 from transcode.service import HlsService
@@ -49,7 +49,7 @@ OPTIONS = HlsOptions(segment_duration=SEGMENT_S, part_duration=None, recording=F
 async def whip(client: Client, slot: str, colour: tuple[int, int, int], *, stream: str = STREAM,
                codec: str = "video/H264", audio: bool = True, replace: bool = False,
                frequency: float | None = None) -> RTCPeerConnection:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     pc.addTransceiver(ColourTrack(colour), direction="sendonly")
     if audio:
         pc.addTransceiver(ToneTrack(frequency) if frequency else AudioStreamTrack(), direction="sendonly")

@@ -6,11 +6,11 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
 from tests.api.helpers import Client
-from tests.engine.clients import PatternTrack, prefer
+from tests.engine.clients import PatternTrack, loopback_peer_connection, prefer
 
 
 async def whip_offer(codec: str = "video/H264") -> tuple[RTCPeerConnection, str]:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     pc.addTransceiver(PatternTrack(), direction="sendonly")
     pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     prefer(pc, "video", codec)
@@ -19,7 +19,7 @@ async def whip_offer(codec: str = "video/H264") -> tuple[RTCPeerConnection, str]
 
 
 async def whep_offer() -> tuple[RTCPeerConnection, str]:
-    pc = RTCPeerConnection()
+    pc = loopback_peer_connection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
