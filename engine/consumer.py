@@ -54,6 +54,10 @@ class PacketSource(Protocol):
 
     def keyframe_needed(self) -> None: ...
 
+    def keyframe(self, now: float) -> tuple[RTCRtpCodecParameters, list[RtpPacket]] | None:
+        """The latest complete keyframe's packets, if recent (:class:`~engine.keyframe.KeyframeCache`)."""
+        ...
+
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,7 @@ class Consumer:
         clock_rate = next((c.clockRate for c in codecs if not is_rtx(c)), 90000)
         self._rewriter = StreamRewriter(clock_rate)
         self.waiting_keyframe = True
+        self._primed = False  # a cached keyframe was tried for the current start (``_start_on_cached_keyframe``)
         self.first_packet_at: float | None = None
         self.last_rtcp_at = 0.0
         # stats
@@ -117,6 +122,7 @@ class Consumer:
         self.bytes = 0
         self.nacks_received = 0
         self.plis_received = 0
+        self.cached_keyframes = 0  # starts on the source's cached keyframe
         self.packets_lost = 0
         self.dropped_codec = 0
         self.rate = Bitrate()
@@ -181,6 +187,7 @@ class Consumer:
         if self.producer is not None and self.producer is not producer:
             self.producer.detach(self)
         self.waiting_keyframe = True
+        self._primed = False
         producer.attach(self)
 
     async def send(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float, ntp: int,
@@ -201,14 +208,44 @@ class Consumer:
             return
         if self.waiting_keyframe:
             if not keyframe_start(codec.name, packet.payload):
+                if not self._primed:
+                    await self._start_on_cached_keyframe(now, ntp)
                 return
             self.waiting_keyframe = False
+            self._primed = True
             self._rewriter.rebase(packet.sequence_number, packet.timestamp, now)
             if self.first_packet_at is None:
                 self.first_packet_at = now
         mapped = self._rewriter.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
             return
+        await self._write(packet, payload_type, mapped, now, ntp, serialized)
+
+    async def _start_on_cached_keyframe(self, now: float, ntp: int) -> None:
+        """Send the source's last keyframe while a fresh one is on its way (once per start or switch).
+
+        The subscriber gets its first picture now instead of after the PLI interval; the pictures after it
+        are not sent (they reference frames it never got), so it keeps waiting for the fresh keyframe, whose
+        ``rebase`` carries the numbering on from these packets."""
+        self._primed = True
+        cached = self.producer.keyframe(now) if self.producer is not None else None
+        if cached is None:
+            return
+        codec, packets = cached
+        payload_type = self._payload_types.get(codec_key(codec))
+        if payload_type is None:
+            return
+        self._rewriter.rebase(packets[0].sequence_number, packets[0].timestamp, now)
+        for packet in packets:
+            mapped = self._rewriter.map(packet.sequence_number, packet.timestamp, now)
+            if mapped is not None:
+                await self._write(packet, payload_type, mapped, now, ntp, None)
+        self.cached_keyframes += 1
+        if self.first_packet_at is None:
+            self.first_packet_at = now
+
+    async def _write(self, packet: RtpPacket, payload_type: int, mapped: tuple[int, int], now: float, ntp: int,
+                     serialized: dict[tuple[Any, ...], bytes] | None) -> None:
         state = self._state or self._bind()
         template = None if serialized is None else serialized.get(self._layout)
         if template is None:
@@ -277,5 +314,5 @@ class Consumer:
             "kind": self.kind, "packets": self.packets, "bytes": self.bytes,
             "bitrate_bps": self.rate.bps(time.monotonic()), "packets_lost": self.packets_lost,
             "nacks_received": self.nacks_received, "plis_received": self.plis_received,
-            "rtt_s": rtt, "waiting_keyframe": self.waiting_keyframe,
+            "rtt_s": rtt, "waiting_keyframe": self.waiting_keyframe, "cached_keyframes": self.cached_keyframes,
         }

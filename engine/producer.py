@@ -22,6 +22,7 @@ from aiortc.rtp import RtpPacket, unwrap_rtx
 
 from engine.bitrate import Bitrate
 from engine.events import AudioLevel, CloseReason, EngineEvent
+from engine.keyframe import KeyframeCache
 from engine.tap import EncodedFrame, FrameSubscription, FrameTap
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLI_INTERVAL_S = 0.5  # at most one keyframe request per publisher per half second
+# A new subscriber is sent the last keyframe at once if it is at most this old (engine.keyframe): with one
+# request per PLI interval, the keyframe asked for by the previous join is at most that interval old.
+KEYFRAME_MAX_AGE_S = 2 * PLI_INTERVAL_S
 AUDIO_LEVEL_INTERVAL_S = 0.25
 
 
@@ -71,6 +75,7 @@ class Producer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.rate = Bitrate()
         self._tap = FrameTap(lambda: self.codec.name, self._on_encoded_frame)
+        self._keyframe = KeyframeCache(KEYFRAME_MAX_AGE_S) if self.kind == "video" else None
         self._hook_receiver()
 
     # --- the packet seam ------------------------------------------------------------------------------
@@ -125,6 +130,8 @@ class Producer:
             self.codec = codec
         if packet.extensions.audio_level is not None:
             self._audio_level(packet.extensions.audio_level, now)
+        if self._keyframe is not None:
+            self._keyframe.add(packet, codec, now)
         waiting = False
         ntp = rtc_clock.current_ntp_time()
         serialized: dict[tuple[Any, ...], bytes] = {}  # serialised once per header layout (Consumer.send)
@@ -153,6 +160,9 @@ class Producer:
             return
         self._last_pli = now
         await self.receiver._send_rtcp_pli(self.media_ssrc)
+
+    def keyframe(self, now: float) -> tuple[RTCRtpCodecParameters, list[RtpPacket]] | None:
+        return self._keyframe.packets(now) if self._keyframe is not None else None
 
     def keyframe_needed(self) -> None:
         """A Consumer is waiting: ask now (throttled); ``_forward`` keeps asking until it arrives."""
@@ -253,5 +263,6 @@ class Producer:
             "bitrate_bps": self.rate.bps(time.monotonic()),
             "packets_lost": lost, "nacks_sent": self.nacks_sent, "plis_sent": self.plis_sent,
             "consumers": len(self.consumers), "decoding": self.decoding,
+            "keyframes_cached": self._keyframe.kept if self._keyframe is not None else 0,
         }
 

@@ -27,7 +27,8 @@ from aiortc.rtp import RtpPacket
 
 from engine.compositor.encoder import VIDEO_CLOCK, ProgramEncoder, VideoCodec
 from engine.compositor.program import Subscription
-from engine.producer import PLI_INTERVAL_S
+from engine.keyframe import KeyframeCache
+from engine.producer import KEYFRAME_MAX_AGE_S, PLI_INTERVAL_S
 
 if TYPE_CHECKING:
     from engine.compositor.encoder import EncodedPacket
@@ -49,6 +50,7 @@ class ProgramProducer:
         self._encoder = encoder
         self._seq = random.randint(0, 0xFFFF)
         self._last_keyframe_request = 0.0
+        self._keyframe = KeyframeCache(KEYFRAME_MAX_AGE_S) if kind == "video" else None
 
     def attach(self, consumer: Consumer) -> None:
         self.consumers.add(consumer)
@@ -60,6 +62,9 @@ class ProgramProducer:
         self.consumers.discard(consumer)
         if consumer.producer is self:
             consumer.producer = None
+
+    def keyframe(self, now: float) -> tuple[RTCRtpCodecParameters, list[RtpPacket]] | None:
+        return self._keyframe.packets(now) if self._keyframe is not None else None
 
     def keyframe_needed(self) -> None:
         """A viewer joined or sent a PLI/FIR: the next picture is an IDR (at most one per PLI interval)."""
@@ -79,6 +84,8 @@ class ProgramProducer:
             packet = RtpPacket(self.codec.payloadType or 0, marker, self._seq, timestamp & 0xFFFFFFFF, 0, payload)
             self._seq = (self._seq + 1) & 0xFFFF
             self.packets += 1
+            if self._keyframe is not None:
+                self._keyframe.add(packet, self.codec, now)
             serialized: dict[tuple[Any, ...], bytes] = {}  # shared by the consumers (Consumer.send)
             for consumer in tuple(self.consumers):
                 await consumer.send(packet, self.codec, now, ntp, serialized)

@@ -203,3 +203,28 @@ async def test_light_subscriber_counts_frames_and_reports(engine: Engine) -> Non
     finally:
         await sub.close()
         await pub.close()
+
+
+async def test_a_viewer_starts_on_the_cached_keyframe_then_goes_live(engine: Engine) -> None:
+    """VP8 from aiortc sends keyframes only when asked. The second viewer joins within the PLI interval of
+    the first one's request, so its own request waits; it is sent the cached keyframe at once (a picture
+    from before it joined), none of the pictures after it, then the fresh keyframe and everything after."""
+    pub = await publish(engine, "fast", codec="video/VP8", audio=False)
+    first = await subscribe(engine, "fast", audio=False)
+    try:
+        await first.wait_frames(3)
+        producer = engine.session(pub.session_id).producers["video"]
+        assert producer.stats()["keyframes_cached"] >= 1
+        joined_at_picture = pub.video.count
+        viewer = await subscribe(engine, "fast", audio=False)
+        await viewer.wait_frames(6)
+        consumer = engine.session(viewer.session_id).consumers["video"]
+        assert consumer.cached_keyframes == 1 and viewer.bad_frames == 0
+        start, live = viewer.counters[0], viewer.counters[1:]
+        assert start < joined_at_picture  # the cached picture
+        assert live[0] > start + 1  # the pictures between it and the fresh keyframe were not sent
+        assert live == list(range(live[0], live[0] + len(live)))  # then every picture, in order
+        await viewer.close()
+    finally:
+        await first.close()
+        await pub.close()
