@@ -122,7 +122,7 @@ class LightSubscriber:
     sources: dict[int, SourceStats] = field(default_factory=dict)
     started_at: float = 0.0
     first_frame: asyncio.Future[float] | None = None
-    marks: dict[str, float] = field(default_factory=dict)  # seconds from offer(): answer, dtls, rtp, frame
+    marks: dict[str, float] = field(default_factory=dict)  # seconds from offer(): answer, dtls, rtp, frame, live
     _kinds: dict[int, tuple[str, int]] = field(default_factory=dict)
     _rtcp_task: asyncio.Task[None] | None = None
     _rtcp_ssrc: int = field(default_factory=lambda: random.randint(1, 0xFFFFFFFF))
@@ -173,9 +173,14 @@ class LightSubscriber:
             self.mark("rtp")
             kind, clock_rate = self._kinds.get(second & 0x7F, ("unknown", 90000))
             source = self.sources[ssrc] = SourceStats(kind, clock_rate)
-        if source.add(seq, ts, second >> 7, len(data), now) and self.first_frame and not self.first_frame.done():
-            self.first_frame.set_result(now - self.started_at)
-            self.mark("frame")
+        if source.add(seq, ts, second >> 7, len(data), now) and self.first_frame:
+            if not self.first_frame.done():
+                self.first_frame.set_result(now - self.started_at)
+                self.mark("frame")
+            else:
+                # The second frame: when the picture moves. After a cached keyframe (engine.keyframe) the
+                # server sends nothing until the fresh keyframe, so this is that keyframe's arrival.
+                self.mark("live")
 
     @property
     def frames(self) -> int:

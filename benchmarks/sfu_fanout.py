@@ -474,7 +474,11 @@ async def measure(mode: str, n: int, seconds: float, procs: int) -> dict[str, An
         "join_p50": pct(joined, 50), "join_p95": pct(joined, 95), "failed_joins": len(joins) - len(joined),
         "fps_per_sub": fps / n,
         # light subscribers: medians of the seconds from the offer to the answer, DTLS up, first RTP packet
-        "join_steps": {k: pct([m[k] for m in marks if k in m], 50) for k in ("answer", "dtls", "rtp", "frame")},
+        "join_steps": {k: pct([m[k] for m in marks if k in m], 50)
+                       for k in ("answer", "dtls", "rtp", "frame", "live")},
+        # the second frame: after a cached first keyframe, the fresh one (the picture starts moving)
+        "live_p50": pct([m["live"] for m in marks if "live" in m], 50),
+        "live_p95": pct([m["live"] for m in marks if "live" in m], 95),
     }
 
 
@@ -503,11 +507,13 @@ async def drive(args: argparse.Namespace) -> None:
     print("CPU%/sub: server CPU per subscriber at 30 fps (marginal over the publisher leg alone); "
           "fps/sub: video frames actually delivered per subscriber per second")
     print(f"{'server':<6} {'N':>4} {'CPU%':>6} {'CPU%/sub':>9} {'subs/core':>10} {'fwd p50 ms':>11} "
-          f"{'fwd p99 ms':>11} {'join p50 ms':>12} {'join p95 ms':>12} {'failed':>7} {'fps/sub':>8}")
+          f"{'fwd p99 ms':>11} {'join p50 ms':>12} {'join p95 ms':>12} {'moving p50':>11} {'moving p95':>11} "
+          f"{'failed':>7} {'fps/sub':>8}")
     for r in rows:
         print(f"{r['mode']:<6} {r['n']:>4} {r['cpu'] * 100:>6.1f} {r['cpu_per_sub'] * 100:>9.3f} "
               f"{r['subs_per_core']:>10.1f} {ms(r['delay_p50']):>11} {ms(r['delay_p99']):>11} "
-              f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {r['failed_joins']:>7} "
+              f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {ms(r['live_p50']):>11} {ms(r['live_p95']):>11} "
+              f"{r['failed_joins']:>7} "
               f"{r['fps_per_sub']:>8.1f}")
     for r in rows:
         steps = ", ".join(f"{k} {ms(v)}" for k, v in r["join_steps"].items() if v is not None)

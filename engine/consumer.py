@@ -4,7 +4,9 @@ The subscriber leg is an ordinary aiortc ``RTCRtpSender`` whose track never yiel
 encodes nothing; the Consumer writes each forwarded packet itself (new SSRC, renumbered, the subscriber's
 payload type and header extension ids) and records it in the sender's RTP history, so the sender's own
 NACK handling retransmits it over RTX (RFC 4588) and its sender reports (RFC 3550 §6.4.1) stay correct.
-A PLI or FIR from the subscriber is passed to the Producer (throttled there).
+A PLI or FIR from the subscriber is passed to the Producer (throttled there). A Consumer that starts (or
+switches source) while the keyframe it asked for is still on its way is first sent the source's cached last
+keyframe (:mod:`engine.keyframe`), so the subscriber has a picture at once.
 
 Per packet, the bytes are serialised once for all Consumers with the same header-extension layout, each
 Consumer rewrites its own fixed-header fields in a copy, and :class:`~engine.srtp.SrtpSender` protects and
