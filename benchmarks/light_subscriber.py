@@ -116,12 +116,14 @@ class ClearHeaderDtlsTransport(RTCDtlsTransport):
 @dataclass
 class LightSubscriber:
     """One viewer: ``await offer()``, send it, ``await answer(sdp)``; ``first_frame`` resolves with the
-    seconds from ``offer()`` to the first complete video frame; ``close()`` ends it."""
+    seconds from ``offer()`` to the first complete video frame, ``moving`` with those to the second (when
+    the picture starts to move); ``close()`` ends it."""
 
     pc: RTCPeerConnection = field(default_factory=lambda: RTCPeerConnection(RTCConfiguration(iceServers=[])))
     sources: dict[int, SourceStats] = field(default_factory=dict)
     started_at: float = 0.0
     first_frame: asyncio.Future[float] | None = None
+    moving: asyncio.Future[float] | None = None
     marks: dict[str, float] = field(default_factory=dict)  # seconds from offer(): answer, dtls, rtp, frame, live
     _kinds: dict[int, tuple[str, int]] = field(default_factory=dict)
     _rtcp_task: asyncio.Task[None] | None = None
@@ -130,6 +132,7 @@ class LightSubscriber:
     async def offer(self) -> str:
         self.started_at = time.monotonic()
         self.first_frame = asyncio.get_running_loop().create_future()
+        self.moving = asyncio.get_running_loop().create_future()
         for kind in ("video", "audio"):
             self.pc.addTransceiver(kind, direction="recvonly")
         for t in self.pc.getTransceivers():
@@ -177,9 +180,10 @@ class LightSubscriber:
             if not self.first_frame.done():
                 self.first_frame.set_result(now - self.started_at)
                 self.mark("frame")
-            else:
+            elif self.moving is not None and not self.moving.done():
                 # The second frame: when the picture moves. After a cached keyframe (engine.keyframe) the
                 # server sends nothing until the fresh keyframe, so this is that keyframe's arrival.
+                self.moving.set_result(now - self.started_at)
                 self.mark("live")
 
     @property

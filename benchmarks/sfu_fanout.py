@@ -210,8 +210,13 @@ async def run_subscribers(url: str, count: int, seconds: float, out: str, light:
             results.append(asyncio.create_task(join))
             await asyncio.sleep(0.05)
         done = await asyncio.gather(*results)
+        light_peers = [peer for _, peer, *_ in done if isinstance(peer, LightSubscriber)]
+        # The second frame ("live") comes at most about a PLI interval after the first.
+        moving = [asyncio.shield(p.moving) for p in light_peers if p.moving is not None]
+        if moving:
+            await asyncio.wait(moving, timeout=3)
         joins = [j for j, *_ in done]
-        marks = [peer.marks for _, peer, *_ in done if isinstance(peer, LightSubscriber)]
+        marks = [peer.marks for peer in light_peers]
         # Written once all have joined: the driver starts measuring when every process has written.
         Path(out).write_text(json.dumps({"joins": joins, "marks": marks}))  # noqa: ASYNC240
         await asyncio.sleep(seconds)
