@@ -93,3 +93,44 @@ async def test_chromium_publishes_and_plays(media: Client, chromium: Browser) ->
     assert not producers["video"].decoding  # forwarded as it came in: nothing decoded on the server
     await viewer.close()
     await publisher.close()
+
+
+async def wait_decoded(page: Any, frames: int, within_s: float) -> dict[str, Any]:
+    stats: dict[str, Any] = {}
+    for _ in range(int(within_s * 10)):
+        stats = await page.evaluate(STATS_JS)
+        if stats["framesDecoded"] >= frames:
+            break
+        await asyncio.sleep(0.1)
+    return stats
+
+
+async def test_chromium_starts_on_the_cached_keyframe(media: Client, chromium: Browser,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Chromium viewer arrives while the publisher may not be asked for another keyframe yet (the
+    interval is widened to 3 s here so the timing is certain): it decodes the cached keyframe at once, gets
+    nothing until the fresh one, then plays on, so Chromium takes the jump in numbering and time."""
+    import engine.producer
+
+    monkeypatch.setattr(engine.producer, "PLI_INTERVAL_S", 3.0)
+    monkeypatch.setattr(engine.producer, "KEYFRAME_MAX_AGE_S", 6.0)
+    base = str(media.make_url("/"))
+    publisher = await chromium.new_page()
+    await publisher.goto(base)
+    await publisher.evaluate(
+        PUBLISH_JS, {"url": base + "whip/live-2", "token": token(media, "live-2", publish=True)}
+    )
+    first = await chromium.new_page()
+    await first.goto(base)
+    await first.evaluate(PLAY_JS, {"url": base + "whep/live-2"})
+    assert (await wait_decoded(first, 5, 10))["framesDecoded"] >= 5
+    second = await chromium.new_page()
+    await second.goto(base)
+    location = await second.evaluate(PLAY_JS, {"url": base + "whep/live-2"})
+    consumer = engine_of(media).session(location.rsplit("/", 1)[-1]).consumers["video"]
+    stats = await wait_decoded(second, 1, 3)
+    assert stats["framesDecoded"] >= 1 and consumer.cached_keyframes == 1 and consumer.waiting_keyframe, stats
+    stats = await wait_decoded(second, 30, 15)
+    assert stats["framesDecoded"] >= 30 and not consumer.waiting_keyframe, stats
+    for page in (second, first, publisher):
+        await page.close()
