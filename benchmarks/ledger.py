@@ -27,6 +27,7 @@ from pathlib import Path
 from api.economy.catalog import seed_catalog
 from api.economy.directory import UserDirectory
 from api.economy.gifts import Gifting
+from benchmarks.toolkit.tables import markdown_header, markdown_row
 from store import migrate
 from store.database import Database
 from store.ids import new_id
@@ -228,10 +229,8 @@ async def _fresh_pg(admin_url: str) -> str:
 
 async def main_async(args: argparse.Namespace) -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
-    print(
-        f"{'backend':<10} {'path':<7} {'batch':>5} {'conc':>5} {'gifts':>7} {'gifts/s':>9} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'avg batch':>9} {'cpu us/gift':>11}"
-    )
+    print(markdown_header(["backend", "path", "batch", "conc", "gifts", "gifts/s", "p50 ms", "p99 ms", "avg batch",
+                           "cpu us/gift"]))
     with _postgres(args.postgres) as pg, tempfile.TemporaryDirectory() as tmp:
         backends: list[tuple[str, str | None]] = [("sqlite", None)] + ([("postgres", pg)] if pg else [])
         for backend, admin in backends:
@@ -242,21 +241,16 @@ async def main_async(args: argparse.Namespace) -> None:
                     else:
                         url = await _fresh_pg(admin)
                     row = await run_domain(url, concurrency, args.seconds, batch)
-                    print(
-                        f"{backend:<10} {'domain':<7} {batch:>5} {concurrency:>5} {row['gifts']:>7.0f} "
-                        f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {row['batch']:>9.1f} "
-                        f"{row['cpu_us']:>11.0f}",
-                        flush=True,
-                    )
+                    print(markdown_row([backend, "domain", str(batch), str(concurrency), f"{row['gifts']:.0f}",
+                                        f"{row['per_s']:.0f}", f"{row['p50']:.2f}", f"{row['p99']:.2f}",
+                                        f"{row['batch']:.1f}", f"{row['cpu_us']:.0f}"]), flush=True)
             if args.http:
                 url = f"sqlite:///{Path(tmp) / 'http.db'}" if admin is None else await _fresh_pg(admin)
                 row = await run_http(url, f"{tmp}/http-{backend}", levels[-1], args.seconds, args.http_keys)
                 path = "http+key" if args.http_keys else "http"
-                print(
-                    f"{backend:<10} {path:<7} {args.batch:>5} {levels[-1]:>5} {row['gifts']:>7.0f} "
-                    f"{row['per_s']:>9.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} {'':>9}",
-                    flush=True,
-                )
+                print(markdown_row([backend, path, str(args.batch), str(levels[-1]), f"{row['gifts']:.0f}",
+                                    f"{row['per_s']:.0f}", f"{row['p50']:.2f}", f"{row['p99']:.2f}", "", ""]),
+                      flush=True)
 
 
 def main() -> None:

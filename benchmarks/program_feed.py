@@ -24,6 +24,7 @@ import av
 import numpy as np
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+from benchmarks.toolkit.tables import markdown_header, markdown_row
 from engine.compositor.encoder import EncodedPacket, EncoderSettings, ProgramEncoder, VideoCodec
 from engine.compositor.program import ProgramInfo, ProgramPicture, ProgramSource
 from engine.engine import Engine
@@ -123,11 +124,12 @@ async def main() -> None:
     args = parser.parse_args()
     pictures = _pictures(args.frames)
     print(f"program -> RTP, {W}x{H} {FPS} fps, {args.frames} frames")
-    print(f"{'codec':<6} {'µs/frame':>9} {'RTP pkts/frame':>15} {'% of a core':>12}")
+    print(markdown_header(["codec", "µs/frame", "RTP pkts/frame", "% of a core"]))
     for codec in (VideoCodec.H264, VideoCodec.VP8):
         packets = await _encoded(codec, pictures)
         per_frame, made = await _packetize(codec, packets)
-        print(f"{codec.value:<6} {per_frame * 1e6:>9.0f} {made / len(packets):>15.1f} {100 * per_frame * FPS:>11.2f}%")
+        print(markdown_row([codec.value, f"{per_frame * 1e6:.0f}", f"{made / len(packets):.1f}",
+                            f"{100 * per_frame * FPS:.2f}%"]))
     per_picture, per_sound = await _host(pictures)
     print(f"\nhost -> ladder (HostStream), per item: picture {per_picture * 1e6:.0f} µs, "
           f"20 ms of sound {per_sound * 1e6:.0f} µs; at 30 fps + 50 sound frames/s: "

@@ -38,6 +38,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtp
 from aiortc.contrib.media import MediaRelay
 
 from benchmarks.light_subscriber import LightSubscriber, light_subscriber
+from benchmarks.toolkit.tables import markdown_header, markdown_row
 
 __all__ = ["FrameSink", "Joined", "LightSubscriber", "light_subscriber", "one_subscriber", "run_subscribers"]
 
@@ -511,15 +512,13 @@ async def drive(args: argparse.Namespace) -> None:
             print(note, file=sys.stderr, flush=True)
     print("CPU%/sub: server CPU per subscriber at 30 fps (marginal over the publisher leg alone); "
           "fps/sub: video frames actually delivered per subscriber per second")
-    print(f"{'server':<6} {'N':>4} {'CPU%':>6} {'CPU%/sub':>9} {'subs/core':>10} {'fwd p50 ms':>11} "
-          f"{'fwd p99 ms':>11} {'join p50 ms':>12} {'join p95 ms':>12} {'moving p50':>11} {'moving p95':>11} "
-          f"{'failed':>7} {'fps/sub':>8}")
+    print(markdown_header(["server", "N", "CPU%", "CPU%/sub", "subs/core", "fwd p50 ms", "fwd p99 ms", "join p50 ms",
+                           "join p95 ms", "moving p50 ms", "moving p95 ms", "failed", "fps/sub"]))
     for r in rows:
-        print(f"{r['mode']:<6} {r['n']:>4} {r['cpu'] * 100:>6.1f} {r['cpu_per_sub'] * 100:>9.3f} "
-              f"{r['subs_per_core']:>10.1f} {ms(r['delay_p50']):>11} {ms(r['delay_p99']):>11} "
-              f"{ms(r['join_p50']):>12} {ms(r['join_p95']):>12} {ms(r['live_p50']):>11} {ms(r['live_p95']):>11} "
-              f"{r['failed_joins']:>7} "
-              f"{r['fps_per_sub']:>8.1f}")
+        print(markdown_row([r["mode"], str(r["n"]), f"{r['cpu'] * 100:.1f}", f"{r['cpu_per_sub'] * 100:.3f}",
+                            f"{r['subs_per_core']:.1f}", ms(r["delay_p50"]), ms(r["delay_p99"]), ms(r["join_p50"]),
+                            ms(r["join_p95"]), ms(r["live_p50"]), ms(r["live_p95"]), str(r["failed_joins"]),
+                            f"{r['fps_per_sub']:.1f}"]))
     for r in rows:
         steps = ", ".join(f"{k} {ms(v)}" for k, v in r["join_steps"].items() if v is not None)
         if steps:

@@ -1,7 +1,8 @@
 """The tables a benchmark script prints, read back from its output: what ``mixillo bench <script>`` stores.
 
 The scripts print GitHub-flavoured markdown tables (a ``|``-separated header, a ``|---|`` delimiter row, then
-rows; https://github.github.com/gfm/#tables-extension-) and a few print the same shape with a line of dashes
+rows; https://github.github.com/gfm/#tables-extension-; :func:`markdown_header`, :func:`markdown_row`) and a
+few print the same shape with a line of dashes
 as the delimiter (``compositor``). Each becomes a :class:`Table` of strings; a cell is a number when it reads
 as one once thousands separators and a unit sign (``%``, ``x``) are dropped (``3,196`` is 3196, ``44.9x`` is
 44.9). Rows of two results line up by their key: the leading cells that are not numbers (``backend``,
@@ -58,6 +59,15 @@ def number(cell: str) -> float | None:
     text = cell.strip().replace(",", "").replace("\u202f", "")
     text = text.removesuffix("%").removesuffix("x").strip()
     return float(text) if NUMBER.match(text) else None
+
+
+def markdown_header(columns: list[str]) -> str:
+    """A GFM table's header and delimiter rows."""
+    return "| " + " | ".join(columns) + " |\n|" + "|".join("---" for _ in columns) + "|"
+
+
+def markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 def _cells(line: str) -> list[str]:

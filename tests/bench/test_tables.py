@@ -1,6 +1,7 @@
 """``parse_tables`` on what real scripts printed (tests/bench/data: ``python -m benchmarks.commerce --orders 20
 --concurrency 4 --events 500``, ``analytics_feed --events 200 --clients 2``, ``compositor --frames 4
---repeat 1``), and the row-by-row comparison of two results' tables."""
+--repeat 1``, ``ledger --seconds 1 --concurrency 8,32``, ``program_feed --frames 10``, ``sfu_fanout --n 4
+--relay-n 1 --seconds 4``), and the row-by-row comparison of two results' tables."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.toolkit.compare import table_pairs, table_rows
-from benchmarks.toolkit.tables import Table, chart_columns, number, parse_tables
+from benchmarks.toolkit.tables import Table, chart_columns, markdown_header, markdown_row, number, parse_tables
 
 DATA = Path(__file__).parent / "data"
 
@@ -28,6 +29,25 @@ def test_commerce_prints_two_markdown_tables() -> None:
     assert events.columns[2] == "events/s (batches of 1)" and events.rows == [["SQLite", "500", "1,044", "36,391",
                                                                                 "0.6"]]
     assert chart_columns(events) == []  # one row: a table says it all
+
+
+def test_scripts_that_once_aligned_columns_with_spaces_print_markdown() -> None:
+    [ledger] = parse_tables((DATA / "ledger.txt").read_text())
+    assert ledger.key_width() == 2 and [ledger.key(r) for r in ledger.rows] == [("sqlite", "domain")] * 4
+    assert [r[2:4] for r in ledger.rows] == [["512", "8"], ["512", "32"], ["1", "8"], ["1", "32"]]
+    assert number(ledger.rows[1][ledger.columns.index("cpu us/gift")]) == 421
+    [feed] = parse_tables((DATA / "program_feed.txt").read_text())
+    assert feed.title == "program -> RTP, 720x1280 30 fps, 10 frames" and [r[0] for r in feed.rows] == ["H264", "VP8"]
+    assert number(feed.rows[1][3]) == 0.73
+    [fanout] = parse_tables((DATA / "sfu_fanout.txt").read_text())
+    assert fanout.columns[-4:] == ["moving p50 ms", "moving p95 ms", "failed", "fps/sub"]
+    assert fanout.key(fanout.rows[1]) == ("relay",)
+    assert number(fanout.rows[0][fanout.columns.index("join p95 ms")]) == 138.3
+
+
+def test_markdown_writers_round_trip() -> None:
+    text = "title\n" + markdown_header(["a", "b c"]) + "\n" + markdown_row(["x", "1,044"]) + "\n"
+    assert parse_tables(text) == [Table("title", ["a", "b c"], [["x", "1,044"]])]
 
 
 def test_analytics_feed_table_stops_at_the_summary_line() -> None:
