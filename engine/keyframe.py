@@ -81,6 +81,3 @@ class KeyframeCache:
         if unit is None or not unit.complete or now - unit.arrived_at > self.max_age_s:
             return None
         return unit.codec, [unit.packets[offset] for offset in range(len(unit.packets))]
-
-    def clear(self) -> None:
-        self._latest = self._complete = None
