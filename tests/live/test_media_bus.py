@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -158,9 +158,9 @@ async def two_nodes(redis_url: str) -> AsyncIterator[tuple[Node, Node, Redis]]:
         await client.aclose()
 
 
-async def _until(check: object, what: str, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (check() if callable(check) else check):
+async def _until(check: Callable[[], bool], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 5
+    while not check():
         assert asyncio.get_running_loop().time() < deadline, what
         await asyncio.sleep(0.02)
 
