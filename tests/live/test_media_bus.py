@@ -197,7 +197,7 @@ async def test_a_node_cut_off_from_redis_reconciles_when_it_is_back(two_nodes: t
     assert a.reconciled == b.reconciled == 1  # on subscribing
     # The subscriptions are cut (as a network blip or a Redis failover would): both nodes come back by
     # themselves and re-read the state of what they hold, whatever was published while they were away.
-    killed = await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    killed = await redis.client_kill_filter(_type="pubsub")
     assert killed == 2
     await _until(lambda: a.reconciled == b.reconciled == 2, f"reconciled {a.reconciled}, {b.reconciled} times")
     await a.bus.send(Kick("s", "g"))  # and they listen again
