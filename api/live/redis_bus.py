@@ -71,6 +71,13 @@ class RedisMediaBus:
     # --- commands and state -----------------------------------------------------------------------------
 
     async def send(self, command: MediaCommand) -> None:
+        try:
+            await self._publish(command)
+        finally:  # Redis failing, this node still does its share (the error goes on to the caller)
+            if self._execute is not None:  # its own message comes back from the channel: skipped there
+                await self._execute(command)
+
+    async def _publish(self, command: MediaCommand) -> None:
         async with self._redis.pipeline(transaction=True) as tx:
             if not isinstance(command, PkPicture):
                 key = self._key(command.stream)
@@ -90,8 +97,6 @@ class RedisMediaBus:
                 tx.expire(key, self._ttl_s)
             tx.publish(self._channel, encode(self.node, command))
             await tx.execute()
-        if self._execute is not None:  # this node's own message comes back from the channel: skipped there
-            await self._execute(command)
 
     async def state(self, stream: str) -> StreamMedia:
         fields: dict[bytes, bytes] = await self._redis.hgetall(self._key(stream))  # type: ignore[misc]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.live.commands import (
     Admit,
@@ -24,7 +25,7 @@ from api.live.commands import (
 from api.live.mediabus import MemoryMediaBus
 from api.live.redis_bus import RedisMediaBus
 from rooms.events import PkScore, RoomEvent
-from tests.services import redis_server
+from tests.services import free_port, redis_server
 
 pytestmark = pytest.mark.timeout(60)
 _prefixes = itertools.count()
@@ -202,3 +203,16 @@ async def test_a_node_cut_off_from_redis_reconciles_when_it_is_back(two_nodes: t
     await _until(lambda: a.reconciled == b.reconciled == 2, f"reconciled {a.reconciled}, {b.reconciled} times")
     await a.bus.send(Kick("s", "g"))  # and they listen again
     await _until(lambda: b.executed == [Kick("s", "g")], f"node B got {b.executed}")
+
+
+async def test_with_redis_down_the_sender_still_does_its_share_and_says_it_failed() -> None:
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    node = Node(client, "down:media")
+    node.bus.start(node.execute, node.reconcile)
+    try:
+        with pytest.raises(RedisConnectionError):
+            await node.bus.send(Kick("s", "g"))
+        assert node.executed == [Kick("s", "g")]
+    finally:
+        await node.bus.close()
+        await client.aclose()
