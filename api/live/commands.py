@@ -3,18 +3,19 @@
 The media of a live (its WHIP sessions in the engine, its program and HLS ladder) exists only on the node its
 publishers reached, while the host's kick, mute or end may arrive at any node. So these acts are commands
 sent to every node (``api.live.mediabus``); a node executes each for what it holds, and closing something
-absent is nothing. :class:`StreamMedia` is what the commands leave behind for a stream (ended, barred slots,
-muted slots): the shared state a node that missed a command, or a node started later, acts on.
+absent is nothing. :class:`StreamMedia` is what the commands leave behind for a stream (where its media is, ended,
+barred slots, muted slots): the shared state a node that missed a command, or a node started later, acts on.
 
-Wire format: one JSON object, UTF-8, ``{"v": 1, "node": <sender>, "op": <op>, ...}``; ``op`` is ``admit``,
-``kick``, ``mute`` (with ``muted``), ``end`` (``stream`` only) or ``pk`` (``event``: the room event, as
-``rooms.events.encode`` writes it). Unknown versions and ops are refused (``ValueError``), never guessed.
+Wire format: one JSON object, UTF-8, ``{"v": 1, "node": <sender>, "op": <op>, ...}``; ``op`` is ``hosted``
+(with ``url``), ``admit``, ``kick``, ``mute`` (with ``muted``), ``end`` (``stream`` only) or ``pk``
+(``event``: the room event, as ``rooms.events.encode`` writes it). Unknown versions and ops are refused
+(``ValueError``), never guessed.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,8 +27,18 @@ VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
+class Hosted:
+    """The live's media (its program and ladder) is on the node whose base URL is ``url``: its publishers
+    publish there, its viewers play from there."""
+
+    stream: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Admit:
-    """A guest is (back) on stage with a new token: their slot publishes again."""
+    """A guest is (back) on stage with a new token: their slot publishes again, and the node holding the
+    live seats them in its program."""
 
     stream: str
     user: str
@@ -68,7 +79,7 @@ class PkPicture:
         return self.event.room
 
 
-MediaCommand = Admit | Kick | Mute | End | PkPicture
+MediaCommand = Hosted | Admit | Kick | Mute | End | PkPicture
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +89,20 @@ class StreamMedia:
     ended: bool = False
     barred: frozenset[str] = field(default_factory=frozenset)  # slots whose old tokens may not publish
     muted: frozenset[str] = field(default_factory=frozenset)
+    home: str | None = None  # the base URL of the node holding the live's media (``Hosted``)
 
     def after(self, command: MediaCommand) -> StreamMedia:
+        if isinstance(command, Hosted):
+            return replace(self, home=command.url)
         if isinstance(command, Admit):
-            return StreamMedia(self.ended, self.barred - {command.user}, self.muted)
+            return replace(self, barred=self.barred - {command.user})
         if isinstance(command, Kick):
-            return StreamMedia(self.ended, self.barred | {command.user}, self.muted - {command.user})
+            return replace(self, barred=self.barred | {command.user}, muted=self.muted - {command.user})
         if isinstance(command, Mute):
             muted = self.muted | {command.user} if command.muted else self.muted - {command.user}
-            return StreamMedia(self.ended, self.barred, muted)
+            return replace(self, muted=muted)
         if isinstance(command, End):
-            return StreamMedia(ended=True)  # every slot is refused now: the bars and mutes are moot
+            return StreamMedia(ended=True)  # every slot is refused now: the bars, mutes and home are moot
         return self
 
 
@@ -98,6 +112,8 @@ def encode(node: str, command: MediaCommand) -> bytes:
         body |= {"op": "pk", "event": json.loads(events.encode(command.event))}
     elif isinstance(command, End):
         body |= {"op": "end", "stream": command.stream}
+    elif isinstance(command, Hosted):
+        body |= {"op": "hosted", "stream": command.stream, "url": command.url}
     elif isinstance(command, Mute):
         body |= {"op": "mute", "stream": command.stream, "user": command.user, "muted": command.muted}
     else:
@@ -132,6 +148,8 @@ def decode(raw: bytes) -> tuple[str, MediaCommand]:
     stream = _text(body, "stream")
     if op == "end":
         return node, End(stream)
+    if op == "hosted":
+        return node, Hosted(stream, _text(body, "url"))
     if op == "mute":
         if not isinstance(body.get("muted"), bool):
             raise ValueError("a mute command's 'muted' is true or false")

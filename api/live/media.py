@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from api.live.commands import Admit, End, Kick, MediaCommand, Mute, PkPicture
+from api.live.commands import Admit, End, Hosted, Kick, MediaCommand, Mute, PkPicture
 from api.live.mediabus import MediaBus
 from engine.compositor.errors import CompositorError, LayoutError
 from engine.engine import Engine
@@ -67,13 +67,19 @@ class EngineMediaControl:
     async def host_ingest(self, room_id: str, host_id: str) -> Ingest:
         # idempotent: a restarted go-live keeps its ladder
         self._studio.start(room_id, host_id, await self._names(host_id))
+        await self._bus.send(Hosted(room_id, self._base))  # guests publish here, viewers play from here
         # replace: a host whose connection dropped publishes again over its stale session
         grant = MediaGrant(stream_id=room_id, publisher=HOST_SLOT, can_publish=True, room_admin=True, replace=True)
         return Ingest(whip_url=f"{self._base}/whip/{room_id}", publish_token=self._tokens.mint(host_id, grant))
 
     async def playback(self, room_id: str) -> Playback:
-        hls = f"{self._base}/hls/live/{room_id}/master.m3u8"
-        return Playback(whep_url=f"{self._base}/whep/{room_id}", hls_url=hls, ll_hls_url=hls)
+        base = await self.home(room_id)
+        hls = f"{base}/hls/live/{room_id}/master.m3u8"
+        return Playback(whep_url=f"{base}/whep/{room_id}", hls_url=hls, ll_hls_url=hls)
+
+    async def home(self, room_id: str) -> str:
+        """The base URL of the node holding the live's media (this one, if none is known)."""
+        return (await self._bus.state(room_id)).home or self._base
 
     async def end_stream(self, room_id: str) -> None:
         await self._bus.send(End(room_id))
@@ -113,10 +119,23 @@ class EngineMediaControl:
             self._mute(command.stream, command.user, command.muted)
         elif isinstance(command, Admit):
             self._engine.barred.discard((command.stream, command.user))
+            await self._seat(command.stream, command.user)
         elif isinstance(command, End):
             await self._end(command.stream)
-        elif self._pictures is not None:
+        elif isinstance(command, PkPicture) and self._pictures is not None:
             await self._pictures(command.event)
+
+    async def _seat(self, room_id: str, user_id: str) -> None:
+        """A guest admitted through another node takes their seat in the program here, if it is here (the
+        node that admitted them could not refuse it: a picture that cannot take them is logged)."""
+        live = self._studio.get(room_id)
+        if live is None or user_id in live.program.names:
+            return
+        try:
+            await live.join(user_id, await self._names(user_id))
+        except CompositorError:
+            log.warning("guest %s admitted through another node has no seat in the program of %s", user_id,
+                        room_id, exc_info=True)
 
     async def reconcile(self) -> None:
         """Bring what this node holds in line with the bus's state (after commands it may have missed)."""

@@ -1,6 +1,7 @@
 """The Redis ``MediaBus`` (redis.asyncio), for many nodes sharing one Redis.
 
-A stream's state is one hash, ``<prefix>:{<stream>}`` (fields ``ended``, ``bar:<slot>``, ``mute:<slot>``;
+A stream's state is one hash, ``<prefix>:{<stream>}`` (fields ``home``, ``ended``, ``bar:<slot>``,
+``mute:<slot>``;
 the braces are a Redis Cluster hash tag), and every command is published on one channel,
 ``<prefix>:commands``. ``send`` writes the state and publishes in one MULTI/EXEC transaction
 (https://redis.io/docs/latest/develop/interact/transactions/), so no node can read the state without the
@@ -26,7 +27,18 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from api.live.commands import Admit, End, Kick, MediaCommand, Mute, PkPicture, StreamMedia, decode, encode
+from api.live.commands import (
+    Admit,
+    End,
+    Hosted,
+    Kick,
+    MediaCommand,
+    Mute,
+    PkPicture,
+    StreamMedia,
+    decode,
+    encode,
+)
 from api.live.mediabus import Execute, Reconcile
 from store.ids import new_id
 
@@ -81,7 +93,9 @@ class RedisMediaBus:
         async with self._redis.pipeline(transaction=True) as tx:
             if not isinstance(command, PkPicture):
                 key = self._key(command.stream)
-                if isinstance(command, Kick):
+                if isinstance(command, Hosted):
+                    tx.hset(key, "home", command.url)
+                elif isinstance(command, Kick):
                     tx.hset(key, f"bar:{command.user}", "1")
                     tx.hdel(key, f"mute:{command.user}")
                 elif isinstance(command, Admit):
@@ -101,10 +115,12 @@ class RedisMediaBus:
     async def state(self, stream: str) -> StreamMedia:
         fields: dict[bytes, bytes] = await self._redis.hgetall(self._key(stream))  # type: ignore[misc]
         names = [name.decode() for name in fields]
+        home = fields.get(b"home")
         return StreamMedia(
             ended="ended" in names,
             barred=frozenset(n.removeprefix("bar:") for n in names if n.startswith("bar:")),
             muted=frozenset(n.removeprefix("mute:") for n in names if n.startswith("mute:")),
+            home=home.decode() if home is not None else None,
         )
 
     # --- listening --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from api.live.commands import (
     Admit,
     End,
+    Hosted,
     Kick,
     MediaCommand,
     Mute,
@@ -40,13 +41,15 @@ def test_commands_as_bytes() -> None:
     assert encode("n1", Mute("live1", "u2", False)) == (
         b'{"v":1,"node":"n1","op":"mute","stream":"live1","user":"u2","muted":false}')
     assert encode("n1", End("live1")) == b'{"v":1,"node":"n1","op":"end","stream":"live1"}'
+    assert encode("n1", Hosted("live1", "http://10.0.0.5:8080")) == (
+        b'{"v":1,"node":"n1","op":"hosted","stream":"live1","url":"http://10.0.0.5:8080"}')
     assert encode("n1", PkPicture(SCORE)) == (
         b'{"v":1,"node":"n1","op":"pk","event":{"seq":7,"v":1,"room":"live1","at":1000,'
         b'"data":{"type":"pk.score","battle_id":"b1","score_a":3,"score_b":5}}}')
 
 
 @pytest.mark.parametrize("command", [Kick("s", "u"), Admit("s", "u"), Mute("s", "u", True), Mute("s", "u", False),
-                                     End("s"), PkPicture(SCORE)])
+                                     End("s"), Hosted("s", "http://a:1"), PkPicture(SCORE)])
 def test_every_command_round_trips(command: MediaCommand) -> None:
     assert decode(encode("node-a", command)) == ("node-a", command)
 
@@ -60,7 +63,7 @@ def test_every_command_round_trips(command: MediaCommand) -> None:
     b'{"v":1,"node":"n","op":"mute","stream":"s","user":"u"}',
     b'{"v":1,"node":"n","op":"mute","stream":"s","user":"u","muted":1}',
     b'{"v":1,"node":"n","op":"pk","event":{"seq":0,"room":"r","at":1,"data":{"type":"pk.score"}}}',
-    b'{"v":1,"node":"n","op":"pk"}',
+    b'{"v":1,"node":"n","op":"pk"}', b'{"v":1,"node":"n","op":"hosted","stream":"s"}',
 ])
 def test_anything_else_is_refused(raw: bytes) -> None:
     with pytest.raises(ValueError):
@@ -70,20 +73,23 @@ def test_anything_else_is_refused(raw: bytes) -> None:
 def test_state_after_each_command() -> None:
     state = StreamMedia()
     history = []
-    for command in (Mute("s", "g", True), Kick("s", "g"), Mute("s", "h", True), Admit("s", "g"), Kick("s", "h"),
-                    Mute("s", "h", False), PkPicture(SCORE), End("s"), Admit("s", "h")):
+    for command in (Hosted("s", "http://a:1"), Mute("s", "g", True), Kick("s", "g"), Mute("s", "h", True),
+                    Admit("s", "g"), Kick("s", "h"), Mute("s", "h", False), PkPicture(SCORE), End("s"),
+                    Admit("s", "h")):
         state = state.after(command)
-        history.append((state.ended, sorted(state.barred), sorted(state.muted)))
+        history.append((state.home, state.ended, sorted(state.barred), sorted(state.muted)))
+    home = "http://a:1"
     assert history == [
-        (False, [], ["g"]),
-        (False, ["g"], []),  # a kicked guest's mute goes with them
-        (False, ["g"], ["h"]),
-        (False, [], ["h"]),
-        (False, ["h"], []),
-        (False, ["h"], []),
-        (False, ["h"], []),
-        (True, [], []),  # ended: every slot is refused, bars and mutes are moot
-        (True, [], []),
+        (home, False, [], []),
+        (home, False, [], ["g"]),
+        (home, False, ["g"], []),  # a kicked guest's mute goes with them
+        (home, False, ["g"], ["h"]),
+        (home, False, [], ["h"]),
+        (home, False, ["h"], []),
+        (home, False, ["h"], []),
+        (home, False, ["h"], []),
+        (None, True, [], []),  # ended: every slot is refused, bars, mutes and home are moot
+        (None, True, [], []),
     ]
 
 
@@ -169,8 +175,8 @@ async def _until(check: Callable[[], bool], what: str) -> None:
 async def test_redis_bus_every_node_executes_each_command_once_in_order(
         two_nodes: tuple[Node, Node, Redis]) -> None:
     a, b, _ = two_nodes
-    sent: list[MediaCommand] = [Kick("s", "g"), Mute("s", "h", True), Mute("s", "h", False), PkPicture(SCORE),
-                                Admit("s", "g"), End("s")]
+    sent: list[MediaCommand] = [Hosted("s", "http://b:2"), Kick("s", "g"), Mute("s", "h", True),
+                                Mute("s", "h", False), PkPicture(SCORE), Admit("s", "g"), End("s")]
     for command in sent:
         await b.bus.send(command)
         assert b.executed[-1] == command  # the sender's own share is done when send returns
@@ -182,13 +188,14 @@ async def test_redis_bus_every_node_executes_each_command_once_in_order(
 
 async def test_redis_bus_state_is_shared_and_expires(two_nodes: tuple[Node, Node, Redis]) -> None:
     a, b, redis = two_nodes
+    await a.bus.send(Hosted("s", "http://a:1"))
     await a.bus.send(Kick("s", "g"))
     await a.bus.send(Mute("s", "h", True))
-    assert await b.bus.state("s") == StreamMedia(barred=frozenset({"g"}), muted=frozenset({"h"}))
+    assert await b.bus.state("s") == StreamMedia(barred=frozenset({"g"}), muted=frozenset({"h"}), home="http://a:1")
     prefix = a.bus._prefix
     assert 110 < await redis.ttl(f"{prefix}:{{s}}") <= 120  # the tokens' lifetime: then every bar is moot
     await b.bus.send(Admit("s", "g"))
-    assert await a.bus.state("s") == StreamMedia(muted=frozenset({"h"}))
+    assert await a.bus.state("s") == StreamMedia(muted=frozenset({"h"}), home="http://a:1")
     await b.bus.send(PkPicture(SCORE))
     assert await redis.exists(f"{prefix}:{{live1}}") == 0  # a picture leaves no state
 

@@ -225,9 +225,9 @@ async def test_a_cohost_on_node_a_is_muted_kicked_and_the_live_ended_through_nod
             host_session = await _publish(http, host_url, host_token, peers)
 
             await _post(http, f"{b}/api/multi-host/{stream}/invite", {"user_id": guest_id}, host["access_token"])
-            ticket = await _post(http, f"{a}/api/multi-host/{stream}/accept", {}, guest["access_token"])
+            ticket = await _post(http, f"{b}/api/multi-host/{stream}/accept", {}, guest["access_token"])
             guest_url, guest_token = ticket["whip_url"], ticket["publish_token"]
-            assert guest_url.startswith(a)
+            assert guest_url.startswith(a)  # accepted through B, the guest publishes where the live's media is
             guest_session = await _publish(http, guest_url, guest_token, peers)
 
             # A viewer of the guest's own stream on node A hears them...

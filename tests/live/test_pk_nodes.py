@@ -1,7 +1,7 @@
-"""The PK picture with the two lives on two nodes: two apps in this process on one database and one real
-redis-server, each live's media on its own node. Whichever node appends the battle's events, both programs
-go to the split screen with the board, a gift through the other node moves the right side's score, and the
-battle's end takes the opponent out of both pictures."""
+"""Two apps in this process on one database and one real redis-server. The PK picture with the two lives'
+media on two nodes: whichever node appends the battle's events, both programs go to the split screen with the
+board, and a gift through the other node moves the right side's score. A guest admitted through the node
+that does not hold the live is seated in the program of the node that does, and publishes there."""
 
 from __future__ import annotations
 
@@ -71,3 +71,30 @@ async def test_a_battle_between_lives_on_two_nodes_is_on_both_pictures(
             assert response.status == 200, await response.text()
     # Ending live A through node A ended its media there; live B's on node B.
     await until(lambda: a.app[LIVES].get(room_a) is None and b.app[LIVES].get(room_b) is None, within=10)
+
+
+async def test_a_guest_admitted_through_another_node_is_seated_where_the_live_is(
+        make_client: AppFactory, db_url: str, redis_url: str) -> None:
+    a = await make_client(database_url=db_url, redis_url=redis_url, public_url="http://node-a.test")
+    b = await make_client(database_url=db_url, redis_url=redis_url, public_url="http://node-b.test")
+    host, guest = await creator(a), await fan(a)
+    room = (await go_live(a, host))["stream"]["id"]
+    live = _live(a, room)
+    try:
+        response = await b.post(f"/api/multi-host/{room}/invite", json={"user_id": guest["user"]["id"]},
+                                 headers=bearer(host))
+        assert response.status == 200, await response.text()
+        response = await b.post(f"/api/multi-host/{room}/accept", json={}, headers=bearer(guest))
+        assert response.status == 200, await response.text()
+        ticket = await response.json()
+        assert ticket["whip_url"] == f"http://node-a.test/whip/{room}"  # where the live's media is
+        await until(lambda: guest["user"]["id"] in live.program.names, within=10)
+        assert b.app[LIVES].get(room) is None
+        response = await b.post(f"/api/multi-host/{room}/kick", json={"user_id": guest["user"]["id"]},
+                                headers=bearer(host))
+        assert response.status == 200, await response.text()
+        await until(lambda: guest["user"]["id"] not in live.program.names, within=10)
+    finally:
+        response = await b.post(f"/api/livestreams/{room}/end", headers=bearer(host))
+        assert response.status == 200, await response.text()
+    await until(lambda: a.app[LIVES].get(room) is None, within=10)  # ended through B, on A
