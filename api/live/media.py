@@ -7,15 +7,16 @@ Ingest is WHIP (RFC 9725) at ``/whip/<stream>``; playback is WHEP at ``/whep/<st
 The LL-HLS URL is the same master playlist: its media playlists carry ``EXT-X-PART`` and blocking reload
 (RFC 8216bis §4.4.3.7), which an LL-HLS player uses and a plain HLS player ignores.
 
-Going live starts the live's ``LiveMedia`` on this node (the ladder follows the host's slot, published now or
-later); a co-host on stage takes a seat in its program, and leaves it when taken off stage.
+Going live starts the live's ``LiveMedia`` on this node, the live's home (``Hosted``: guests' tickets and
+playback URLs point here), the ladder following the host's slot, published now or later; a co-host on stage
+takes a seat in its program, whichever node admitted them, and leaves it when taken off stage.
 
-The engine is per process, but the room's host may act through any node: a kick, a mute, the end and the PK
-picture are media commands (``api.live.commands``) sent over the ``MediaBus`` to every node, each of which
-executes them for what it holds (:meth:`EngineMediaControl.execute`; closing something absent is nothing).
-A guest taken off stage is barred from the slot until a new invitation mints them a new token: in every
-node's engine (``Engine.barred``) and in the bus's shared state, which every WHIP edge reads, so the old token
-publishes nowhere, a node started later included.
+The engine is per process, but the room's host may act through any node: admitting a guest, a kick, a mute,
+the end and the PK picture are media commands (``api.live.commands``) sent over the ``MediaBus`` to every
+node, each of which executes them for what it holds (:meth:`EngineMediaControl.execute`; closing something
+absent is nothing). A guest taken off stage is barred from the slot until a new invitation mints them a new
+token: in every node's engine (``Engine.barred``) and in the bus's shared state, which every WHIP edge
+reads, so the old token publishes nowhere, a node started later included.
 """
 
 from __future__ import annotations
