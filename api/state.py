@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from api.creator.feed import AnalyticsFeed
     from api.creator.scheduling import Scheduler
     from api.economy.economy import Economy
+    from api.live.mediabus import MediaBus
     from api.live.sockets import LiveNamespace
     from api.observability import Metrics
     from api.safety.moderation import Moderation
@@ -72,6 +73,7 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 MEDIA_TOKENS: web.AppKey[MediaTokens] = web.AppKey("media_tokens")
 HLS = web.AppKey("hls", HlsService)
 LIVES: web.AppKey[LiveStudio] = web.AppKey("lives")
+MEDIA_BUS: web.AppKey[MediaBus] = web.AppKey("media_bus")  # media commands to every node, and their state
 
 # Live rooms.
 ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")

@@ -34,9 +34,9 @@ from api.problems import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from api.state import ENGINE, MEDIA_TOKENS
+from api.state import ENGINE, MEDIA_BUS, MEDIA_TOKENS
 from engine.engine import Session
-from engine.errors import EngineError
+from engine.errors import EngineError, PublisherBarred, StreamEnded
 from engine.events import SessionRole
 from signaling.sdp import IceServer, SdpError, announce_address, check_offer, ice_server_links, parse_sdpfrag
 from signaling.tokens import MediaIdentity, require
@@ -149,6 +149,15 @@ async def whip_publish(request: web.Request) -> web.StreamResponse:
     grant = require(identity, stream_id, publish=True)
     offer = await _read_body(request, SDP)
     check_offer(offer, publish=True)
+    bus = request.app.get(MEDIA_BUS)
+    if bus is not None:
+        # The room may have ended the live or barred the slot through another node, or before this node
+        # started: its engine would not know, the bus's shared state does.
+        state = await bus.state(stream_id)
+        if state.ended:
+            raise StreamEnded(f"stream {stream_id} has ended")
+        if grant.publisher in state.barred:
+            raise PublisherBarred(f"{stream_id}/{grant.publisher} was taken off stage")
     session = await request.app[ENGINE].publish(
         stream_id, offer, publisher=grant.publisher, replace=grant.replace or grant.room_admin
     )

@@ -3,8 +3,11 @@ events the battle already produces (``pk.started``, ``pk.score``, ``pk.ended``);
 sink, so the picture follows exactly what the rooms announce.
 
 Each live draws itself as side "a" of its own board (its host on the left): the opponent's events are
-turned around. Media is per process: a live's program exists on the node its host publishes to, and this
-acts where the event is appended; a node without that live's media does nothing.
+turned around. A live's program exists on the node its host went live on, while the referee that appends
+a battle's events may run on any node: the events reach every node's ``PkStage`` as media commands
+(``api.live.commands.PkPicture``), and a node without that live's media does nothing. The opponent's picture
+comes from this node's engine: when the two lives' hosts publish to different nodes, each program shows the
+opponent's placeholder (name, no video), since media is not relayed between nodes.
 """
 
 from __future__ import annotations

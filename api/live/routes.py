@@ -41,7 +41,7 @@ from api.live.orders import CHECKOUT, Checkout
 from api.live.problems import room_errors
 from api.problems import BadRequest, Forbidden, NotFound
 from api.routing import Access, Routes, client_ip, optional_principal, principal
-from api.state import CATALOG, ROOMS, SETTINGS
+from api.state import CATALOG, MEDIA_BUS, ROOMS, SETTINGS
 from rooms.actor import Actor
 from rooms.events import ProductCard, RoomSnapshot
 from rooms.lives import Livestream as DomainLivestream
@@ -202,7 +202,9 @@ async def accept_cohost(request: web.Request, body: Answer) -> StageTicket:
     actor = _actor(request)
     ticket = await _service(request).stage.accept(actor, _sid(request), body.user_id)
     guest = ticket.seat.user_id == actor.user_id
-    whip = f"{request.app[SETTINGS].base_url}/whip/{_sid(request)}"
+    # Where the live's media is: its program seats the guest's stream from that node's engine.
+    home = (await request.app[MEDIA_BUS].state(_sid(request))).home or request.app[SETTINGS].base_url
+    whip = f"{home}/whip/{_sid(request)}"
     if not guest:
         await _deliver_ticket(request.app, ticket.seat.user_id, _sid(request), whip, ticket.publish_token)
     return StageTicket(seat=ticket.seat, event=ticket.event, whip_url=whip if guest else None,

@@ -19,9 +19,11 @@ from api.config import Settings
 from api.creator.analytics import ActivityEvent, Metric
 from api.live.charger import LedgerGiftCharger
 from api.live.media import EngineMediaControl
+from api.live.mediabus import MediaBus, MemoryMediaBus
 from api.live.moderator import AiChatModerator
 from api.live.orders import CommerceOrderPlacer
 from api.live.pkstage import PkStage
+from api.live.redis_bus import RedisMediaBus
 from api.live.sockets import LiveNamespace
 from api.state import (
     ACCESS_TOKENS,
@@ -32,6 +34,7 @@ from api.state import (
     IDEMPOTENCY,
     LIVE_SOCKETS,
     LIVES,
+    MEDIA_BUS,
     MEDIA_TOKENS,
     ORDERS,
     ROOMS,
@@ -43,6 +46,7 @@ from rooms.redis_store import RedisRoomStore
 from rooms.service import RoomService, RoomServiceConfig
 from rooms.store import RoomStore
 from signaling.socketio import SocketServer, user_room
+from signaling.tokens import LEEWAY_S
 from store.database import Database
 from store.schema.accounts import users
 from store.schema.rooms import livestreams
@@ -61,7 +65,13 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
             name = await conn.scalar(sa.select(users.c.username).where(users.c.id == user_id))
         return str(name) if name is not None else user_id
 
+    # A media command's state lasts as long as a token minted before it may still be presented.
+    ttl_s = settings.media_token_ttl_s + LEEWAY_S
+    bus: MediaBus = RedisMediaBus(redis, ttl_s) if redis is not None else MemoryMediaBus(ttl_s)
+    app[MEDIA_BUS] = bus
     pk_stage = PkStage(app[LIVES], username)
+    media = EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url, bus, username,
+                               pictures=pk_stage.apply)
 
     feed = app[ANALYTICS_FEED]
     hosts: dict[str, str] = {}
@@ -77,7 +87,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
 
     async def sink(event: RoomEvent) -> None:
         await live.publish(event)  # viewers first: the picture may take a moment
-        await pk_stage.apply(event)
+        await media.picture(event)  # on the nodes that hold the battle's lives
         if isinstance(event.data, ViewerJoined | ViewerCount):
             # The creator's analytics keep each hour's peak audience of the live (a maximum, not a sum).
             host = await host_of(event.room)
@@ -87,7 +97,7 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     service = RoomService(
         db, store, sink,
         charger=LedgerGiftCharger(app[ECONOMY]),
-        media=EngineMediaControl(app[ENGINE], app[LIVES], app[MEDIA_TOKENS], settings.base_url, username),
+        media=media,
         orders=CommerceOrderPlacer(app[ORDERS], app[IDEMPOTENCY]),
         followers=app[SOCIAL].notifications,  # social's Notifications.notify_live is rooms.lives.Followers
         moderator=AiChatModerator(app[AI_PROVIDER]),
@@ -98,8 +108,12 @@ def install(app: web.Application, settings: Settings, db: Database, redis: Redis
     app[LIVE_SOCKETS] = live
 
     async def rooms(app: web.Application) -> AsyncIterator[None]:
-        async with service.running():
-            yield
+        media.start()
+        try:
+            async with service.running():
+                yield
+        finally:
+            await bus.close()  # after the rooms (their wind-downs send ends), before the engine and Redis close
         await live.close()  # after the rooms: the last events they announced leave in the last batches
 
     app.cleanup_ctx.append(rooms)
