@@ -44,6 +44,14 @@ def open_fds() -> dict[str, str]:
 
 
 
+async def fill_default_executor() -> None:
+    """Grow the loop's default executor to its bound before counting threads. It starts a thread whenever
+    work arrives and none is idle (``ThreadPoolExecutor``, at most ``min(32, cpus + 4)``), so clients' offers
+    that overlap (name resolution, certificates) may add one at any time: a pool filling up, not a leak."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(None, time.sleep, 0.05) for _ in range(32)))
+
+
 async def settle(before: tuple[int, int, int], within: float = 10.0) -> tuple[int, int, int]:
     deadline = time.monotonic() + within
     now = census()
@@ -63,10 +71,7 @@ async def test_cycles_leave_nothing_behind(make_engine: Callable[..., Any]) -> N
     await viewer.close()
     await pub.close()
     await engine.reap()
-    # The loop's default executor (aiortc encodes there) grows lazily to a fixed size: fill it up now.
-    loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(None, time.sleep, 0.2) for _ in range(64)))
-    await asyncio.sleep(0.5)
+    await fill_default_executor()  # aiortc encodes there too
     before, fds_before = census(), open_fds()
     reaped = 0
     for i in range(CYCLES):
@@ -113,7 +118,13 @@ async def test_refused_clients_leave_nothing_behind(make_engine: Callable[..., A
     # sockets; neither it nor the engine may keep anything once the refusal is raised.
     engine: Engine = await make_engine()
     pub = await publish(engine, "taken")
-    await asyncio.sleep(0.2)
+    # Counted once the publisher is connected and sending: its encoder thread, the executor's threads and
+    # the transports' tasks start while it connects, which on a busy machine can outlast a fixed sleep.
+    deadline = time.monotonic() + 15
+    while not any(p.packets for p in engine.session(pub.session_id).producers.values()):
+        assert time.monotonic() < deadline, "the publisher never sent media"
+        await asyncio.sleep(0.05)
+    await fill_default_executor()
     before, fds_before = census(), open_fds()
     for _ in range(3):
         with pytest.raises(StreamNotLive):
