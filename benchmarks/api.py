@@ -7,6 +7,11 @@ open-loop run at ``--rate`` requests/s that gives the latency a client sees at t
 
     .venv/bin/python -m benchmarks.api                 # short default run
     .venv/bin/python -m benchmarks.api --seconds 20 --rate 500 --posts 20000
+    .venv/bin/python -m benchmarks.api --ab-root /work/main --feed-cache-size 0   # feed CPU, this tree vs another
+
+``--ab-root`` starts a second server from another checkout on the same database and alternates closed-loop feed
+runs between the two, so both see the same machine: the per-read CPU of two versions of the code, compared in
+one run (on a shared machine, CPU per request drifts by 20% or more between runs minutes apart).
 """
 
 from __future__ import annotations
@@ -213,6 +218,17 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--database-url", help="PostgreSQL URL instead of a fresh SQLite file")
     parser.add_argument(
+        "--ab-root",
+        type=Path,
+        help="another checkout: compare its feed CPU per read with this tree's, in alternating runs",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="alternating runs per server with --ab-root")
+    parser.add_argument(
+        "--feed-path",
+        default="/api/feed?limit=20",
+        help="the feed request the --ab-root runs make (default: the first page)",
+    )
+    parser.add_argument(
         "--feed-cache-size",
         type=int,
         help="MIXILLO_FEED_CACHE_SIZE of the server (0: every feed read goes to the database)",
@@ -221,7 +237,6 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mixillo-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'mixillo.db'}"
     ids = asyncio.run(seed(url, workdir / "media", args.users, args.posts))
-    port = free_port()
     env = {
         **os.environ,
         "MIXILLO_DATA_DIR": str(workdir),
@@ -233,15 +248,66 @@ def main() -> None:
     }
     if args.feed_cache_size is not None:
         env["MIXILLO_FEED_CACHE_SIZE"] = str(args.feed_cache_size)
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    servers: list[tuple[str, subprocess.Popen[bytes], int]] = []
     try:
-        wait_for_port(port, 30, server)
-        asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
+        roots = [("this tree", None)] + ([(str(args.ab_root), args.ab_root)] if args.ab_root else [])
+        for name, root in roots:
+            port = free_port()
+            server_env = env if root is None else {**env, "PYTHONPATH": str(root.resolve())}
+            command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+            # -m puts the working directory first on sys.path: the other checkout's code, not this one's.
+            server = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL, cwd=root)
+            servers.append((name, server, port))
+            wait_for_port(port, 30, server)
+        if args.ab_root:
+            asyncio.run(compare(args, [(n, f"http://127.0.0.1:{p}", s.pid) for n, s, p in servers], ids))
+        else:
+            _, server, port = servers[0]
+            asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
     finally:
-        server.terminate()
-        server.wait(10)
+        for _, server, _ in servers:
+            server.terminate()
+            server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int]], ids: list[str]) -> None:
+    """Feed reads against each server in turn, ``--rounds`` times: CPU per read and the closed-loop rate."""
+    tokens = AccessTokens(SECRET, 3600)
+    headers = [{"Authorization": f"Bearer {tokens.issue(u, Role.CREATOR, new_id())}"} for u in ids]
+    rng = random.Random(11)
+
+    def feed() -> Iterator[Request]:
+        while True:
+            yield "GET", args.feed_path, rng.choice(headers)
+
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in servers}
+    rates: dict[str, list[int]] = {name: [] for name, _, _ in servers}
+    requests = feed()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+        for name, base, _ in servers:
+            await closed_loop(session, base, requests, 4, 1.0, 200)  # warm up: imports, token cache
+        for _ in range(args.rounds):
+            for name, base, pid in servers:
+                before = cpu_seconds(pid)
+                rps, latencies, errors = await closed_loop(session, base, requests, args.concurrency, args.seconds, 200)
+                if errors:
+                    raise SystemExit(f"{name}: {errors} feed reads failed")
+                cpu[name].append((cpu_seconds(pid) - before) * 1000 / max(1, len(latencies)))
+                rates[name].append(rps)
+    print(
+        f"\nGET {args.feed_path} CPU per read, {args.rounds} alternating closed-loop runs of {args.seconds:g}s "
+        f"({args.concurrency} in flight; feed cache size "
+        f"{'default' if args.feed_cache_size is None else args.feed_cache_size}); load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'server':<28} {'CPU ms/read (median)':>20} {'runs':<40} {'max req/s (median)':>18}")
+    for name, _, _ in servers:
+        runs = ", ".join(f"{c:.2f}" for c in cpu[name])
+        print(f"{name:<28} {statistics.median(cpu[name]):>20.3f} {runs:<40} {statistics.median(rates[name]):>18.0f}")
+    ours = statistics.median(cpu[servers[0][0]])
+    for name, _, _ in servers[1:]:
+        print(f"CPU per read, {name} / this tree: {statistics.median(cpu[name]) / ours:.2f}")
 
 
 def cpu_seconds(pid: int) -> float:
