@@ -285,7 +285,7 @@ async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int]],
     rates: dict[str, list[int]] = {name: [] for name, _, _ in servers}
     requests = feed()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
-        for name, base, _ in servers:
+        for _name, base, _pid in servers:
             await closed_loop(session, base, requests, 4, 1.0, 200)  # warm up: imports, token cache
         for _ in range(args.rounds):
             for name, base, pid in servers:

@@ -134,6 +134,7 @@ class Database:
         self._readers: Engine | None = None
         self._reader_threads: ThreadPoolExecutor | None = None
         self._inline_reader: Engine | None = None
+        self._inline_connection: Connection | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
@@ -151,8 +152,8 @@ class Database:
                 event.listen(self._readers, "connect", _sqlite_reader_on_connect)
                 event.listen(self._readers, "begin", _sqlite_reader_on_begin)
                 self._reader_threads = ThreadPoolExecutor(_READER_THREADS, thread_name_prefix="sqlite-reader")
-                # One connection is enough inline: work there is synchronous, so two never overlap, and a
-                # pool of its own means it never waits for one the reader threads hold.
+                # One connection is enough inline: work there is synchronous, so two never overlap. It is
+                # kept checked out (Database._inline): a pool's checkout and reset cost more than the BEGIN.
                 self._inline_reader = create_engine(
                     parsed.set(drivername="sqlite+pysqlite"), echo=echo, pool_size=1, max_overflow=0
                 )
@@ -184,8 +185,9 @@ class Database:
         """
         if inline and self._inline_reader is not None:
             try:
-                with self._inline_reader.connect() as conn, conn.begin():
-                    return work(conn)
+                own = self._inline(self._inline_reader)
+                with own.begin():
+                    return work(own)
             except OperationalError as exc:
                 if not is_retryable(exc):
                     raise
@@ -205,6 +207,11 @@ class Database:
                 return work(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._reader_threads, transaction)
+
+    def _inline(self, engine: Engine) -> Connection:
+        if self._inline_connection is None or self._inline_connection.closed:
+            self._inline_connection = engine.connect()
+        return self._inline_connection
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -244,5 +251,8 @@ class Database:
             await asyncio.get_running_loop().run_in_executor(None, self._reader_threads.shutdown)
             self._readers.dispose()
         if self._inline_reader is not None:
+            if self._inline_connection is not None:
+                self._inline_connection.close()
+                self._inline_connection = None
             self._inline_reader.dispose()
         await self.engine.dispose()

@@ -15,11 +15,7 @@ from api.models import Page
 from api.social.media import MediaFiles
 from api.social.routes.models import Content, Links, Playback, UserSummary, content_fields, page_json
 from api.social.text import hashtags
-
-
-class _Vod:
-    def url(self, key: str) -> str:
-        return f"/vod/{key}"
+from api.social.vod import FfmpegPackager
 
 
 def _reference(row: Any, links: Links) -> Content:
@@ -84,6 +80,7 @@ _rows = st.builds(
 @settings(max_examples=100, deadline=None)
 @given(rows=st.lists(_rows, max_size=5), cursor=st.one_of(st.none(), st.text(max_size=40)))
 def test_page_json_is_what_the_models_render(tmp_path_factory: Any, rows: list[Any], cursor: str | None) -> None:
-    links = Links("http://127.0.0.1:8080", MediaFiles(Path(tmp_path_factory.getbasetemp()) / "media"), _Vod())
+    files = MediaFiles(Path(tmp_path_factory.getbasetemp()) / "media")
+    links = Links("http://127.0.0.1:8080", files, FfmpegPackager(files))
     expected = Page[Content](items=[_reference(r, links) for r in rows], next_cursor=cursor).model_dump_json()
     assert page_json([content_fields(r, links) for r in rows], cursor) == expected.encode()
