@@ -264,7 +264,7 @@ async def liked_content(request: web.Request, query: PageQuery) -> Page[Content]
 
 def _feed_page(rows: list[Any], key: list[Any] | None, base: Links) -> bytes:
     # The body of a Page[Content], encoded without a model per item (api.social.routes.models.page_json).
-    return page_json([content_fields(r, base) for r in rows], encode_cursor(key) if key else None)
+    return page_json([content_fields(r._mapping, base) for r in rows], encode_cursor(key) if key else None)
 
 
 def _json(body: bytes) -> web.Response:
