@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -248,47 +249,76 @@ def main() -> None:
     }
     if args.feed_cache_size is not None:
         env["MIXILLO_FEED_CACHE_SIZE"] = str(args.feed_cache_size)
-    servers: list[tuple[str, subprocess.Popen[bytes], int]] = []
+    servers: list[tuple[str, subprocess.Popen[bytes], int, list[str]]] = []
     try:
-        roots = [("this tree", None)] + ([(str(args.ab_root), args.ab_root)] if args.ab_root else [])
+        roots: list[tuple[str, Path | None]] = [("this tree", None)]
+        if args.ab_root:
+            if args.database_url:
+                raise SystemExit("--ab-root compares on SQLite: each checkout seeds a database of its own schema")
+            roots.append((str(args.ab_root), args.ab_root.resolve()))
         for name, root in roots:
             port = free_port()
-            server_env = env if root is None else {**env, "PYTHONPATH": str(root.resolve())}
+            server_env, server_ids = env, ids
+            if root is not None:
+                # The other checkout's schema may differ (its migrations): it seeds its own database, alike.
+                data = workdir / "ab"
+                other_url = f"sqlite:///{data / 'mixillo.db'}"
+                server_env = {**env, "PYTHONPATH": str(root), "MIXILLO_DATA_DIR": str(data), "DATABASE_URL": other_url}
+                server_ids = seed_in(root, other_url, data / "media", args.users, args.posts)
             command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
             # -m puts the working directory first on sys.path: the other checkout's code, not this one's.
             server = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL, cwd=root)
-            servers.append((name, server, port))
+            servers.append((name, server, port, server_ids))
             wait_for_port(port, 30, server)
         if args.ab_root:
-            asyncio.run(compare(args, [(n, f"http://127.0.0.1:{p}", s.pid) for n, s, p in servers], ids))
+            asyncio.run(compare(args, [(n, f"http://127.0.0.1:{p}", s.pid, i) for n, s, p, i in servers]))
         else:
-            _, server, port = servers[0]
+            _, server, port, _ = servers[0]
             asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
     finally:
-        for _, server, _ in servers:
+        for _, server, _, _ in servers:
             server.terminate()
             server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int]], ids: list[str]) -> None:
+def seed_in(root: Path, url: str, media: Path, users_n: int, posts_n: int) -> list[str]:
+    """:func:`seed` as another checkout's code runs it; its user ids."""
+    script = (
+        "import asyncio, json, sys; from pathlib import Path; from benchmarks.api import seed; "
+        "print(json.dumps(asyncio.run(seed(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, url, str(media), str(users_n), str(posts_n)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ids: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return ids
+
+
+async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int, list[str]]]) -> None:
     """Feed reads against each server in turn, ``--rounds`` times: CPU per read and the closed-loop rate."""
     tokens = AccessTokens(SECRET, 3600)
-    headers = [{"Authorization": f"Bearer {tokens.issue(u, Role.CREATOR, new_id())}"} for u in ids]
     rng = random.Random(11)
 
-    def feed() -> Iterator[Request]:
+    def feed(ids: list[str]) -> Iterator[Request]:
+        headers = [{"Authorization": f"Bearer {tokens.issue(u, Role.CREATOR, new_id())}"} for u in ids]
         while True:
             yield "GET", args.feed_path, rng.choice(headers)
 
-    cpu: dict[str, list[float]] = {name: [] for name, _, _ in servers}
-    rates: dict[str, list[int]] = {name: [] for name, _, _ in servers}
-    requests = feed()
+    cpu: dict[str, list[float]] = {name: [] for name, _, _, _ in servers}
+    rates: dict[str, list[int]] = {name: [] for name, _, _, _ in servers}
+    streams = {name: feed(ids) for name, _, _, ids in servers}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
-        for _name, base, _pid in servers:
-            await closed_loop(session, base, requests, 4, 1.0, 200)  # warm up: imports, token cache
+        for name, base, _pid, _ids in servers:
+            await closed_loop(session, base, streams[name], 4, 1.0, 200)  # warm up: imports, token cache
         for _ in range(args.rounds):
-            for name, base, pid in servers:
+            for name, base, pid, _ids in servers:
+                requests = streams[name]
                 before = cpu_seconds(pid)
                 rps, latencies, errors = await closed_loop(session, base, requests, args.concurrency, args.seconds, 200)
                 if errors:
@@ -302,11 +332,11 @@ async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int]],
         f"{os.getloadavg()[0]:.1f}"
     )
     print(f"{'server':<28} {'CPU ms/read (median)':>20} {'runs':<40} {'max req/s (median)':>18}")
-    for name, _, _ in servers:
+    for name, _, _, _ in servers:
         runs = ", ".join(f"{c:.2f}" for c in cpu[name])
         print(f"{name:<28} {statistics.median(cpu[name]):>20.3f} {runs:<40} {statistics.median(rates[name]):>18.0f}")
     ours = statistics.median(cpu[servers[0][0]])
-    for name, _, _ in servers[1:]:
+    for name, _, _, _ in servers[1:]:
         print(f"CPU per read, {name} / this tree: {statistics.median(cpu[name]) / ours:.2f}")
 
 
