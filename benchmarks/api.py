@@ -7,12 +7,18 @@ open-loop run at ``--rate`` requests/s that gives the latency a client sees at t
 
     .venv/bin/python -m benchmarks.api                 # short default run
     .venv/bin/python -m benchmarks.api --seconds 20 --rate 500 --posts 20000
+    .venv/bin/python -m benchmarks.api --ab-root /work/main --feed-cache-size 0   # feed CPU, this tree vs another
+
+``--ab-root`` starts a second server from another checkout on the same database and alternates closed-loop feed
+runs between the two, so both see the same machine: the per-read CPU of two versions of the code, compared in
+one run (on a shared machine, CPU per request drifts by 20% or more between runs minutes apart).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -213,6 +219,17 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--database-url", help="PostgreSQL URL instead of a fresh SQLite file")
     parser.add_argument(
+        "--ab-root",
+        type=Path,
+        help="another checkout: compare its feed CPU per read with this tree's, in alternating runs",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="alternating runs per server with --ab-root")
+    parser.add_argument(
+        "--feed-path",
+        default="/api/feed?limit=20",
+        help="the feed request the --ab-root runs make (default: the first page)",
+    )
+    parser.add_argument(
         "--feed-cache-size",
         type=int,
         help="MIXILLO_FEED_CACHE_SIZE of the server (0: every feed read goes to the database)",
@@ -221,7 +238,6 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mixillo-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'mixillo.db'}"
     ids = asyncio.run(seed(url, workdir / "media", args.users, args.posts))
-    port = free_port()
     env = {
         **os.environ,
         "MIXILLO_DATA_DIR": str(workdir),
@@ -233,15 +249,95 @@ def main() -> None:
     }
     if args.feed_cache_size is not None:
         env["MIXILLO_FEED_CACHE_SIZE"] = str(args.feed_cache_size)
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    servers: list[tuple[str, subprocess.Popen[bytes], int, list[str]]] = []
     try:
-        wait_for_port(port, 30, server)
-        asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
+        roots: list[tuple[str, Path | None]] = [("this tree", None)]
+        if args.ab_root:
+            if args.database_url:
+                raise SystemExit("--ab-root compares on SQLite: each checkout seeds a database of its own schema")
+            roots.append((str(args.ab_root), args.ab_root.resolve()))
+        for name, root in roots:
+            port = free_port()
+            server_env, server_ids = env, ids
+            if root is not None:
+                # The other checkout's schema may differ (its migrations): it seeds its own database, alike.
+                data = workdir / "ab"
+                other_url = f"sqlite:///{data / 'mixillo.db'}"
+                server_env = {**env, "PYTHONPATH": str(root), "MIXILLO_DATA_DIR": str(data), "DATABASE_URL": other_url}
+                server_ids = seed_in(root, other_url, data / "media", args.users, args.posts)
+            command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+            # -m puts the working directory first on sys.path: the other checkout's code, not this one's.
+            server = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL, cwd=root)
+            servers.append((name, server, port, server_ids))
+            wait_for_port(port, 30, server)
+        if args.ab_root:
+            asyncio.run(compare(args, [(n, f"http://127.0.0.1:{p}", s.pid, i) for n, s, p, i in servers]))
+        else:
+            _, server, port, _ = servers[0]
+            asyncio.run(measure(args, f"http://127.0.0.1:{port}", ids, url, server.pid))
     finally:
-        server.terminate()
-        server.wait(10)
+        for _, server, _, _ in servers:
+            server.terminate()
+            server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def seed_in(root: Path, url: str, media: Path, users_n: int, posts_n: int) -> list[str]:
+    """:func:`seed` as another checkout's code runs it; its user ids."""
+    script = (
+        "import asyncio, json, sys; from pathlib import Path; from benchmarks.api import seed; "
+        "print(json.dumps(asyncio.run(seed(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, url, str(media), str(users_n), str(posts_n)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ids: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return ids
+
+
+async def compare(args: argparse.Namespace, servers: list[tuple[str, str, int, list[str]]]) -> None:
+    """Feed reads against each server in turn, ``--rounds`` times: CPU per read and the closed-loop rate."""
+    tokens = AccessTokens(SECRET, 3600)
+    rng = random.Random(11)
+
+    def feed(ids: list[str]) -> Iterator[Request]:
+        headers = [{"Authorization": f"Bearer {tokens.issue(u, Role.CREATOR, new_id())}"} for u in ids]
+        while True:
+            yield "GET", args.feed_path, rng.choice(headers)
+
+    cpu: dict[str, list[float]] = {name: [] for name, _, _, _ in servers}
+    rates: dict[str, list[int]] = {name: [] for name, _, _, _ in servers}
+    streams = {name: feed(ids) for name, _, _, ids in servers}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+        for name, base, _pid, _ids in servers:
+            await closed_loop(session, base, streams[name], 4, 1.0, 200)  # warm up: imports, token cache
+        for _ in range(args.rounds):
+            for name, base, pid, _ids in servers:
+                requests = streams[name]
+                before = cpu_seconds(pid)
+                rps, latencies, errors = await closed_loop(session, base, requests, args.concurrency, args.seconds, 200)
+                if errors:
+                    raise SystemExit(f"{name}: {errors} feed reads failed")
+                cpu[name].append((cpu_seconds(pid) - before) * 1000 / max(1, len(latencies)))
+                rates[name].append(rps)
+    print(
+        f"\nGET {args.feed_path} CPU per read, {args.rounds} alternating closed-loop runs of {args.seconds:g}s "
+        f"({args.concurrency} in flight; feed cache size "
+        f"{'default' if args.feed_cache_size is None else args.feed_cache_size}); load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'server':<28} {'CPU ms/read (median)':>20} {'runs':<40} {'max req/s (median)':>18}")
+    for name, _, _, _ in servers:
+        runs = ", ".join(f"{c:.2f}" for c in cpu[name])
+        print(f"{name:<28} {statistics.median(cpu[name]):>20.3f} {runs:<40} {statistics.median(rates[name]):>18.0f}")
+    ours = statistics.median(cpu[servers[0][0]])
+    for name, _, _, _ in servers[1:]:
+        print(f"CPU per read, {name} / this tree: {statistics.median(cpu[name]) / ours:.2f}")
 
 
 def cpu_seconds(pid: int) -> float:

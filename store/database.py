@@ -12,7 +12,8 @@ SQLite file it runs on one of a few reader threads, each with its own read-only 
 lets readers run beside the writer, https://www.sqlite.org/wal.html), so a transaction costs one hop to a
 thread and back; through aiosqlite every statement, fetch, BEGIN and COMMIT is its own hop (a one-statement
 transaction costs 3-4 times the CPU, docs/performance.md "REST API"). Elsewhere it runs through
-:meth:`AsyncConnection.run_sync`.
+:meth:`AsyncConnection.run_sync`. A short read whose work is bounded (an index walk that stops after a page)
+may ask to run ``inline``: in the event loop's thread, on a read-only connection of its own, with no hop at all.
 """
 
 from __future__ import annotations
@@ -77,6 +78,19 @@ def _sqlite_reader_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry
     dbapi_connection.execute("PRAGMA query_only=ON")
 
 
+def _sqlite_inline_reader_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    _sqlite_reader_on_connect(dbapi_connection, record)
+    # It runs in the event loop's thread: never wait there for a lock (a WAL reader rarely meets one), let the
+    # caller retry on a reader thread instead (Database.run_read).
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+
+def _sqlite_reader_on_begin(conn: Any) -> None:
+    # Straight to the driver: a reader's BEGIN needs none of a statement's machinery (events, result set), and
+    # through exec_driver_sql it cost as much Python as the feed's query itself.
+    conn.connection.driver_connection.execute("BEGIN")
+
+
 def _sqlite_on_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -119,6 +133,8 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._readers: Engine | None = None
         self._reader_threads: ThreadPoolExecutor | None = None
+        self._inline_reader: Engine | None = None
+        self._inline_connection: Connection | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
@@ -134,8 +150,15 @@ class Database:
                     connect_args={"check_same_thread": False},
                 )
                 event.listen(self._readers, "connect", _sqlite_reader_on_connect)
-                event.listen(self._readers, "begin", _sqlite_on_begin)
+                event.listen(self._readers, "begin", _sqlite_reader_on_begin)
                 self._reader_threads = ThreadPoolExecutor(_READER_THREADS, thread_name_prefix="sqlite-reader")
+                # One connection is enough inline: work there is synchronous, so two never overlap. It is
+                # kept checked out (Database._inline): a pool's checkout and reset cost more than the BEGIN.
+                self._inline_reader = create_engine(
+                    parsed.set(drivername="sqlite+pysqlite"), echo=echo, pool_size=1, max_overflow=0
+                )
+                event.listen(self._inline_reader, "connect", _sqlite_inline_reader_on_connect)
+                event.listen(self._inline_reader, "begin", _sqlite_reader_on_begin)
 
     @property
     def is_sqlite(self) -> bool:
@@ -147,13 +170,27 @@ class Database:
         async with self.engine.connect() as conn, conn.begin():
             yield conn
 
-    async def run_read(self, work: Callable[[Connection], T]) -> T:
+    async def run_read(self, work: Callable[[Connection], T], *, inline: bool = False) -> T:
         """Run ``work`` (synchronous: it must not touch the event loop) in one read transaction.
 
         ``work`` sees one snapshot of the database (a deferred transaction on SQLite, read-only REPEATABLE READ
         on PostgreSQL). It runs on a reader thread (SQLite file) or in the event loop's thread through
         ``run_sync`` (PostgreSQL, in-memory SQLite).
+
+        ``inline=True`` is for reads that do a bounded amount of work (a few index searches, one page of rows):
+        on a SQLite file they run at once in the event loop's thread, which then waits as it does while a
+        response is encoded. That costs less CPU than the hop to a reader thread and back and the threads'
+        contention for the GIL (docs/performance.md, "REST API"). If SQLite reports a lock (a reader meets one
+        only around WAL recovery or a checkpoint's reset), the read is retried on a reader thread.
         """
+        if inline and self._inline_reader is not None:
+            try:
+                own = self._inline(self._inline_reader)
+                with own.begin():
+                    return work(own)
+            except OperationalError as exc:
+                if not is_retryable(exc):
+                    raise
         if self._readers is None or self._reader_threads is None:
             async with self.engine.connect() as raw:
                 # PostgreSQL's default, READ COMMITTED, gives each statement its own snapshot; a read-only
@@ -170,6 +207,11 @@ class Database:
                 return work(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._reader_threads, transaction)
+
+    def _inline(self, engine: Engine) -> Connection:
+        if self._inline_connection is None or self._inline_connection.closed:
+            self._inline_connection = engine.connect()
+        return self._inline_connection
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -208,4 +250,9 @@ class Database:
             # Wait for running readers off the loop, then close their connections.
             await asyncio.get_running_loop().run_in_executor(None, self._reader_threads.shutdown)
             self._readers.dispose()
+        if self._inline_reader is not None:
+            if self._inline_connection is not None:
+                self._inline_connection.close()
+                self._inline_connection = None
+            self._inline_reader.dispose()
         await self.engine.dispose()

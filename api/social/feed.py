@@ -27,12 +27,19 @@ _LAST = sa.bindparam("last", type_=sa.String)
 def _followed_phase(after: bool) -> sa.Select[Any]:
     followed = sa.select(follows.c.followee_id).where(follows.c.follower_id == _VIEWER)
     # Following implies visible: private accounts show to followers, and a block ends follows.
-    query = content_query(_VIEWER).where(contents.c.creator_id.in_(followed), contents.c.status == "ready")
+    newest = sa.select(contents.c.id).where(contents.c.creator_id.in_(followed), contents.c.status == "ready")
     if after:
-        query = query.where(
+        newest = newest.where(
             sa.or_(contents.c.created_at < _AT, sa.and_(contents.c.created_at == _AT, contents.c.id < _LAST))
         )
-    return query.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(_LIMIT)
+    # The followees' posts are merged and sorted by the database: pick the page's ids first, so the sort carries
+    # two columns and the page's columns (creator's name, the viewer's like) are read for its rows only.
+    page = newest.order_by(contents.c.created_at.desc(), contents.c.id.desc()).limit(_LIMIT)
+    return (
+        content_query(_VIEWER)
+        .where(contents.c.id.in_(page.scalar_subquery()))
+        .order_by(contents.c.created_at.desc(), contents.c.id.desc())
+    )
 
 
 @functools.cache
@@ -81,7 +88,7 @@ class Feed:
                 followed = list(conn.execute(_followees(), {"viewer": viewer_id}).scalars())
             return rows, cursor, followed
 
-        return await self._db.run_read(read)
+        return await self._db.run_read(read, inline=True)
 
     async def still_visible(self, viewer_id: str | None, content_ids: list[str]) -> bool:
         """Every one of these posts is still ready and visible to the viewer (checked in one statement)."""
@@ -89,14 +96,15 @@ class Feed:
             return True
         statement = _still_visible(viewer_id is not None)
         params = {"viewer": viewer_id, "ids": content_ids}
-        found = await self._db.run_read(lambda conn: len(conn.execute(statement, params).all()))
+        found = await self._db.run_read(lambda conn: len(conn.execute(statement, params).all()), inline=True)
         return found == len(set(content_ids))
 
     async def page(
         self, viewer_id: str | None, limit: int, cursor: list[Any] | None
     ) -> tuple[list[Any], list[Any] | None]:
-        # Both phases read one snapshot, in one trip to a reader thread (store.database.Database.run_read).
-        return await self._db.run_read(lambda conn: _page(conn, viewer_id, limit, cursor))
+        # Both phases read one snapshot. Each walks an index and stops after the page, so the read runs inline
+        # (store.database.Database.run_read): cheaper than a trip to a reader thread.
+        return await self._db.run_read(lambda conn: _page(conn, viewer_id, limit, cursor), inline=True)
 
 
 def _page(
@@ -110,7 +118,7 @@ def _page(
         params: dict[str, Any] = {"viewer": viewer_id, "limit": limit + 1}
         if cursor:
             params.update(at=datetime.fromtimestamp(int(cursor[1]) / 1000, tz=UTC), last=str(cursor[2]))
-        rows = list(conn.execute(_followed_phase(bool(cursor)), params))
+        rows = list(conn.execute(_followed_phase(bool(cursor)), params).all())
         if len(rows) > limit:
             last = rows[limit - 1]
             return rows[:limit], ["f", int(last.created_at.timestamp() * 1000), last.id]
@@ -120,7 +128,7 @@ def _page(
     params = {"viewer": viewer_id, "limit": need + 1}
     if after and cursor:
         params.update(trend=float(cursor[1]), last=str(cursor[2]))
-    more = list(conn.execute(_trending_phase(viewer_id is not None, after), params))
+    more = conn.execute(_trending_phase(viewer_id is not None, after), params).all()
     rows += more[:need]
     if len(more) > need:
         if need == 0:  # the page ended exactly at the end of the followed phase

@@ -121,6 +121,8 @@ contents = Table(
     Column("trend", Float, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_contents_creator_created", "creator_id", "created_at", "id"),
+    # The feed's followed phase: a followee's ready posts by time, without reading their rows (0007).
+    Index("ix_contents_creator_status_created", "creator_id", "status", "created_at", "id"),
     Index("ix_contents_trend", "trend", "id"),
 )
 

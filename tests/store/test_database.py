@@ -94,9 +94,11 @@ def test_ids_are_time_ordered_ulids() -> None:
     assert not is_id("8" + "0" * 25) and not is_id("0" * 25 + "U")
 
 
-async def test_readers_see_whole_transactions_beside_a_writer(db_url: str) -> None:
-    """Readers (``run_read``, on reader threads on SQLite) run while a writer moves value between two rows:
-    every reader sees one committed snapshot, so the total never changes; a reader cannot write."""
+@pytest.mark.parametrize("inline", [False, True], ids=["reader-threads", "inline"])
+async def test_readers_see_whole_transactions_beside_a_writer(db_url: str, inline: bool) -> None:
+    """Readers (``run_read``, on reader threads or inline in the event loop on SQLite) run while a writer moves
+    value between two rows: every reader sees one committed snapshot, so the total never changes; a reader
+    cannot write."""
     db = Database(db_url)
     account = sa.table("account", sa.column("id", sa.Integer), sa.column("n", sa.Integer))
     try:
@@ -122,14 +124,15 @@ async def test_readers_see_whole_transactions_beside_a_writer(db_url: str) -> No
 
         async def reader() -> None:
             for _ in range(40):
-                seen.append(await db.run_read(snapshot))
+                seen.append(await db.run_read(snapshot, inline=inline))
+                await asyncio.sleep(0)  # an inline read never yields to the writer by itself
 
         await asyncio.gather(writer(), *(reader() for _ in range(8)))
         assert len(seen) == 320 and all(a + b == 1000 for a, b in seen)
         assert len({b for _, b in seen}) > 1  # the readers really ran beside the writer
-        assert await db.run_read(snapshot) == (1000 - moves, moves)
+        assert await db.run_read(snapshot, inline=inline) == (1000 - moves, moves)
         if db.is_sqlite:
             with pytest.raises(sa.exc.OperationalError, match="readonly"):
-                await db.run_read(lambda conn: conn.execute(account.update().values(n=0)))
+                await db.run_read(lambda conn: conn.execute(account.update().values(n=0)), inline=inline)
     finally:
         await db.close()

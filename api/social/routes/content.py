@@ -19,10 +19,12 @@ from api.social.routes.models import (
     Content,
     Links,
     UserSummary,
+    content_fields,
     content_model,
     id_cursor,
     media_base,
     millis,
+    page_json,
     time_cursor,
 )
 from api.state import SETTINGS, SOCIAL
@@ -260,12 +262,17 @@ async def liked_content(request: web.Request, query: PageQuery) -> Page[Content]
     return Page[Content](items=[content_model(r, base) for r in items], next_cursor=cursor)
 
 
-def _feed_page(rows: list[Any], key: list[Any] | None, base: Links) -> Page[Content]:
-    return Page[Content](items=[content_model(r, base) for r in rows], next_cursor=encode_cursor(key) if key else None)
+def _feed_page(rows: list[Any], key: list[Any] | None, base: Links) -> bytes:
+    # The body of a Page[Content], encoded without a model per item (api.social.routes.models.page_json).
+    return page_json([content_fields(r._mapping, base) for r in rows], encode_cursor(key) if key else None)
+
+
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
 
 
 @routes.get("/api/feed", query=PageQuery, response=Page[Content], access=Access.PUBLIC, tags=TAGS)
-async def feed(request: web.Request, query: PageQuery) -> Page[Content] | web.Response:
+async def feed(request: web.Request, query: PageQuery) -> web.Response:
     """Posts of followed creators, newest first, then trending posts; no post appears twice across pages."""
     who = optional_principal(request)
     viewer = who.user_id if who else None
@@ -273,15 +280,15 @@ async def feed(request: web.Request, query: PageQuery) -> Page[Content] | web.Re
     feed = request.app[SOCIAL].feed
     if query.cursor is not None or not feed.cache.enabled:
         rows, key = await feed.page(viewer, query.limit, decode_cursor(query.cursor, 3))
-        return _feed_page(rows, key, base)
+        return _json(_feed_page(rows, key, base))
     # The first page comes from the cache (api.social.feed_cache) when it can; later pages never do.
     variant = (query.limit, base.base)
     cached = feed.cache.get(viewer, variant)
     if cached is not None and (not feed.cache.recheck or await feed.still_visible(viewer, list(cached.content_ids))):
-        return web.Response(body=cached.body, content_type="application/json")
+        return _json(cached.body)
     epoch = feed.cache.epoch
     rows, key, followed = await feed.first_page(viewer, query.limit)
-    body = _feed_page(rows, key, base).model_dump_json().encode()
+    body = _feed_page(rows, key, base)
     creators = {r.creator_id for r in rows}.union(followed)
     feed.cache.put(viewer, variant, body, [r.id for r in rows], creators, epoch)
-    return web.Response(body=body, content_type="application/json")
+    return _json(body)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import Field
+from pydantic_core import to_json
 
 from api.models import ResponseModel
 from api.pagination import decode_cursor
@@ -128,31 +130,50 @@ class Content(ResponseModel):
     created_at: datetime
 
 
+def content_fields(row: Mapping[str, Any], links: Links) -> dict[str, Any]:
+    """A content row (its ``Row._mapping``) as :class:`Content`'s plain values in the model's field order: every
+    value comes from a typed column, so hot paths encode these with :func:`page_json` instead of validating a
+    model per item. By key, not attribute: a ``Row``'s attribute lookup costs about four times as much."""
+    kind = row["kind"]
+    caption = row["caption"]
+    return {
+        "id": row["id"],
+        "creator": {
+            "id": row["creator_id"],
+            "username": row["creator_username"],
+            "display_name": row["creator_display_name"],
+        },
+        "kind": kind,
+        "caption": caption,
+        "hashtags": hashtags(caption),
+        "category": row["category"],
+        "sound_id": row["sound_id"],
+        "status": row["status"],
+        "error": row["error"],
+        "playback": {
+            "hls_url": links.packaged(row["playlist_key"]),
+            "poster_url": links.packaged(row["poster_key"]) if kind == "video" else links.media(row["poster_key"]),
+            "image_url": links.media(row["image_key"]),
+        },
+        "duration_s": row["duration_s"],
+        "width": row["width"],
+        "height": row["height"],
+        "view_count": row["view_count"],
+        "like_count": row["like_count"],
+        "comment_count": row["comment_count"],
+        "liked": bool(row["liked"]),
+        "created_at": row["created_at"],
+    }
+
+
 def content_model(row: Any, links: Links) -> Content:
-    return Content(
-        id=row.id,
-        creator=UserSummary(id=row.creator_id, username=row.creator_username, display_name=row.creator_display_name),
-        kind=row.kind,
-        caption=row.caption,
-        hashtags=hashtags(row.caption),
-        category=row.category,
-        sound_id=row.sound_id,
-        status=row.status,
-        error=row.error,
-        playback=Playback(
-            hls_url=links.packaged(row.playlist_key),
-            poster_url=links.packaged(row.poster_key) if row.kind == "video" else links.media(row.poster_key),
-            image_url=links.media(row.image_key),
-        ),
-        duration_s=row.duration_s,
-        width=row.width,
-        height=row.height,
-        view_count=row.view_count,
-        like_count=row.like_count,
-        comment_count=row.comment_count,
-        liked=bool(row.liked),
-        created_at=row.created_at,
-    )
+    return Content.model_validate(content_fields(row._mapping, links))
+
+
+def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> bytes:
+    """``Page[Content](items=..., next_cursor=...).model_dump_json()`` for :func:`content_fields` items, byte for
+    byte: pydantic's own serializer (datetimes, floats, non-ASCII text) without building a model per item."""
+    return to_json({"items": items, "next_cursor": next_cursor})
 
 
 class Sound(ResponseModel):
