@@ -39,6 +39,7 @@ import aiohttp
 import socketio
 
 from api.economy.catalog import seed_catalog
+from benchmarks.raw_givers import RawGivers
 from benchmarks.raw_viewers import RawAudience
 from store import migrate
 from store.database import Database
@@ -340,24 +341,31 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     room, receiver = stream["id"], host["user"]["id"]
     audience = Viewers()
     givers_audience = Audience()
+    raw_givers = RawGivers()
     try:
         rss_before = _rss_kib(pid)
         await audience.start(base, room, viewers, per_worker, client=client, batch=batch)
-        sockets = [await givers_audience.add(base, room, {"token": s["access_token"]}, batch=batch)
-                   for s in senders]
+        if client == "raw":  # raw givers connect signed in and do not join (benchmarks/raw_givers.py)
+            for s in senders:
+                await raw_givers.add(base, s["access_token"])
+            sockets = []
+        else:
+            sockets = [await givers_audience.add(base, room, {"token": s["access_token"]}, batch=batch)
+                       for s in senders]
         rss_per_viewer = (_rss_kib(pid) - rss_before) / (viewers + givers)
         acks: dict[str, float] = {}
         sent_at: dict[str, float] = {}
         failures = 0
         total = int(rate * seconds)
         interval = 1 / rate
+        payloads = [{"room": room, "receiver_id": receiver, "gift_id": "rose", "key": f"b{tag}-{n}"}
+                    for n in range(total)]
 
         async def send(n: int) -> None:
             nonlocal failures
-            payload = {"room": room, "receiver_id": receiver, "gift_id": "rose", "key": f"b{tag}-{n}"}
             at = time.monotonic()
             try:
-                answer = await sockets[n % len(sockets)].call("gift", payload, namespace="/live", timeout=60)
+                answer = await sockets[n % len(sockets)].call("gift", payloads[n], namespace="/live", timeout=60)
             except socketio.exceptions.TimeoutError:  # the server is far behind: count it, keep the run
                 failures += 1
                 return
@@ -373,14 +381,23 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
         split_before = _cpu_split_s(pid)
         driver_before = time.process_time()
         viewers_before = sum(_cpu_s(p.pid) for p in audience.processes)
-        tasks = []
-        for n in range(total):
-            delay = began + n * interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(n)))
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - began
+        if client == "raw":
+            sent, _ = await raw_givers.storm(payloads, rate)
+            for n, (at, answer) in raw_givers.acks.items():
+                if isinstance(answer, dict) and answer.get("ok"):
+                    acks[answer["transfer_id"]] = at
+                    sent_at[answer["transfer_id"]] = sent[n]
+            failures = total - len(acks)  # refused, or no ack within 60 s
+            elapsed = max([*acks.values(), sent[-1] if sent else began]) - began
+        else:
+            tasks = []
+            for n in range(total):
+                delay = began + n * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(send(n)))
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - began
         driver_share = (time.process_time() - driver_before) / elapsed  # the givers' process, in cores
         server_share = (_cpu_s(pid) - cpu_before) / elapsed
         viewers_share = (sum(_cpu_s(p.pid) for p in audience.processes) - viewers_before) / elapsed
@@ -394,6 +411,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     finally:
         await audience.close()
         await givers_audience.close()
+        await raw_givers.close()
     a = _quantiles(ack)
     return {"charged_per_s": len(acks) / elapsed, "offered_per_s": rate, "refused": failures,
             "p50": _hist_quantile(merged["ack"], 0.5), "p99": _hist_quantile(merged["ack"], 0.99),
