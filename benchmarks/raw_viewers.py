@@ -34,10 +34,12 @@ NAMESPACE = "/live"
 
 
 class Chunks:
-    """The distinct chunks the viewers of one process received: equal chunks become one object."""
+    """The distinct chunks the viewers of one process received: equal chunks become one object. Also holds
+    the process's receive buffer."""
 
     def __init__(self) -> None:
         self._kept: dict[tuple[int, bytes], bytes] = {}
+        self.buffer = memoryview(bytearray(1 << 18))  # the viewers' shared receive buffer (RawViewer)
 
     def intern(self, data: bytes) -> bytes:
         # Looked up by length and head (cheap); kept only if the whole chunk is equal (a memcmp).
@@ -49,7 +51,7 @@ class Chunks:
         return kept if kept == data else data
 
 
-class RawViewer(asyncio.Protocol):
+class RawViewer(asyncio.BufferedProtocol):
     """One viewer's connection. ``joined`` resolves after the join's ack; ``record()`` switches to the
     append-only mode; ``chunks`` and ``pongs`` are what ``report`` needs."""
 
@@ -79,6 +81,14 @@ class RawViewer(asyncio.Protocol):
             self.chunks.append((time.monotonic(), data))
             self._tail = data[-2:]
             self._buffer.clear()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # One receive buffer per process, filled and copied out before the next read: asyncio's plain
+        # Protocol path allocates (and the allocator maps and unmaps) a 256 KiB bytes object per read.
+        return self._interned.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._interned.buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         if self._recording:

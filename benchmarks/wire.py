@@ -96,8 +96,17 @@ def eio_pings(tail: bytes, data: bytes) -> int:
     walking the frames. Exact for this server: its JSON is ASCII and escapes control characters, so a
     payload never holds byte 0x81 followed by 0x01, and the only frame whose payload is the byte ``2``
     after such a header is the one-byte ping (messages start with ``4``). Each ping answered from here is
-    checked afterwards against the frames the full decoder finds (``RawViewer.report``)."""
-    return data.count(EIO_PING_FRAME) + (tail + data[:2]).count(EIO_PING_FRAME)
+    checked afterwards against the frames the full decoder finds (``RawAudience.report``).
+
+    The search is for byte 0x81 alone (``memchr``: it occurs once per frame header), not for the whole
+    pattern, whose last byte ``2`` is common in JSON and slows ``bytes.count`` down tenfold."""
+    pings = (tail + data[:2]).count(EIO_PING_FRAME)  # a ping cut in two by the chunks' boundary
+    at = data.find(0x81)
+    while at >= 0:
+        if data[at + 1:at + 3] == b"\x012":
+            pings += 1
+        at = data.find(0x81, at + 1)
+    return pings
 
 
 def socketio_packet(text: str) -> tuple[int, str, int | None, Any]:
