@@ -108,11 +108,12 @@ def _settle_garbage_collector() -> None:
     """Freeze what start-up built and collect the young generation less often.
 
     Why: in a 12 s gift storm to 2,000 viewers (``benchmarks.rooms``) the server ran 14 full (generation 2)
-    collections taking 7 s of wall time in all (up to 1.5 s each, the event loop stalled meanwhile), each
+    collections taking 7 s of wall time in all at load 5.6 (up to 1.5 s each, the event loop stalled), each
     scanning the ~300,000 objects of the imported modules and the app, which never become garbage, and
-    the requests in flight that a young collection every 700 allocations had promoted. ``gc.freeze`` moves the start-up objects to the permanent generation (never
-    scanned); a larger young threshold lets most requests finish before a collection sees them. Cycles are
-    still collected, only less often (docs.python.org/3.11/library/gc.html#gc.freeze)."""
+    the requests in flight that a young collection every 700 allocations had promoted. ``gc.freeze``
+    moves the start-up objects to the permanent generation (never scanned); a larger young threshold lets
+    most requests finish before a collection sees them. Cycles are still collected, only less often
+    (docs.python.org/3.11/library/gc.html#gc.freeze)."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

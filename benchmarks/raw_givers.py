@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,10 +27,10 @@ from benchmarks.raw_viewers import NAMESPACE, PATH
 class RawGiver(asyncio.Protocol):
     """One giver's connection; ``ready`` resolves once ``/live`` accepted its token."""
 
-    def __init__(self, host: str, token: str, acks: dict[int, tuple[float, Any]]) -> None:
+    def __init__(self, host: str, token: str, on_ack: Callable[[int, float, Any], None]) -> None:
         self.key = base64.b64encode(os.urandom(16)).decode()
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._host, self._token, self._acks = host, token, acks
+        self._host, self._token, self._on_ack = host, token, on_ack
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._upgraded = False
@@ -79,7 +81,7 @@ class RawGiver(asyncio.Protocol):
                 elif kind == 4:
                     raise RuntimeError(f"/live connect refused: {body}")
                 elif kind == 3 and ack is not None:
-                    self._acks[ack] = (at, body[0] if isinstance(body, list) and body else body)
+                    self._on_ack(ack, at, body[0] if isinstance(body, list) and body else body)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ready.done():
@@ -96,11 +98,18 @@ class RawGivers:
     def __init__(self) -> None:
         self.givers: list[RawGiver] = []
         self.acks: dict[int, tuple[float, Any]] = {}
+        self._expected = 0
+        self._all_acked = asyncio.Event()
+
+    def _ack(self, ack_id: int, at: float, body: Any) -> None:
+        self.acks[ack_id] = (at, body)
+        if len(self.acks) >= self._expected:
+            self._all_acked.set()
 
     async def add(self, base: str, token: str) -> None:
         url = urlsplit(base)
         _, giver = await asyncio.get_running_loop().create_connection(
-            lambda: RawGiver(url.netloc, token, self.acks), url.hostname or "127.0.0.1", url.port or 80)
+            lambda: RawGiver(url.netloc, token, self._ack), url.hostname or "127.0.0.1", url.port or 80)
         self.givers.append(giver)
         await asyncio.wait_for(giver.ready, 30)
 
@@ -109,6 +118,8 @@ class RawGivers:
         """Send ``payloads[n]`` at ``n / rate`` seconds (round robin over the givers, late ones at once,
         no task per gift), then wait up to ``patience_s`` for the acks. (send times, seconds sending)."""
         sent: list[float] = []
+        self._expected = len(self.acks) + len(payloads)
+        self._all_acked.clear()
         began = time.monotonic()
         for n, payload in enumerate(payloads):
             delay = began + n / rate - time.monotonic()
@@ -116,9 +127,9 @@ class RawGivers:
                 await asyncio.sleep(delay)
             sent.append(time.monotonic())
             self.givers[n % len(self.givers)].gift(n, payload)
-        deadline = time.monotonic() + patience_s
-        while len(self.acks) < len(payloads) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        if len(self.acks) < self._expected:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_acked.wait(), patience_s)
         return sent, time.monotonic() - began
 
     async def close(self) -> None:
