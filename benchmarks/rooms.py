@@ -2,21 +2,26 @@
 
 The server is its own process (``python -m api.cli serve`` on loopback, SQLite), in process (memory room
 store) and with Redis (a throwaway ``redis-server``: Redis room store and the ``AsyncRedisManager`` fan-out).
-Worker processes run the N anonymous viewers (``--client light``, the default: a minimal Engine.IO v4 /
-Socket.IO v5 client on aiohttp, ``LightAudience``; or ``--client socketio``: python-socketio's
-``AsyncClient``; WebSocket, ``--per-worker`` each) and this process G signed-in givers that send gifts over
-``/live`` at a set total rate. ``--batch``: everyone joins with ``batch: true`` (one ``events`` frame per
-tick). A gift's delay is from its acknowledgement at the giver to the ``gift.sent`` event's arrival at each
-viewer, clamped at 0 because per-event delivery broadcasts a gift before it answers the giver
-("ack→arrival"), next to the full path from the giver's send to each viewer's arrival ("send→arrival") and
-to the ack ("send→ack"); the workers return these as 0.1 ms histograms. "charged/s" counts gifts whose ack
-said ok, over the storm's duration; "late" counts (gift, viewer) pairs not delivered 5 s after the storm
-ended; "disorder" frames whose first seq was below one the viewer had seen; server CPU is read from
-``/proc`` (per gift, and per gift and recipient), Redis CPU from ``INFO cpu``, and the server's RSS growth
-per connected viewer from ``/proc/<pid>/status``. ``--server-root`` serves another checkout (a before/after).
+Worker processes run the N anonymous viewers, ``--per-worker`` each: ``--client raw`` (the default,
+``benchmarks.raw_viewers``: asyncio protocols that only append each read during the storm and decode it
+afterwards, so 2,000 viewers cost a small part of a core), ``light`` (``LightAudience``, a minimal Engine.IO
+v4 / Socket.IO v5 client on aiohttp that parses as it reads) or ``socketio`` (python-socketio's
+``AsyncClient``). This process runs G signed-in givers that send gifts over ``/live`` at a set total rate
+(raw: ``benchmarks.raw_givers``, one frame per gift, connected but not joined; otherwise python-socketio
+clients that join). The server refuses a socket over 20 events/s, so G must exceed rate / 20.
+``--batch``: everyone joins with ``batch: true`` (one ``events`` frame per tick). A gift's delay is from its
+acknowledgement at the giver to the ``gift.sent`` event's arrival at each viewer, clamped at 0 because
+per-event delivery broadcasts a gift before it answers the giver ("ack→arrival"), next to the full path
+from the giver's send to each viewer's arrival ("send→arrival") and to the ack ("send→ack"); the workers
+return these as 0.1 ms histograms. "charged/s" counts gifts whose ack said ok, over the time from the first
+send to the last ack; "late" counts (gift, viewer) pairs not delivered 5 s after the storm ended;
+"disorder" frames whose first seq was below one the viewer had seen; server CPU is read from ``/proc`` (per
+gift, and per gift and recipient), Redis CPU from ``INFO cpu``, and the server's RSS growth per connected
+viewer from ``/proc/<pid>/status``; the cores the server, the driver and the viewers' workers used during
+the storm are printed per row. ``--server-root`` serves another checkout (a before/after).
 
     python -m benchmarks.rooms                                   # short: 100 viewers, 200 gifts/s, 5 s, both stores
-    python -m benchmarks.rooms --viewers 500,2000 --rate 200,1000,2000 --givers 110 --batch
+    python -m benchmarks.rooms --viewers 500,2000 --rate 10,1000,2000,3000 --givers 200 --stores memory --batch
     python -m benchmarks.rooms --stores memory --server-root /work/main   # the main branch, per-event
 """
 
