@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -99,10 +100,31 @@ async def _ledger_check(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+# Young-generation threshold for the serving process (CPython's default: 700 allocations).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def _settle_garbage_collector() -> None:
+    """Freeze what start-up built and collect the young generation less often.
+
+    Why: in a 12 s gift storm to 2,000 viewers (``benchmarks.rooms``) the server ran 14 full (generation 2)
+    collections taking 7 s of wall time in all at load 5.6 (up to 1.5 s each, the event loop stalled), each
+    scanning the ~300,000 objects of the imported modules and the app, which never become garbage, and
+    the requests in flight that a young collection every 700 allocations had promoted. ``gc.freeze``
+    moves the start-up objects to the permanent generation (never scanned); a larger young threshold lets
+    most requests finish before a collection sees them. Cycles are still collected, only less often
+    (docs.python.org/3.11/library/gc.html#gc.freeze)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def _serve(settings: Settings) -> int:
     from api.app import create_app
 
     app = create_app(settings)
+    _settle_garbage_collector()
     log.info("serving on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir.resolve())
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0

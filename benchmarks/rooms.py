@@ -2,21 +2,26 @@
 
 The server is its own process (``python -m api.cli serve`` on loopback, SQLite), in process (memory room
 store) and with Redis (a throwaway ``redis-server``: Redis room store and the ``AsyncRedisManager`` fan-out).
-Worker processes run the N anonymous viewers (``--client light``, the default: a minimal Engine.IO v4 /
-Socket.IO v5 client on aiohttp, ``LightAudience``; or ``--client socketio``: python-socketio's
-``AsyncClient``; WebSocket, ``--per-worker`` each) and this process G signed-in givers that send gifts over
-``/live`` at a set total rate. ``--batch``: everyone joins with ``batch: true`` (one ``events`` frame per
-tick). A gift's delay is from its acknowledgement at the giver to the ``gift.sent`` event's arrival at each
-viewer, clamped at 0 because per-event delivery broadcasts a gift before it answers the giver
-("ack→arrival"), next to the full path from the giver's send to each viewer's arrival ("send→arrival") and
-to the ack ("send→ack"); the workers return these as 0.1 ms histograms. "charged/s" counts gifts whose ack
-said ok, over the storm's duration; "late" counts (gift, viewer) pairs not delivered 5 s after the storm
-ended; "disorder" frames whose first seq was below one the viewer had seen; server CPU is read from
-``/proc`` (per gift, and per gift and recipient), Redis CPU from ``INFO cpu``, and the server's RSS growth
-per connected viewer from ``/proc/<pid>/status``. ``--server-root`` serves another checkout (a before/after).
+Worker processes run the N anonymous viewers, ``--per-worker`` each: ``--client raw`` (the default,
+``benchmarks.raw_viewers``: asyncio protocols that only append each read during the storm and decode it
+afterwards, so 2,000 viewers cost a small part of a core), ``light`` (``LightAudience``, a minimal Engine.IO
+v4 / Socket.IO v5 client on aiohttp that parses as it reads) or ``socketio`` (python-socketio's
+``AsyncClient``). This process runs G signed-in givers that send gifts over ``/live`` at a set total rate
+(raw: ``benchmarks.raw_givers``, one frame per gift, connected but not joined; otherwise python-socketio
+clients that join). The server refuses a socket over 20 events/s, so G must exceed rate / 20.
+``--batch``: everyone joins with ``batch: true`` (one ``events`` frame per tick). A gift's delay is from its
+acknowledgement at the giver to the ``gift.sent`` event's arrival at each viewer, clamped at 0 because
+per-event delivery broadcasts a gift before it answers the giver ("ack→arrival"), next to the full path
+from the giver's send to each viewer's arrival ("send→arrival") and to the ack ("send→ack"); the workers
+return these as 0.1 ms histograms. "charged/s" counts gifts whose ack said ok, over the time from the first
+send to the last ack; "late" counts (gift, viewer) pairs not delivered 5 s after the storm ended;
+"disorder" frames whose first seq was below one the viewer had seen; server CPU is read from ``/proc`` (per
+gift, and per gift and recipient), Redis CPU from ``INFO cpu``, and the server's RSS growth per connected
+viewer from ``/proc/<pid>/status``; the cores the server, the driver and the viewers' workers used during
+the storm are printed per row. ``--server-root`` serves another checkout (a before/after).
 
     python -m benchmarks.rooms                                   # short: 100 viewers, 200 gifts/s, 5 s, both stores
-    python -m benchmarks.rooms --viewers 500,2000 --rate 200,1000,2000 --givers 110 --batch
+    python -m benchmarks.rooms --viewers 500,2000 --rate 10,1000,2000,3000 --givers 200 --stores memory --batch
     python -m benchmarks.rooms --stores memory --server-root /work/main   # the main branch, per-event
 """
 
@@ -39,6 +44,8 @@ import aiohttp
 import socketio
 
 from api.economy.catalog import seed_catalog
+from benchmarks.raw_givers import RawGivers
+from benchmarks.raw_viewers import RawAudience
 from store import migrate
 from store.database import Database
 from tests.services import free_port, redis_server, wait_for_port
@@ -122,12 +129,18 @@ async def _worker(base: str, room: str, count: int, *, client: str = "socketio",
     the arrival times (``time.monotonic``, one clock for every process on the machine) are printed as JSON.
     A JSON object ``{transfer_id: [sent, acked]}``: the delays are printed as histograms instead
     (``_histograms``), which stay small whatever the number of (gift, viewer) pairs."""
-    audience: Audience | LightAudience = LightAudience() if client == "light" else Audience()
+    audience: Audience | LightAudience | RawAudience = (
+        RawAudience() if client == "raw" else LightAudience() if client == "light" else Audience())
     for start in range(0, count, 50):
         await asyncio.gather(*(audience.add(base, room, batch=batch) for _ in range(start, min(count, start + 50))))
+    if isinstance(audience, RawAudience):
+        audience.record()
     print("ready", flush=True)
     timings = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await audience.close()
+    if isinstance(audience, RawAudience):  # decoded now, after the storm
+        print(json.dumps(audience.report(json.loads(timings) if timings.strip() else {})), flush=True)
+        return
     if not timings.strip():
         print(json.dumps(audience.arrivals), flush=True)
         return
@@ -252,7 +265,8 @@ class Viewers:
 
     async def histograms(self, timings: dict[str, list[float]]) -> dict[str, Any]:
         """Each worker's delays for ``{transfer_id: [sent, acked]}`` (``_histograms``), merged."""
-        merged: dict[str, Any] = {"ack": {}, "send": {}, "delivered": 0, "disorder": 0}
+        merged: dict[str, Any] = {"ack": {}, "send": {}, "delivered": 0, "disorder": 0, "pong_mismatch": 0,
+                                  "partial": 0}
         body = json.dumps(timings).encode()
         for process in self.processes:
             out, _ = await process.communicate(body)
@@ -260,8 +274,8 @@ class Viewers:
             for kind in ("ack", "send"):
                 for bucket, count in part[kind].items():
                     merged[kind][int(bucket)] = merged[kind].get(int(bucket), 0) + count
-            merged["delivered"] += part["delivered"]
-            merged["disorder"] += part["disorder"]
+            for count in ("delivered", "disorder", "pong_mismatch", "partial"):
+                merged[count] += part.get(count, 0)
         return merged
 
     async def close(self) -> None:
@@ -332,24 +346,31 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     room, receiver = stream["id"], host["user"]["id"]
     audience = Viewers()
     givers_audience = Audience()
+    raw_givers = RawGivers()
     try:
         rss_before = _rss_kib(pid)
         await audience.start(base, room, viewers, per_worker, client=client, batch=batch)
-        sockets = [await givers_audience.add(base, room, {"token": s["access_token"]}, batch=batch)
-                   for s in senders]
+        if client == "raw":  # raw givers connect signed in and do not join (benchmarks/raw_givers.py)
+            for s in senders:
+                await raw_givers.add(base, s["access_token"])
+            sockets = []
+        else:
+            sockets = [await givers_audience.add(base, room, {"token": s["access_token"]}, batch=batch)
+                       for s in senders]
         rss_per_viewer = (_rss_kib(pid) - rss_before) / (viewers + givers)
         acks: dict[str, float] = {}
         sent_at: dict[str, float] = {}
         failures = 0
         total = int(rate * seconds)
         interval = 1 / rate
+        payloads = [{"room": room, "receiver_id": receiver, "gift_id": "rose", "key": f"b{tag}-{n}"}
+                    for n in range(total)]
 
         async def send(n: int) -> None:
             nonlocal failures
-            payload = {"room": room, "receiver_id": receiver, "gift_id": "rose", "key": f"b{tag}-{n}"}
             at = time.monotonic()
             try:
-                answer = await sockets[n % len(sockets)].call("gift", payload, namespace="/live", timeout=60)
+                answer = await sockets[n % len(sockets)].call("gift", payloads[n], namespace="/live", timeout=60)
             except socketio.exceptions.TimeoutError:  # the server is far behind: count it, keep the run
                 failures += 1
                 return
@@ -364,16 +385,27 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
         cpu_before, redis_before = _cpu_s(pid), await _redis_cpu_s(redis_url)
         split_before = _cpu_split_s(pid)
         driver_before = time.process_time()
-        tasks = []
-        for n in range(total):
-            delay = began + n * interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(n)))
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - began
+        viewers_before = sum(_cpu_s(p.pid) for p in audience.processes)
+        if client == "raw":
+            sent, _ = await raw_givers.storm(payloads, rate)
+            for n, (at, answer) in raw_givers.acks.items():
+                if isinstance(answer, dict) and answer.get("ok"):
+                    acks[answer["transfer_id"]] = at
+                    sent_at[answer["transfer_id"]] = sent[n]
+            failures = total - len(acks)  # refused, or no ack within 60 s
+            elapsed = max([*acks.values(), sent[-1] if sent else began]) - began
+        else:
+            tasks = []
+            for n in range(total):
+                delay = began + n * interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(send(n)))
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - began
         driver_share = (time.process_time() - driver_before) / elapsed  # the givers' process, in cores
         server_share = (_cpu_s(pid) - cpu_before) / elapsed
+        viewers_share = (sum(_cpu_s(p.pid) for p in audience.processes) - viewers_before) / elapsed
         await asyncio.sleep(5)  # the last events' fan-out
         cpu_per_gift = (_cpu_s(pid) - cpu_before) / max(1, len(acks))
         user, system = (after - before for after, before in zip(_cpu_split_s(pid), split_before, strict=True))
@@ -384,6 +416,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     finally:
         await audience.close()
         await givers_audience.close()
+        await raw_givers.close()
     a = _quantiles(ack)
     return {"charged_per_s": len(acks) / elapsed, "offered_per_s": rate, "refused": failures,
             "p50": _hist_quantile(merged["ack"], 0.5), "p99": _hist_quantile(merged["ack"], 0.99),
@@ -392,7 +425,8 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
             "disorder": merged["disorder"], "cpu_us": cpu_per_gift * 1e6,
             "cpu_us_per_recipient": cpu_per_gift * 1e6 / viewers, "redis_us": redis_per_gift * 1e6,
             "rss_kib_per_viewer": rss_per_viewer, "driver_cores": driver_share, "server_cores": server_share,
-            "server_system_share": system_share}
+            "server_system_share": system_share, "viewers_cores": viewers_share,
+            "pong_mismatch": merged["pong_mismatch"], "partial": merged["partial"]}
 
 
 def _quantiles(values: list[float]) -> list[float]:
@@ -431,7 +465,9 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
                                  f"{r['cpu_us']:.0f}", f"{r['cpu_us_per_recipient']:.2f}",
                                  f"{r['redis_us']:.0f}" if redis_url else "—", f"{r['rss_kib_per_viewer']:.0f}"])
                     print(" | ".join(rows[-1]), f"load {os.getloadavg()[0]:.1f}",
-                          f"cores during the storm: server {r['server_cores']:.2f}, driver {r['driver_cores']:.2f};",
+                          f"cores during the storm: server {r['server_cores']:.2f}, driver {r['driver_cores']:.2f}, "
+                          f"viewers {r['viewers_cores']:.2f};",
+                          f"viewers with unanswered pings {r['pong_mismatch']}, cut frames {r['partial']};",
                           f"server CPU in the kernel {r['server_system_share']:.0%}",
                           flush=True)
         finally:
@@ -455,9 +491,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--givers", type=int, default=20, help="signed-in sockets sending (each under 20/s)")
     parser.add_argument("--stores", default="memory,redis")
-    parser.add_argument("--per-worker", type=int, default=250, help="viewers per client process")
-    parser.add_argument("--client", choices=("light", "socketio"), default="light",
-                        help="viewer client: a minimal Engine.IO/Socket.IO one (default) or python-socketio's")
+    parser.add_argument("--per-worker", type=int, default=0,
+                        help="viewers per client process (default: 1,000 raw viewers, 250 of the others)")
+    parser.add_argument("--client", choices=("raw", "light", "socketio"), default="raw",
+                        help="viewer client: raw asyncio protocols decoding after the storm (default), a minimal "
+                             "Engine.IO/Socket.IO one on aiohttp, or python-socketio's")
     parser.add_argument("--batch", action="store_true", help="viewers and givers join with batch: true")
     parser.add_argument("--server-root", type=Path, default=ROOT,
                         help="serve from this checkout (e.g. the main branch, for a before/after in one run)")
@@ -472,9 +510,10 @@ def main() -> None:
     print("store | delivery | viewers | offered/s | charged/s | refused | send→ack p50/p99 | send→arrival p50/p99 | "
           "ack→arrival p50/p99 | late | disorder | server CPU µs/gift | µs/recipient | Redis CPU µs/gift | "
           "RSS KiB/viewer | load")
+    per_worker = args.per_worker or (1000 if args.client == "raw" else 250)
     rows = []
     for store in args.stores.split(","):
-        rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers, args.per_worker,
+        rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers, per_worker,
                                  client=args.client, batch=args.batch, server_root=args.server_root))
     print()
     print("| store | delivery | viewers | offered gifts/s | charged gifts/s | refused | send→ack p50 ms | p99 ms "

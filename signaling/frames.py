@@ -101,6 +101,11 @@ class PreparedFrames(socketio.AsyncManager):  # type: ignore[misc]
         if isinstance(eio._async, dict) and eio._async.get("websocket") is WebSocket:
             eio._async = {**eio._async, "websocket": partial(FrameSocket, registry=self.websockets)}
 
+    def reaches(self, namespace: str, room: str) -> bool:
+        """Whether an emit to ``room`` can reach anyone: in process, only if the room has a socket (so a
+        caller can skip building an event nobody gets); across nodes always (another node may have one)."""
+        return bool(self.rooms.get(namespace, {}).get(room))
+
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
                    callback: Any = None, to: Any = None, **kwargs: Any) -> None:
         room = to or room
@@ -136,3 +141,6 @@ class FrameManager(PreparedFrames):
 class FrameRedisManager(socketio.AsyncRedisManager, PreparedFrames):  # type: ignore[misc]
     """Across nodes: python-socketio publishes each emit through Redis; each node's listener hands it to
     ``PreparedFrames.emit`` (next in the method order after ``AsyncPubSubManager``) for its own sockets."""
+
+    def reaches(self, namespace: str, room: str) -> bool:
+        return True

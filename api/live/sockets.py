@@ -48,6 +48,7 @@ from rooms.actor import Actor
 from rooms.errors import RoomError
 from rooms.events import RoomEvent, UserKicked
 from rooms.service import RoomService
+from signaling.frames import PreparedFrames
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,12 @@ class LiveNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # The room domain's event sink ------------------------------------------------------------------------
 
     async def publish(self, event: RoomEvent) -> None:
-        await self.emit(event.type, event.model_dump(mode="json"), room=room_channel(event.room))
+        channel = room_channel(event.room)
+        manager = self.server.manager
+        # In a storm most sockets take batches: the per-event room may be empty, and then building its
+        # event (a dump and a JSON encode per room event) is work for nobody.
+        if not isinstance(manager, PreparedFrames) or manager.reaches(NAMESPACE, channel):
+            await self.emit(event.type, event.model_dump(mode="json"), room=channel)
         await self.batches.publish(event)
         if isinstance(event.data, UserKicked):
             # Not awaited here: the room broadcasts its events one at a time (Node.in_order), and the

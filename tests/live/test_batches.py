@@ -16,6 +16,8 @@ import socketio
 from api.app import SOCKETS
 from api.economy.catalog import seed_catalog
 from api.state import DATABASE
+from benchmarks.raw_givers import RawGivers
+from benchmarks.raw_viewers import RawAudience
 from benchmarks.rooms import LightAudience
 from rooms.events import RoomEvent, decode_batch, seq_gaps
 from signaling.frames import FrameRedisManager, PreparedFrames
@@ -237,4 +239,33 @@ async def test_the_benchmarks_light_viewers_speak_engine_io_and_socket_io(live_a
         assert audience.disorder == 0
     finally:
         await g.close()
+        await audience.close()
+
+
+async def test_the_benchmarks_raw_viewers_and_givers_speak_engine_io_and_socket_io(live_app: Client) -> None:
+    """``benchmarks.raw_viewers`` / ``raw_givers`` (the benchmark's append-only clients) against the real
+    server: they connect and join (batched and per-event), the givers' gifts are acked, and the streams
+    the viewers only recorded decode afterwards to every gift, in seq order, with nothing cut."""
+    client = live_app
+    host, giver = await creator(client), await fan(client, coins=100)
+    stream = (await go_live(client, host))["stream"]["id"]
+    audience = RawAudience()
+    givers = RawGivers()
+    try:
+        await audience.add(url_of(client), stream, batch=True)
+        await audience.add(url_of(client), stream)
+        audience.record()
+        await givers.add(url_of(client), giver["access_token"])
+        payloads = [_gift(stream, host, f"r{n}") for n in range(3)]
+        sent, _ = await givers.storm(payloads, rate=100, patience_s=5)
+        assert sorted(givers.acks) == [0, 1, 2] and all(body["ok"] for _, body in givers.acks.values())
+        timings = {body["transfer_id"]: [sent[n], at] for n, (at, body) in givers.acks.items()}
+        await until(lambda: all(len(v.chunks) >= 1 for v in audience.viewers))
+        await asyncio.sleep(0.2)  # a batch tick
+        report = audience.report(timings)
+        assert report["delivered"] == 2 * 3
+        assert (report["disorder"], report["partial"], report["pong_mismatch"]) == (0, 0, 0)
+        assert sum(report["ack"].values()) == sum(report["send"].values()) == 6
+    finally:
+        await givers.close()
         await audience.close()

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.http_websocket import WSMsgType
 
-from signaling.frames import text_frame
+from signaling.frames import FrameManager, FrameRedisManager, text_frame
 
 
 def test_frames_match_rfc_6455_examples() -> None:
@@ -45,3 +45,15 @@ async def test_frames_are_the_bytes_aiohttps_server_writer_sends() -> None:
         writer = WebSocketWriter(_Protocol(), transport)  # type: ignore[arg-type]
         await writer.send_frame(payload, WSMsgType.TEXT)
         assert bytes(transport.data) == text_frame(payload), size
+
+
+def test_an_in_process_room_reaches_only_its_sockets_and_a_redis_one_always() -> None:
+    """``reaches`` lets the /live edge skip building a per-event emit that no local socket would get; with
+    Redis another node may hold the room's sockets, so it never says no."""
+    manager = FrameManager()
+    assert not manager.reaches("/live", "live:r")
+    manager.basic_enter_room("s1", "/live", "live:r", eio_sid="e1")
+    assert manager.reaches("/live", "live:r") and not manager.reaches("/live", "live:other")
+    manager.basic_leave_room("s1", "/live", "live:r")
+    assert not manager.reaches("/live", "live:r")
+    assert FrameRedisManager("redis://127.0.0.1:1/0").reaches("/live", "live:r")
