@@ -32,8 +32,7 @@ class RawGiver(asyncio.Protocol):
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._host, self._token, self._on_ack = host, token, on_ack
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._upgraded = False
+        self._reader = wire.TextReader(self.key)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -57,17 +56,7 @@ class RawGiver(asyncio.Protocol):
             self.close()
 
     def _receive(self, data: bytes, at: float) -> None:
-        self._buffer += data
-        if not self._upgraded:
-            end = wire.handshake_response(bytes(self._buffer), self.key)
-            if not end:
-                return
-            del self._buffer[:end]
-            self._upgraded = True
-        frames, used = wire.server_frames(self._buffer)
-        texts = [bytes(self._buffer[start:end]).decode() for opcode, start, end in frames if opcode == wire.TEXT]
-        del self._buffer[:used]
-        for text in texts:
+        for text in self._reader.feed(data):
             if text == "2":
                 self.send("3")
             elif text.startswith("0{"):

@@ -62,8 +62,7 @@ class RawViewer(asyncio.BufferedProtocol):
         self.pongs = 0  # pings answered while recording
         self._host, self._room, self._batch, self._interned = host, room, batch, chunks
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._upgraded = False
+        self._reader = wire.TextReader(self.key)
         self._recording = False
         self._tail = b""
         self._pong = wire.client_frame(b"3", os.urandom(4))
@@ -76,11 +75,11 @@ class RawViewer(asyncio.BufferedProtocol):
     def record(self) -> None:
         """From now on keep the raw chunks; whatever is left in the setup buffer is the first of them."""
         self._recording = True
-        if self._buffer:
-            data = bytes(self._buffer)
+        if self._reader.buffer:
+            data = bytes(self._reader.buffer)
             self.chunks.append((time.monotonic(), data))
             self._tail = data[-2:]
-            self._buffer.clear()
+            self._reader.buffer.clear()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # One receive buffer per process, filled and copied out before the next read: asyncio's plain
@@ -111,17 +110,7 @@ class RawViewer(asyncio.BufferedProtocol):
             self._transport.write(self._pong if text == b"3" else wire.client_frame(text, os.urandom(4)))
 
     def _setup(self, data: bytes) -> None:
-        self._buffer += data
-        if not self._upgraded:
-            end = wire.handshake_response(bytes(self._buffer), self.key)
-            if not end:
-                return
-            del self._buffer[:end]
-            self._upgraded = True
-        frames, used = wire.server_frames(self._buffer)
-        texts = [bytes(self._buffer[start:end]).decode() for opcode, start, end in frames if opcode == wire.TEXT]
-        del self._buffer[:used]
-        for text in texts:
+        for text in self._reader.feed(data):
             if text == "2":  # Engine.IO PING: PONG, or the server closes the connection
                 self._send(b"3")
             elif text.startswith("0{"):  # Engine.IO OPEN: connect to the namespace (anonymous viewer)

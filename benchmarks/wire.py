@@ -91,6 +91,29 @@ def server_frames(data: bytes | bytearray, start: int = 0) -> tuple[list[tuple[i
     return frames, at
 
 
+class TextReader:
+    """A client's received bytes in, the server's text messages out: the handshake response first (RFC 6455
+    §4.2.2), then every complete frame (§5.2); a partial one waits for more. No I/O."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.upgraded = False
+        self.buffer = bytearray()  # what is not consumed yet
+
+    def feed(self, data: bytes) -> list[str]:
+        self.buffer += data
+        if not self.upgraded:
+            end = handshake_response(bytes(self.buffer), self.key)
+            if not end:
+                return []
+            del self.buffer[:end]
+            self.upgraded = True
+        frames, used = server_frames(self.buffer)
+        texts = [bytes(self.buffer[start:end]).decode() for opcode, start, end in frames if opcode == TEXT]
+        del self.buffer[:used]
+        return texts
+
+
 def eio_pings(tail: bytes, data: bytes) -> int:
     """Engine.IO pings in ``data``, given the last two bytes of the chunk before it (``tail``), without
     walking the frames. Exact for this server: its JSON is ASCII and escapes control characters, so a

@@ -51,6 +51,18 @@ def test_the_servers_setup_bytes_decode_to_open_connect_and_the_join_ack(kind: s
     assert body[0]["snapshot"]["status"] == "live"
 
 
+@pytest.mark.parametrize("kind", ["batch", "event"])
+def test_the_text_reader_gives_the_same_messages_however_the_bytes_are_cut(kind: str) -> None:
+    data = (DATA / f"live-{kind}-setup.bin").read_bytes()
+    key = CAPTURE["keys"][kind]
+    whole = wire.TextReader(key).feed(data)
+    assert len(whole) == 3 and whole[0].startswith("0{")
+    for cut in range(1, len(data), 7):
+        reader = wire.TextReader(key)
+        assert reader.feed(data[:cut]) + reader.feed(data[cut:]) == whole
+        assert reader.upgraded and not reader.buffer
+
+
 def test_a_refused_handshake_is_an_error() -> None:
     with pytest.raises(ValueError, match="refused"):
         wire.handshake_response(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", "k")
