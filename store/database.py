@@ -185,7 +185,7 @@ class Database:
         """
         if inline and self._inline_reader is not None:
             try:
-                own = self._inline(self._inline_reader)
+                own = self._inline()
                 with own.begin():
                     return work(own)
             except OperationalError as exc:
@@ -208,9 +208,10 @@ class Database:
 
         return await asyncio.get_running_loop().run_in_executor(self._reader_threads, transaction)
 
-    def _inline(self, engine: Engine) -> Connection:
+    def _inline(self) -> Connection:
+        assert self._inline_reader is not None
         if self._inline_connection is None or self._inline_connection.closed:
-            self._inline_connection = engine.connect()
+            self._inline_connection = self._inline_reader.connect()
         return self._inline_connection
 
     @asynccontextmanager
