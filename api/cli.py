@@ -120,13 +120,24 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The loop ``Settings.event_loop`` names."""
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def _serve(settings: Settings) -> int:
     from api.app import create_app
 
     app = create_app(settings)
     _settle_garbage_collector()
-    log.info("serving on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir.resolve())
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    loop = new_event_loop(settings.event_loop)
+    log.info("serving on http://%s:%d (data in %s, %s loop)", settings.host, settings.port,
+             settings.data_dir.resolve(), settings.event_loop)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, loop=loop)
     return 0
 
 

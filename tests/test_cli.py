@@ -8,6 +8,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.services import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +22,10 @@ def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> su
     )
 
 
-def test_serve_answers_healthz_and_keeps_its_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_serve_answers_healthz_and_keeps_its_secret(tmp_path: Path, loop: str) -> None:
     port = free_port()
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), "MIXILLO_PORT": str(port)}
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "MIXILLO_PORT": str(port), "MIXILLO_EVENT_LOOP": loop}
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(tmp_path)],
         cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -41,6 +44,7 @@ def test_serve_answers_healthz_and_keeps_its_secret(tmp_path: Path) -> None:
     assert len(secret) == 64 and oct((tmp_path / "jwt_secret").stat().st_mode)[-3:] == "600"
     assert secret not in output
     assert "0001_accounts" in output  # migrations ran at start
+    assert f"{loop} loop" in output
 
 
 def test_bad_configuration_is_one_line_naming_the_variable(tmp_path: Path) -> None:
@@ -50,6 +54,7 @@ def test_bad_configuration_is_one_line_naming_the_variable(tmp_path: Path) -> No
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"MIXILLO_LOG_LEVEL": "LOUD"}, "MIXILLO_LOG_LEVEL"),
         ({"MIXILLO_JWT_SECRET": "short"}, "MIXILLO_JWT_SECRET"),
+        ({"MIXILLO_EVENT_LOOP": "trio"}, "MIXILLO_EVENT_LOOP"),
     ):
         result = run_cli("migrate", data_dir=tmp_path, env=env)
         assert result.returncode == 2, result
