@@ -1,12 +1,14 @@
 """``RawAudience``: Socket.IO viewers for ``benchmarks.rooms`` that cost almost nothing while a storm runs.
 
-Each viewer is an ``asyncio.Protocol`` on its own loopback TCP connection: the RFC 6455 handshake (no
-permessage-deflate offered), Engine.IO v4 OPEN, a Socket.IO v5 CONNECT to ``/live`` and a ``join`` (with its
-ack) are decoded in full (``benchmarks.wire``). Once ``record()`` is called, ``data_received`` only appends
+Each viewer is an ``asyncio.Protocol`` on its own loopback TCP connection: the RFC 6455 handshake (offering
+permessage-deflate as browsers, socket.io-client and dart:io do, unless ``deflate`` is off), Engine.IO v4
+OPEN, a Socket.IO v5 CONNECT to ``/live`` and a ``join`` (with its ack) are decoded in full
+(``benchmarks.wire``). Once ``record()`` is called, ``data_received`` only appends
 ``(time.monotonic(), chunk)`` and answers Engine.IO pings, found by a byte search for the fixed ping frame
-(``wire.eio_pings``), so the storm's frames cost the viewer process a system call and a list append each.
-After the storm ``report`` decodes every viewer's stream: a frame arrived with the chunk that completed it;
-its gift ids and seqs give the (gift, viewer) delays, gaps and disorder.
+(``wire.eio_pings``; compressed, it is fixed too, as the server compresses without context takeover), so
+the storm's frames cost the viewer process a system call and a list append each. After the storm ``report``
+decodes every viewer's stream (inflating compressed frames): a frame arrived with the chunk that completed
+it; its gift ids and seqs give the (gift, viewer) delays, gaps and disorder.
 
 Memory: the server writes one prepared frame to every viewer (``signaling.frames``), so the viewers of a
 process mostly receive equal chunks. A chunk equal (byte for byte) to one already kept is replaced by that
@@ -55,22 +57,24 @@ class RawViewer(asyncio.BufferedProtocol):
     """One viewer's connection. ``joined`` resolves after the join's ack; ``record()`` switches to the
     append-only mode; ``chunks`` and ``pongs`` are what ``report`` needs."""
 
-    def __init__(self, host: str, room: str, batch: bool, chunks: Chunks) -> None:
+    def __init__(self, host: str, room: str, batch: bool, chunks: Chunks, *, deflate: bool = True) -> None:
         self.key = base64.b64encode(os.urandom(16)).decode()
+        self.deflate = deflate
         self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.chunks: list[tuple[float, bytes]] = []
         self.pongs = 0  # pings answered while recording
         self._host, self._room, self._batch, self._interned = host, room, batch, chunks
         self._transport: asyncio.Transport | None = None
-        self._reader = wire.TextReader(self.key)
+        self._reader = wire.TextReader(self.key, deflate=deflate)
         self._recording = False
         self._tail = b""
+        self._ping = wire.EIO_PING_DEFLATED if deflate else wire.EIO_PING_FRAME
         self._pong = wire.client_frame(b"3", os.urandom(4))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        transport.write(wire.handshake_request(self._host, PATH, self.key))
+        transport.write(wire.handshake_request(self._host, PATH, self.key, deflate=self.deflate))
 
     def record(self) -> None:
         """From now on keep the raw chunks; whatever is left in the setup buffer is the first of them."""
@@ -78,7 +82,7 @@ class RawViewer(asyncio.BufferedProtocol):
         if self._reader.buffer:
             data = bytes(self._reader.buffer)
             self.chunks.append((time.monotonic(), data))
-            self._tail = data[-2:]
+            self._tail = data[1 - len(self._ping):]
             self._reader.buffer.clear()
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -92,8 +96,8 @@ class RawViewer(asyncio.BufferedProtocol):
     def data_received(self, data: bytes) -> None:
         if self._recording:
             self.chunks.append((time.monotonic(), self._interned.intern(data)))
-            pings = wire.eio_pings(self._tail, data)
-            self._tail = data[-2:]
+            pings = wire.eio_pings(self._tail, data, self._ping)
+            self._tail = data[1 - len(self._ping):]
             for _ in range(pings):
                 self._send(b"3")
             self.pongs += pings
@@ -141,12 +145,14 @@ class RawViewer(asyncio.BufferedProtocol):
 Decoded = tuple[list[tuple[int, str | None]], int]  # a frame's (seq, transfer id) pairs, and 1 if a ping
 
 
-def decode_frame(payload: bytes, cache: dict[bytes, Decoded]) -> Decoded:
-    """A recorded text frame's room events (``wire.live_events``) or ping, decoded once per distinct frame."""
-    known = cache.get(payload)
+def decode_frame(payload: bytes, cache: dict[tuple[bool, bytes], Decoded], *, compressed: bool = False) -> Decoded:
+    """A recorded text frame's room events (``wire.live_events``) or ping, decoded once per distinct frame.
+    A compressed one is inflated on its own: the server compresses each message without context, so equal
+    compressed bytes are the same message for every viewer."""
+    known = cache.get((compressed, payload))
     if known is not None:
         return known
-    text = payload.decode()
+    text = (wire.inflate(payload) if compressed else payload).decode()
     if text == "2":
         decoded: Decoded = ([], 1)
     elif text.startswith("42"):
@@ -154,12 +160,13 @@ def decode_frame(payload: bytes, cache: dict[bytes, Decoded]) -> Decoded:
         decoded = (wire.live_events(body) if namespace == NAMESPACE else [], 0)
     else:
         decoded = ([], 0)
-    cache[payload] = decoded
+    cache[(compressed, payload)] = decoded
     return decoded
 
 
 def viewer_report(chunks: list[tuple[float, bytes]], timings: dict[str, tuple[float, float]],
-                  ack: dict[int, int], send: dict[int, int], cache: dict[bytes, Decoded]) -> dict[str, int]:
+                  ack: dict[int, int], send: dict[int, int],
+                  cache: dict[tuple[bool, bytes], Decoded]) -> dict[str, int]:
     """Adds one viewer's (gift, viewer) delays to the 0.1 ms histograms ``ack`` (from the giver's ack,
     clamped at 0) and ``send`` (from its send); counts delivered pairs, frames that start below a seq
     already seen ("disorder"), pings in the stream and bytes left after the last complete frame."""
@@ -168,10 +175,10 @@ def viewer_report(chunks: list[tuple[float, bytes]], timings: dict[str, tuple[fl
     frames, used = wire.server_frames(stream)
     delivered = disorder = pings = 0
     last = 0
-    for opcode, start, end in frames:
+    for opcode, compressed, start, end in frames:
         if opcode != wire.TEXT:
             continue
-        events, ping = decode_frame(stream[start:end], cache)
+        events, ping = decode_frame(stream[start:end], cache, compressed=compressed)
         pings += ping
         if not events:
             continue
@@ -194,8 +201,9 @@ def viewer_report(chunks: list[tuple[float, bytes]], timings: dict[str, tuple[fl
 class RawAudience:
     """The viewers of one worker process. Owns their connections; ``close`` ends them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, deflate: bool = True) -> None:
         self.viewers: list[RawViewer] = []
+        self.deflate = deflate
         self._chunks = Chunks()
 
     async def add(self, base: str, room: str, auth: dict[str, str] | None = None, *, batch: bool = False) -> None:
@@ -203,7 +211,8 @@ class RawAudience:
             raise ValueError("raw viewers are anonymous")
         url = urlsplit(base)
         host, port = url.hostname or "127.0.0.1", url.port or 80
-        factory: Callable[[], RawViewer] = lambda: RawViewer(url.netloc, room, batch, self._chunks)  # noqa: E731
+        factory: Callable[[], RawViewer] = lambda: RawViewer(  # noqa: E731
+            url.netloc, room, batch, self._chunks, deflate=self.deflate)
         _, viewer = await asyncio.get_running_loop().create_connection(factory, host, port)
         self.viewers.append(viewer)
         await asyncio.wait_for(viewer.joined, 30)
@@ -217,7 +226,7 @@ class RawAudience:
         answered pings differ from the pings their decoded stream holds (0 if ``eio_pings`` was exact)."""
         ack: dict[int, int] = {}
         send: dict[int, int] = {}
-        cache: dict[bytes, Decoded] = {}
+        cache: dict[tuple[bool, bytes], Decoded] = {}
         pairs = {t: (s, a) for t, (s, a) in timings.items()}
         totals = {"delivered": 0, "disorder": 0, "pong_mismatch": 0, "partial": 0}
         for viewer in self.viewers:

@@ -4,7 +4,8 @@ The server is its own process (``python -m api.cli serve`` on loopback, SQLite),
 store) and with Redis (a throwaway ``redis-server``: Redis room store and the ``AsyncRedisManager`` fan-out).
 Worker processes run the N anonymous viewers, ``--per-worker`` each: ``--client raw`` (the default,
 ``benchmarks.raw_viewers``: asyncio protocols that only append each read during the storm and decode it
-afterwards, so 2,000 viewers cost a small part of a core), ``light`` (``LightAudience``, a minimal Engine.IO
+afterwards, so 2,000 viewers cost a small part of a core; they offer permessage-deflate as browsers do,
+``--no-deflate``: plain frames), ``light`` (``LightAudience``, a minimal Engine.IO
 v4 / Socket.IO v5 client on aiohttp that parses as it reads) or ``socketio`` (python-socketio's
 ``AsyncClient``). This process runs G signed-in givers that send gifts over ``/live`` at a set total rate
 (raw: ``benchmarks.raw_givers``, one frame per gift, connected but not joined; otherwise python-socketio
@@ -124,13 +125,14 @@ def _cpu_split_s(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-async def _worker(base: str, room: str, count: int, *, client: str = "socketio", batch: bool = False) -> None:
+async def _worker(base: str, room: str, count: int, *, client: str = "socketio", batch: bool = False,
+                  deflate: bool = True) -> None:
     """A viewer process: ``count`` viewers join, "ready" is printed, then stdin is read to its end. Empty:
     the arrival times (``time.monotonic``, one clock for every process on the machine) are printed as JSON.
     A JSON object ``{transfer_id: [sent, acked]}``: the delays are printed as histograms instead
     (``_histograms``), which stay small whatever the number of (gift, viewer) pairs."""
     audience: Audience | LightAudience | RawAudience = (
-        RawAudience() if client == "raw" else LightAudience() if client == "light" else Audience())
+        RawAudience(deflate=deflate) if client == "raw" else LightAudience() if client == "light" else Audience())
     for start in range(0, count, 50):
         await asyncio.gather(*(audience.add(base, room, batch=batch) for _ in range(start, min(count, start + 50))))
     if isinstance(audience, RawAudience):
@@ -241,12 +243,12 @@ class Viewers:
         self.processes: list[asyncio.subprocess.Process] = []
 
     async def start(self, base: str, room: str, viewers: int, per_worker: int, *, client: str = "socketio",
-                    batch: bool = False) -> None:
+                    batch: bool = False, deflate: bool = True) -> None:
         counts = [min(per_worker, viewers - n) for n in range(0, viewers, per_worker)]
         for count in counts:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "benchmarks.rooms", "--worker", base, room, str(count), "--client", client,
-                *(["--batch"] if batch else []),
+                *(["--batch"] if batch else []), "--deflate" if deflate else "--no-deflate",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
             self.processes.append(process)
         for process in self.processes:
@@ -335,7 +337,7 @@ def _hist_quantile(histogram: dict[int, int], q: float) -> float:
 
 
 async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: int, pid: int,
-                 per_worker: int, *, client: str = "socketio", batch: bool = False,
+                 per_worker: int, *, client: str = "socketio", batch: bool = False, deflate: bool = True,
                  redis_url: str | None = None, senders: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     tag = os.urandom(3).hex()
     async with aiohttp.ClientSession() as http:
@@ -349,7 +351,7 @@ async def _storm(base: str, viewers: int, rate: float, seconds: float, givers: i
     raw_givers = RawGivers()
     try:
         rss_before = _rss_kib(pid)
-        await audience.start(base, room, viewers, per_worker, client=client, batch=batch)
+        await audience.start(base, room, viewers, per_worker, client=client, batch=batch, deflate=deflate)
         if client == "raw":  # raw givers connect signed in and do not join (benchmarks/raw_givers.py)
             for s in senders:
                 await raw_givers.add(base, s["access_token"])
@@ -434,7 +436,7 @@ def _quantiles(values: list[float]) -> list[float]:
 
 
 async def _run(store: str, viewers: list[int], rates: list[float], seconds: float, givers: int,
-               per_worker: int, *, client: str = "socketio", batch: bool = False,
+               per_worker: int, *, client: str = "socketio", batch: bool = False, deflate: bool = True,
                server_root: Path = ROOT) -> list[list[str]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-rooms-") as tmp, \
@@ -457,8 +459,10 @@ async def _run(store: str, viewers: list[int], rates: list[float], seconds: floa
             for n in viewers:
                 for rate in rates:
                     r = await _storm(f"http://127.0.0.1:{port}", n, rate, seconds, givers, server.pid,
-                                     per_worker, client=client, batch=batch, redis_url=redis_url, senders=senders)
-                    rows.append([store, "batch" if batch else "event", str(n), f"{rate:.0f}",
+                                     per_worker, client=client, batch=batch, deflate=deflate, redis_url=redis_url,
+                                     senders=senders)
+                    delivery = ("batch" if batch else "event") + (", deflate" if deflate and client == "raw" else "")
+                    rows.append([store, delivery, str(n), f"{rate:.0f}",
                                  f"{r['charged_per_s']:.0f}", str(r["refused"]),
                                  f"{r['ack50']:.1f}", f"{r['ack99']:.1f}", f"{r['fan50']:.1f}", f"{r['fan99']:.1f}",
                                  f"{r['p50']:.1f}", f"{r['p99']:.1f}", str(r["lost"]), str(r["disorder"]),
@@ -497,13 +501,16 @@ def main() -> None:
                         help="viewer client: raw asyncio protocols decoding after the storm (default), a minimal "
                              "Engine.IO/Socket.IO one on aiohttp, or python-socketio's")
     parser.add_argument("--batch", action="store_true", help="viewers and givers join with batch: true")
+    parser.add_argument("--deflate", action=argparse.BooleanOptionalAction, default=True,
+                        help="raw viewers offer permessage-deflate, as browsers, socket.io-client and dart:io do "
+                             "(default); --no-deflate: plain frames")
     parser.add_argument("--server-root", type=Path, default=ROOT,
                         help="serve from this checkout (e.g. the main branch, for a before/after in one run)")
     parser.add_argument("--worker", nargs=3, metavar=("URL", "ROOM", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         asyncio.run(_worker(args.worker[0], args.worker[1], int(args.worker[2]), client=args.client,
-                            batch=args.batch))
+                            batch=args.batch, deflate=args.deflate))
         return
     viewers = [int(v) for v in args.viewers.split(",")]
     rates = [float(r) for r in args.rate.split(",")]
@@ -514,7 +521,8 @@ def main() -> None:
     rows = []
     for store in args.stores.split(","):
         rows += asyncio.run(_run(store, viewers, rates, args.seconds, args.givers, per_worker,
-                                 client=args.client, batch=args.batch, server_root=args.server_root))
+                                 client=args.client, batch=args.batch, deflate=args.deflate,
+                                 server_root=args.server_root))
     print()
     print("| store | delivery | viewers | offered gifts/s | charged gifts/s | refused | send→ack p50 ms | p99 ms "
           "| send→arrival p50 ms | p99 ms | ack→arrival p50 ms | p99 ms | late | disorder | server CPU µs/gift "

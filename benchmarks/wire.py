@@ -11,19 +11,27 @@ import base64
 import hashlib
 import json
 import struct
+import zlib
 from typing import Any
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA  # opcodes, RFC 6455 §5.2
-# An Engine.IO PING ("2") as the server sends it: one final, unmasked text frame of one byte.
+# An Engine.IO PING ("2") as the server sends it: one final, unmasked text frame of one byte; with
+# permessage-deflate and no server context takeover, the same byte compressed on its own (RFC 7692 §7.2.1),
+# RSV1 set: always these bytes.
 EIO_PING_FRAME = b"\x81\x012"
+EIO_PING_DEFLATED = b"\xc1\x03\x32\x02\x00"
+# What browsers offer (RFC 7692 §7.1): permessage-deflate, the client's window size left to the server.
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+EMPTY_BLOCK_TAIL = b"\x00\x00\xff\xff"  # a receiver appends it to a message before inflating (§7.2.2)
 
 
-def handshake_request(host: str, path: str, key: str) -> bytes:
-    """The opening handshake (RFC 6455 §4.1). No ``Sec-WebSocket-Extensions``: without permessage-deflate
-    (RFC 7692) the server writes the same bytes to every viewer, which is what it does at scale."""
+def handshake_request(host: str, path: str, key: str, *, deflate: bool = False) -> bytes:
+    """The opening handshake (RFC 6455 §4.1), offering permessage-deflate (RFC 7692) as browsers do if
+    ``deflate``."""
+    offer = f"Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n" if deflate else ""
     return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n").encode()
 
 
 def accept_key(key: str) -> str:
@@ -31,9 +39,11 @@ def accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
-def handshake_response(data: bytes, key: str) -> int:
+def handshake_response(data: bytes, key: str, *, deflate: bool = False) -> int:
     """The length of a complete ``101`` response to ``key`` at the start of ``data``, 0 if more bytes are
-    needed; ValueError if the server refused or answered with the wrong accept key (RFC 6455 §4.1)."""
+    needed; ValueError if the server refused or answered with the wrong accept key (RFC 6455 §4.1). With
+    ``deflate`` (offered), the server must have accepted permessage-deflate without server context takeover
+    (RFC 7692 §7.1.1.1): the benchmark's viewers read pings by their fixed bytes, which needs it."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return 0
@@ -43,8 +53,14 @@ def handshake_response(data: bytes, key: str) -> int:
     headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:])}
     if headers.get("sec-websocket-accept") != accept_key(key):
         raise ValueError("WebSocket handshake: wrong Sec-WebSocket-Accept")
-    if headers.get("sec-websocket-extensions"):  # RFC 6455 §9.1: one not offered is a failure
-        raise ValueError(f"WebSocket handshake: unrequested extension {headers['sec-websocket-extensions']!r}")
+    extensions = headers.get("sec-websocket-extensions", "")
+    if deflate:
+        params = {p.strip() for p in extensions.split(";")}
+        if "permessage-deflate" not in params or "server_no_context_takeover" not in params:
+            raise ValueError(f"WebSocket handshake: permessage-deflate without server context takeover "
+                             f"expected, got {extensions!r}")
+    elif extensions:  # RFC 6455 §9.1: one not offered is a failure
+        raise ValueError(f"WebSocket handshake: unrequested extension {extensions!r}")
     return end + 4
 
 
@@ -62,11 +78,14 @@ def client_frame(payload: bytes, mask: bytes, opcode: int = TEXT) -> bytes:
     return header + mask + masked
 
 
-def server_frames(data: bytes | bytearray, start: int = 0) -> tuple[list[tuple[int, int, int]], int]:
-    """The complete frames in ``data`` from ``start``: ``(opcode, payload start, payload end)`` each, and the
-    offset after the last complete one. Server frames are unmasked (RFC 6455 §5.1: a masked one is a
-    protocol error); fragments (FIN clear) are refused, as this server never sends them."""
-    frames: list[tuple[int, int, int]] = []
+Frame = tuple[int, bool, int, int]  # opcode, compressed (RSV1, RFC 7692 §6), payload start, payload end
+
+
+def server_frames(data: bytes | bytearray, start: int = 0) -> tuple[list[Frame], int]:
+    """The complete frames in ``data`` from ``start``: ``(opcode, compressed, payload start, payload end)``
+    each, and the offset after the last complete one. Server frames are unmasked (RFC 6455 §5.1: a masked
+    one is a protocol error); fragments (FIN clear) are refused, as this server never sends them."""
+    frames: list[Frame] = []
     size = len(data)
     at = start
     while size - at >= 2:
@@ -86,49 +105,70 @@ def server_frames(data: bytes | bytearray, start: int = 0) -> tuple[list[tuple[i
             length, head = struct.unpack_from("!Q", data, at + 2)[0], 10
         if size - at < head + length:
             break
-        frames.append((first & 0x0F, at + head, at + head + length))
+        frames.append((first & 0x0F, bool(first & 0x40), at + head, at + head + length))
         at += head + length
     return frames, at
 
 
+def inflate(payload: bytes, inflater: Any | None = None) -> bytes:
+    """A permessage-deflate message's payload (RFC 7692 §7.2.2), with the connection's inflater (the client
+    keeps its window) or, for a message compressed without context, a fresh one."""
+    return (inflater or zlib.decompressobj(-15)).decompress(payload + EMPTY_BLOCK_TAIL)
+
+
 class TextReader:
     """A client's received bytes in, the server's text messages out: the handshake response first (RFC 6455
-    §4.2.2), then every complete frame (§5.2); a partial one waits for more. No I/O."""
+    §4.2.2), then every complete frame (§5.2), inflated if compressed; a partial one waits for more. No I/O."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, *, deflate: bool = False) -> None:
         self.key = key
+        self.deflate = deflate
         self.upgraded = False
         self.buffer = bytearray()  # what is not consumed yet
+        self._inflater = zlib.decompressobj(-15)
 
     def feed(self, data: bytes) -> list[str]:
         self.buffer += data
         if not self.upgraded:
-            end = handshake_response(bytes(self.buffer), self.key)
+            end = handshake_response(bytes(self.buffer), self.key, deflate=self.deflate)
             if not end:
                 return []
             del self.buffer[:end]
             self.upgraded = True
         frames, used = server_frames(self.buffer)
-        texts = [bytes(self.buffer[start:end]).decode() for opcode, start, end in frames if opcode == TEXT]
+        texts = []
+        for opcode, compressed, start, end in frames:
+            if opcode != TEXT:
+                continue
+            payload = bytes(self.buffer[start:end])
+            if compressed:
+                if not self.deflate:
+                    raise ValueError("a compressed frame without permessage-deflate (RFC 7692 §6)")
+                payload = inflate(payload, self._inflater)
+            texts.append(payload.decode())
         del self.buffer[:used]
         return texts
 
 
-def eio_pings(tail: bytes, data: bytes) -> int:
-    """Engine.IO pings in ``data``, given the last two bytes of the chunk before it (``tail``), without
-    walking the frames. Exact for this server: its JSON is ASCII and escapes control characters, so a
-    payload never holds byte 0x81 followed by 0x01, and the only frame whose payload is the byte ``2``
-    after such a header is the one-byte ping (messages start with ``4``). Each ping answered from here is
-    checked afterwards against the frames the full decoder finds (``RawAudience.report``).
+def eio_pings(tail: bytes, data: bytes, ping: bytes = EIO_PING_FRAME) -> int:
+    """Engine.IO pings in ``data`` (frames equal to ``ping``: ``EIO_PING_FRAME``, or ``EIO_PING_DEFLATED``
+    on a compressed connection), given the last ``len(ping) - 1`` bytes of the chunk before it (``tail``),
+    without walking the frames. Plain frames: exact for this server, its JSON is ASCII and escapes control
+    characters, so a payload never holds byte 0x81 followed by 0x01, and the only frame whose payload is the
+    byte ``2`` after such a header is the one-byte ping (messages start with ``4``). Compressed payloads are
+    binary: five bytes equal to the compressed ping inside one are possible (about one chance in 2^40 per
+    byte). Either way, each ping answered from here is checked afterwards against the frames the full
+    decoder finds (``RawAudience.report``).
 
-    The search is for byte 0x81 alone (``memchr``: it occurs once per frame header), not for the whole
-    pattern, whose last byte ``2`` is common in JSON and slows ``bytes.count`` down tenfold."""
-    pings = (tail + data[:2]).count(EIO_PING_FRAME)  # a ping cut in two by the chunks' boundary
-    at = data.find(0x81)
+    The search is for the first byte alone (``memchr``: it occurs once per frame header in plain JSON), not
+    for the whole pattern, whose byte ``2`` is common in JSON and slows ``bytes.count`` down tenfold."""
+    pings = (tail + data[:len(ping) - 1]).count(ping)  # a ping cut in two by the chunks' boundary
+    first, rest = ping[0], ping[1:]
+    at = data.find(first)
     while at >= 0:
-        if data[at + 1:at + 3] == b"\x012":
+        if data[at + 1:at + len(ping)] == rest:
             pings += 1
-        at = data.find(0x81, at + 1)
+        at = data.find(first, at + 1)
     return pings
 
 

@@ -1,25 +1,48 @@
 """``benchmarks.wire`` and the raw viewers' after-the-storm decoding, on bytes a raw viewer received from the
 real server (tests/bench/data/live: the handshake, Engine.IO OPEN, ``/live`` CONNECT and join ack, then five
-gifts batched or one event each; ``capture.json`` holds the viewers' handshake keys and the gifts' ids)."""
+gifts batched or one event each; ``capture.json`` holds the viewers' handshake keys and the gifts' ids; the
+``deflate`` files are a viewer that offered permessage-deflate, ``capture-deflate.json`` its key and gifts)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp._websocket.writer import WebSocketWriter
+from aiohttp.http_websocket import WSMsgType
 
 from benchmarks import wire
 from benchmarks.raw_viewers import Chunks, Decoded, viewer_report
 
 DATA = Path(__file__).parent / "data" / "live"
 CAPTURE = json.loads((DATA / "capture.json").read_text())
+DEFLATE = json.loads((DATA / "capture-deflate.json").read_text())
 
 
 def texts(data: bytes) -> list[str]:
     frames, used = wire.server_frames(data)
     assert used == len(data)
-    return [data[start:end].decode() for opcode, start, end in frames if opcode == wire.TEXT]
+    return [(wire.inflate(data[start:end]) if compressed else data[start:end]).decode()
+            for opcode, compressed, start, end in frames if opcode == wire.TEXT]
+
+
+class _Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+
+    def write(self, data: Any) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Protocol:
+    _paused = False
 
 
 def test_the_accept_key_of_rfc_6455_section_1_3() -> None:
@@ -31,6 +54,46 @@ def test_the_handshake_request_offers_no_extension() -> None:
     assert request.startswith(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n")
     assert b"Sec-WebSocket-Key: k\r\n" in request and b"Sec-WebSocket-Version: 13\r\n" in request
     assert b"Extensions" not in request and request.endswith(b"\r\n\r\n")
+    offer = wire.handshake_request("127.0.0.1:8080", "/socket.io/?EIO=4&transport=websocket", "k", deflate=True)
+    assert b"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" in offer
+
+
+def test_the_servers_deflate_answer_is_without_context_takeover_and_its_storm_inflates() -> None:
+    setup = (DATA / "live-batch-deflate-setup.bin").read_bytes()
+    end = wire.handshake_response(setup, DEFLATE["key"], deflate=True)
+    assert b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n" in setup[:end]
+    with pytest.raises(ValueError, match="unrequested extension"):  # not offered, so not acceptable
+        wire.handshake_response(setup, DEFLATE["key"])
+    plain = (DATA / "live-batch-setup.bin").read_bytes()
+    with pytest.raises(ValueError, match="server context takeover"):
+        wire.handshake_response(plain, CAPTURE["keys"]["batch"], deflate=True)
+    reader = wire.TextReader(DEFLATE["key"], deflate=True)
+    opened, connected, joined = reader.feed(setup)
+    assert opened.startswith("0{") and connected.startswith("40/live,") and joined.startswith("43/live,1")
+    storm = (DATA / "live-batch-deflate-storm.bin").read_bytes()
+    frames, used = wire.server_frames(storm)
+    assert used == len(storm) and all(compressed for _, compressed, _, _ in frames)
+    events = [e for text in reader.feed(storm) for e in wire.live_events(wire.socketio_packet(text)[3])]
+    assert [transfer for _, transfer in events] == DEFLATE["transfers"]
+    assert [seq for seq, _ in events] == [1, 2, 3, 4, 5]
+    # Each message also inflates alone, with a fresh inflater (the server compresses without context).
+    assert [e for t in texts(storm) for e in wire.live_events(wire.socketio_packet(t)[3])] == events
+    assert sum(end - start for _, _, start, end in frames) < len(texts(storm)[0]) // 3
+    with pytest.raises(ValueError, match="compressed frame"):
+        wire.TextReader(CAPTURE["keys"]["batch"]).feed(plain[:wire.handshake_response(plain, CAPTURE["keys"]["batch"])]
+                                                       + storm)
+
+
+async def test_the_compressed_ping_is_the_bytes_aiohttps_writer_sends() -> None:
+    """The server compresses each message on its own (no context takeover), so its ping is always these bytes."""
+    transport = _Transport()
+    writer = WebSocketWriter(_Protocol(), transport, compress=15, notakeover=True)  # type: ignore[arg-type]
+    for message in (b"2", b"42/live," + b"x" * 500, b"2"):
+        start = len(transport.data)
+        await writer.send_frame(message, WSMsgType.TEXT)
+        if message == b"2":
+            assert bytes(transport.data[start:]) == wire.EIO_PING_DEFLATED
+    assert texts(bytes(transport.data)) == ["2", "42/live," + "x" * 500, "2"]
 
 
 @pytest.mark.parametrize("kind", ["batch", "event"])
@@ -85,7 +148,7 @@ def test_frames_cut_anywhere_are_found_only_when_complete() -> None:
     whole, _ = wire.server_frames(data)
     for cut in range(len(data) + 1):
         first, used = wire.server_frames(data[:cut])
-        assert first == whole[:len(first)] and used == (first[-1][2] if first else 0)
+        assert first == whole[:len(first)] and used == (first[-1][3] if first else 0)
         rest, end = wire.server_frames(data, used)
         assert first + rest == whole and end == len(data)
 
@@ -115,6 +178,14 @@ def test_pings_are_counted_in_a_chunk_and_across_a_chunk_boundary() -> None:
         head, tail = stream[:cut], stream[cut:]
         assert wire.eio_pings(b"", head) + wire.eio_pings(head[-2:], tail) == 2
     assert [t for t in texts(stream) if t == "2"] == ["2", "2"]
+    compressed = (DATA / "live-batch-deflate-storm.bin").read_bytes()
+    stream = compressed + wire.EIO_PING_DEFLATED + compressed + wire.EIO_PING_DEFLATED
+    assert wire.eio_pings(b"", compressed, wire.EIO_PING_DEFLATED) == 0
+    for cut in range(len(stream) + 1):
+        head, tail = stream[:cut], stream[cut:]
+        assert (wire.eio_pings(b"", head, wire.EIO_PING_DEFLATED)
+                + wire.eio_pings(head[-4:], tail, wire.EIO_PING_DEFLATED)) == 2
+    assert [t for t in texts(stream) if t == "2"] == ["2", "2"]
 
 
 def test_socketio_packets_without_namespace_or_data() -> None:
@@ -130,18 +201,18 @@ def test_the_report_times_each_gift_by_the_chunk_that_completed_its_frame() -> N
     holding the frame's last byte; equal chunks are kept once; the frames are decoded once."""
     storm = (DATA / "live-batch-storm.bin").read_bytes()
     frames, _ = wire.server_frames(storm)
-    first_end = frames[0][2]
+    first_end = frames[0][3]
     interned = Chunks()
     a = [(10.0, interned.intern(storm[:100])), (10.5, interned.intern(storm[100:]))]
     b = [(11.0, interned.intern(bytes(storm[:100]))), (11.25, interned.intern(storm[100:first_end])),
          (11.875, interned.intern(storm[first_end:]))]
     assert a[0][1] is b[0][1]  # an equal chunk: one object
     transfers = CAPTURE["transfers"]
-    in_first = len(wire.live_events(wire.socketio_packet(storm[frames[0][1]:frames[0][2]].decode())[3]))
+    in_first = len(wire.live_events(wire.socketio_packet(storm[frames[0][2]:frames[0][3]].decode())[3]))
     timings = {t: (9.0, 9.5) for t in transfers}
     ack: dict[int, int] = {}
     send: dict[int, int] = {}
-    cache: dict[bytes, Decoded] = {}
+    cache: dict[tuple[bool, bytes], Decoded] = {}
     first = viewer_report(a, timings, ack, send, cache)
     second = viewer_report(b, timings, ack, send, cache)
     assert first == {"delivered": 5, "disorder": 0, "pings": 0, "partial": 0} == second
@@ -154,7 +225,7 @@ def test_the_report_times_each_gift_by_the_chunk_that_completed_its_frame() -> N
 def test_the_report_counts_disorder_and_a_cut_frame() -> None:
     storm = (DATA / "live-event-storm.bin").read_bytes()
     frames, _ = wire.server_frames(storm)
-    swapped = storm[frames[1][1] - 4:frames[1][2]] + storm[frames[0][1] - 4:frames[0][2]]  # seq 2, then 1
-    assert [h[:2] for h in (storm[frames[0][1] - 4:], storm[frames[1][1] - 4:])] == [b"\x81\x7e"] * 2
+    swapped = storm[frames[1][2] - 4:frames[1][3]] + storm[frames[0][2] - 4:frames[0][3]]  # seq 2, then 1
+    assert [h[:2] for h in (storm[frames[0][2] - 4:], storm[frames[1][2] - 4:])] == [b"\x81\x7e"] * 2
     report = viewer_report([(1.0, swapped), (2.0, storm[:10])], {}, {}, {}, {})
     assert report == {"delivered": 0, "disorder": 1, "pings": 0, "partial": 10}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from api.app import SOCKETS
+from signaling.frames import PreparedFrames
 from tests.api.helpers import Client
 from tests.live.conftest import coins, creator, fan, go_live, url_of
 
@@ -36,3 +38,6 @@ async def test_official_js_client_joins_gifts_and_receives(live_app: Client) -> 
     assert report["gift"]["data"]["transfer_id"] == report["sent"]["transfer_id"]
     assert report["bad"]["ok"] is False and report["bad"]["error"]["status"] == 422
     assert await coins(client, giver) == 47
+    # Node's ws offers permessage-deflate: the room's events reached it as shared compressed frames.
+    manager = client.app[SOCKETS].sio.manager
+    assert isinstance(manager, PreparedFrames) and manager.deflated > 0
