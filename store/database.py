@@ -14,6 +14,11 @@ thread and back; through aiosqlite every statement, fetch, BEGIN and COMMIT is i
 transaction costs 3-4 times the CPU, docs/performance.md "REST API"). Elsewhere it runs through
 :meth:`AsyncConnection.run_sync`. A short read whose work is bounded (an index walk that stops after a page)
 may ask to run ``inline``: in the event loop's thread, on a read-only connection of its own, with no hop at all.
+
+The hot write path (the ledger's group commit) uses :meth:`Database.run_write` the same way: a synchronous
+function runs a whole write transaction, on a SQLite file on the one writer thread with a ``sqlite3``
+connection of its own (``BEGIN IMMEDIATE``, under the same in-process lock as :meth:`Database.write`), so
+a batch of transfers costs one hop instead of one per statement (docs/performance.md, "Live rooms").
 """
 
 from __future__ import annotations
@@ -91,6 +96,11 @@ def _sqlite_reader_on_begin(conn: Any) -> None:
     conn.connection.driver_connection.execute("BEGIN")
 
 
+def _sqlite_writer_on_begin(conn: Any) -> None:
+    # The writer thread's connection only ever writes: take the write lock at once (see the module docstring).
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+
+
 def _sqlite_on_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -135,6 +145,8 @@ class Database:
         self._reader_threads: ThreadPoolExecutor | None = None
         self._inline_reader: Engine | None = None
         self._inline_connection: Connection | None = None
+        self._writer: Engine | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
@@ -159,6 +171,13 @@ class Database:
                 )
                 event.listen(self._inline_reader, "connect", _sqlite_inline_reader_on_connect)
                 event.listen(self._inline_reader, "begin", _sqlite_reader_on_begin)
+                self._writer = create_engine(
+                    parsed.set(drivername="sqlite+pysqlite"), echo=echo, pool_size=1, max_overflow=0,
+                    connect_args={"check_same_thread": False},  # made on the loop's thread only if disposed there
+                )
+                event.listen(self._writer, "connect", _sqlite_on_connect)
+                event.listen(self._writer, "begin", _sqlite_writer_on_begin)
+                self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
 
     @property
     def is_sqlite(self) -> bool:
@@ -226,6 +245,27 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` (synchronous: it must not touch the event loop) in one write transaction: committed if it
+        returns, rolled back if it raises.
+
+        On a SQLite file it runs on the writer thread, on that thread's own connection, after taking the same
+        in-process lock as :meth:`write` (so the two never wait on each other inside SQLite); other processes
+        are kept out by ``BEGIN IMMEDIATE`` and SQLite's busy timeout, waited out on that thread. Elsewhere
+        (PostgreSQL, in-memory SQLite) it runs through ``run_sync`` on a :meth:`write` connection. No retry
+        here: the caller knows whether its work may run twice."""
+        if self._writer is None or self._writer_thread is None or self._write_lock is None:
+            async with self.write() as conn:
+                return await conn.run_sync(work)
+        writer = self._writer
+
+        def transaction() -> T:
+            with writer.connect() as conn, conn.begin():
+                return work(conn)
+
+        async with self._write_lock:
+            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, transaction)
+
     async def run(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 8
     ) -> T:
@@ -256,4 +296,7 @@ class Database:
                 self._inline_connection.close()
                 self._inline_connection = None
             self._inline_reader.dispose()
+        if self._writer_thread is not None and self._writer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._writer_thread.shutdown)
+            self._writer.dispose()
         await self.engine.dispose()

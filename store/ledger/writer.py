@@ -12,12 +12,13 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.database import Database, is_retryable
 from store.ids import new_id
@@ -169,8 +170,8 @@ class Ledger:
         for attempt in range(1, attempts + 1):
             try:
                 created: list[str] = []
-                async with self._db.write() as conn:
-                    outcomes = await self._apply(conn, requests, created)
+                # One synchronous transaction: on SQLite one hop to the writer thread for the whole batch.
+                outcomes = await self._db.run_write(partial(self._apply, requests=requests, created=created))
                 self._known_accounts.update(created)  # only rows that committed
                 self.committed += sum(1 for o in outcomes if isinstance(o, Posted) and not o.replayed)
                 return outcomes
@@ -185,18 +186,20 @@ class Ledger:
             await asyncio.sleep(0.002 * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _apply(self, conn: AsyncConnection, requests: list[TransferRequest], created: list[str]) -> list[Outcome]:
+    def _apply(self, conn: Connection, requests: list[TransferRequest], created: list[str]) -> list[Outcome]:
+        """The batch's transaction (synchronous; runs where ``Database.run_write`` puts it). It reads
+        ``_known_accounts`` and appends to ``created``; the caller adds those once the batch committed."""
         now = utcnow()
         keys = list({r.key for r in requests})
         existing = {
             row.idempotency_key: row
-            for row in await conn.execute(sa.select(transfers).where(transfers.c.idempotency_key.in_(keys)))
+            for row in conn.execute(sa.select(transfers).where(transfers.c.idempotency_key.in_(keys)))
         }
-        replays = await self._load_posted(conn, list(existing.values()))
+        replays = _load_posted(conn, list(existing.values()))
         wanted_reversals = [r.reverses for r in requests if r.reverses and r.key not in existing]
         reversed_ids: set[str] = set()
         if wanted_reversals:
-            rows = await conn.execute(
+            rows = conn.execute(
                 sa.select(transfers.c.reverses_id).where(transfers.c.reverses_id.in_(wanted_reversals))
             )
             reversed_ids = {row.reverses_id for row in rows}
@@ -204,14 +207,14 @@ class Ledger:
         touched = sorted(
             {a.id for r in requests if r.key not in existing for leg in r.legs for a in (leg.debit, leg.credit)}
         )
-        created.extend(await self._ensure_accounts(conn, touched, now))
+        created.extend(self._ensure_accounts(conn, touched, now))
         balances: dict[str, int] = {}
         kinds: dict[str, str] = {}
         if touched:
             query = sa.select(accounts.c.id, accounts.c.balance, accounts.c.kind).where(accounts.c.id.in_(touched))
             if not self._db.is_sqlite:
                 query = query.order_by(accounts.c.id).with_for_update()
-            for row in await conn.execute(query):
+            for row in conn.execute(query):
                 balances[row.id] = row.balance
                 kinds[row.id] = row.kind
 
@@ -284,19 +287,19 @@ class Ledger:
             outcomes.append(posted)
 
         if new_transfers:
-            await conn.execute(transfers.insert(), new_transfers)
-            await conn.execute(entries.insert(), new_entries)
-            await conn.execute(
+            conn.execute(transfers.insert(), new_transfers)
+            conn.execute(entries.insert(), new_entries)
+            conn.execute(
                 accounts.update()
                 .where(accounts.c.id == sa.bindparam("account"))
                 .values(balance=sa.bindparam("new_balance")),
                 [{"account": a, "new_balance": balances[a]} for a in sorted(changed)],
             )
             for table, table_rows in records.items():
-                await conn.execute(table.insert(), table_rows)
+                conn.execute(table.insert(), table_rows)
         return outcomes
 
-    async def _ensure_accounts(self, conn: AsyncConnection, ids: Sequence[str], now: datetime) -> list[str]:
+    def _ensure_accounts(self, conn: Connection, ids: Sequence[str], now: datetime) -> list[str]:
         """Insert-or-ignore the accounts not known to exist; returns the ids it covered."""
         missing = [i for i in ids if i not in self._known_accounts]
         if not missing:
@@ -316,26 +319,17 @@ class Ledger:
                 }
             )
         dialect = postgresql if not self._db.is_sqlite else sqlite
-        await conn.execute(dialect.insert(accounts).on_conflict_do_nothing(index_elements=["id"]), rows)
+        conn.execute(dialect.insert(accounts).on_conflict_do_nothing(index_elements=["id"]), rows)
         return missing
-
-    async def _load_posted(self, conn: AsyncConnection, rows: Sequence[Any]) -> dict[str, Posted]:
-        if not rows:
-            return {}
-        by_transfer: dict[str, list[Any]] = {}
-        query = sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
-        for entry in await conn.execute(query):
-            by_transfer.setdefault(entry.transfer_id, []).append(entry)
-        return {row.id: _posted_from(row, by_transfer.get(row.id, []), replayed=True) for row in rows}
 
     # Reading -------------------------------------------------------------------------------------------
 
     async def transfer(self, transfer_id: str) -> Posted | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(transfers).where(transfers.c.id == transfer_id))).first()
-            if row is None:
-                return None
-            return (await self._load_posted(conn, [row]))[row.id]
+        def read(conn: Connection) -> Posted | None:
+            row = conn.execute(sa.select(transfers).where(transfers.c.id == transfer_id)).first()
+            return None if row is None else _load_posted(conn, [row])[row.id]
+
+        return await self._db.run_read(read)
 
     async def balance(self, account: Account) -> int:
         async with self._db.read() as conn:
@@ -383,6 +377,16 @@ class Ledger:
             )
             for r in rows
         ]
+
+
+def _load_posted(conn: Connection, rows: Sequence[Any]) -> dict[str, Posted]:
+    if not rows:
+        return {}
+    by_transfer: dict[str, list[Any]] = {}
+    query = sa.select(entries).where(entries.c.transfer_id.in_([r.id for r in rows])).order_by(entries.c.id)
+    for entry in conn.execute(query):
+        by_transfer.setdefault(entry.transfer_id, []).append(entry)
+    return {row.id: _posted_from(row, by_transfer.get(row.id, []), replayed=True) for row in rows}
 
 
 def _check_funds(legs: Sequence[Leg], balances: Mapping[str, int], kinds: Mapping[str, str]) -> LedgerError | None:
