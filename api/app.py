@@ -142,7 +142,7 @@ def create_app(
         await media_engine.close()
 
     events = LocalEvents()
-    sockets = SocketServer(tokens, events, redis_url=settings.redis_url)
+    sockets = SocketServer(tokens, events, redis_url=settings.redis_url, deflate=settings.socketio_deflate)
     app[SOCKETS] = sockets
     social = Social.create(db, settings, events, packager=TranscodePackager(package_vod, app[HLS].storage))
     app[SOCIAL] = social

@@ -38,6 +38,9 @@ class Settings(BaseModel):
     # The event loop `mixillo serve` runs on: uvloop (libuv; its transports and callbacks are C) or CPython's
     # own. Measured in docs/performance.md, "Live rooms": uvloop took ~12% off the server's CPU per gift.
     event_loop: Literal["uvloop", "asyncio"] = Field("uvloop", **_env("MIXILLO_EVENT_LOOP"))
+    # Accept permessage-deflate on Socket.IO WebSockets (RFC 7692; signaling/frames.py): ~7x fewer bytes for a
+    # batch of room events, at ~60-85 KiB more server memory per connection (aiohttp keeps a zlib state each).
+    socketio_deflate: bool = Field(True, **_env("MIXILLO_SOCKETIO_DEFLATE"))
 
     access_token_ttl_s: int = Field(900, ge=30, le=3600, **_env("MIXILLO_ACCESS_TOKEN_TTL"))
     refresh_token_ttl_s: int = Field(30 * 86400, ge=300, **_env("MIXILLO_REFRESH_TOKEN_TTL"))

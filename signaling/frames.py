@@ -119,15 +119,16 @@ class FrameSocket(WebSocket):  # type: ignore[misc]
     """python-engineio's aiohttp WebSocket wrapper, registering itself by Engine.IO sid while it is open and
     counting the sends its socket's writer task has in flight."""
 
-    def __init__(self, handler: Any, server: Any, *, registry: dict[str, FrameSocket]) -> None:
+    def __init__(self, handler: Any, server: Any, *, registry: dict[str, FrameSocket], deflate: bool = True) -> None:
         super().__init__(handler, server)
         self.sending = 0
         self._registry = registry
+        self._deflate = deflate
         self._sid: str | None = getattr(getattr(handler, "__self__", None), "sid", None)
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         # python-engineio's driver (engineio/async_drivers/aiohttp.py), with SharedDeflateResponse.
-        self._sock = SharedDeflateResponse(max_msg_size=self.server.max_http_buffer_size)
+        self._sock = SharedDeflateResponse(max_msg_size=self.server.max_http_buffer_size, compress=self._deflate)
         await self._sock.prepare(environ["aiohttp.request"])
         self.environ = environ
         if self._sid is not None:
@@ -166,6 +167,7 @@ class PreparedFrames(socketio.AsyncManager):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.websockets: dict[str, FrameSocket] = {}
+        self.deflate = True  # whether WebSockets may negotiate permessage-deflate (set before set_server)
         # Frames written prepared (and of those, compressed), and packets sent the usual way (tests, benchmarks).
         self.prepared = 0
         self.deflated = 0
@@ -175,7 +177,8 @@ class PreparedFrames(socketio.AsyncManager):  # type: ignore[misc]
         super().set_server(server)
         eio = server.eio
         if isinstance(eio._async, dict) and eio._async.get("websocket") is WebSocket:
-            eio._async = {**eio._async, "websocket": partial(FrameSocket, registry=self.websockets)}
+            eio._async = {**eio._async,
+                          "websocket": partial(FrameSocket, registry=self.websockets, deflate=self.deflate)}
 
     def reaches(self, namespace: str, room: str) -> bool:
         """Whether an emit to ``room`` can reach anyone: in process, only if the room has a socket (so a

@@ -35,11 +35,13 @@ class SocketServer:
         *,
         redis_url: str | None = None,
         cors_allowed_origins: Any = "*",
+        deflate: bool = True,
     ) -> None:
         self._tokens = tokens
         # With Redis, an emit reaches the room's sockets on every node (python-socketio's pub/sub manager).
         # Either way a room emit is one prepared WebSocket frame written to each local socket (frames.py).
         client_manager: PreparedFrames = FrameRedisManager(redis_url) if redis_url else FrameManager()
+        client_manager.deflate = deflate  # read when the server attaches the manager, just below
         self._manager = client_manager
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -54,6 +56,17 @@ class SocketServer:
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
+        app.on_shutdown.append(self._hang_up)
+
+    async def _hang_up(self, app: web.Application) -> None:
+        """Close every Engine.IO connection when the server stops. aiohttp's graceful shutdown waits for the
+        running handlers, and a WebSocket's handler runs as long as its client stays: without this, a node
+        with viewers took aiohttp's whole shutdown timeout (60 s) to stop. Each client is told (Engine.IO
+        CLOSE), sees a disconnect and reconnects, with Redis to any other node. Not waiting for each CLOSE
+        to be taken: a long-polling client that went away never takes it."""
+        eio = self.sio.eio
+        for socket in list(eio.sockets.values()):
+            await socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None

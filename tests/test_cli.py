@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+import socketio
 
 from tests.services import free_port, wait_for_port
 
@@ -45,6 +48,41 @@ def test_serve_answers_healthz_and_keeps_its_secret(tmp_path: Path, loop: str) -
     assert secret not in output
     assert "0001_accounts" in output  # migrations ran at start
     assert f"{loop} loop" in output
+
+
+async def test_serve_stops_promptly_with_socketio_clients_connected(tmp_path: Path) -> None:
+    """SIGTERM with WebSocket clients connected: each is told to close (Engine.IO CLOSE) and the process exits
+    in seconds; aiohttp alone would wait for the WebSocket handlers up to its 60 s shutdown timeout."""
+    port = free_port()
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "MIXILLO_PORT": str(port)}
+    process = await asyncio.to_thread(
+        subprocess.Popen, [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(tmp_path)],
+        cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clients = [socketio.AsyncClient(reconnection=False) for _ in range(3)]
+    gone = asyncio.Event()
+    told: list[object] = []
+
+    def disconnected(*reason: object) -> None:
+        told.append(reason)
+        if len(told) == len(clients):
+            gone.set()
+
+    try:
+        await asyncio.to_thread(wait_for_port, port, 30, process)
+        for client in clients:
+            client.on("disconnect", disconnected, namespace="/live")
+            await client.connect(f"http://127.0.0.1:{port}", namespaces=["/live"], transports=["websocket"])
+        started = time.monotonic()
+        process.terminate()
+        await asyncio.wait_for(gone.wait(), 10)
+        assert await asyncio.to_thread(process.wait, 15) == 0
+        assert time.monotonic() - started < 15
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for client in clients:
+            await client.disconnect()
 
 
 def test_bad_configuration_is_one_line_naming_the_variable(tmp_path: Path) -> None:

@@ -242,14 +242,20 @@ async def test_the_benchmarks_light_viewers_speak_engine_io_and_socket_io(live_a
         await audience.close()
 
 
-async def test_the_benchmarks_raw_viewers_and_givers_speak_engine_io_and_socket_io(live_app: Client) -> None:
+@pytest.mark.parametrize("deflate", [True, False])
+async def test_the_benchmarks_raw_viewers_and_givers_speak_engine_io_and_socket_io(live_app: Client,
+                                                                                   deflate: bool) -> None:
     """``benchmarks.raw_viewers`` / ``raw_givers`` (the benchmark's append-only clients) against the real
     server: they connect and join (batched and per-event), the givers' gifts are acked, and the streams
-    the viewers only recorded decode afterwards to every gift, in seq order, with nothing cut."""
+    the viewers only recorded decode afterwards to every gift, in seq order, with nothing cut. Offering
+    permessage-deflate, the viewers get the shared compressed frames."""
     client = live_app
     host, giver = await creator(client), await fan(client, coins=100)
     stream = (await go_live(client, host))["stream"]["id"]
-    audience = RawAudience()
+    manager = client.app[SOCKETS].sio.manager
+    assert isinstance(manager, PreparedFrames)
+    deflated = manager.deflated
+    audience = RawAudience(deflate=deflate)
     givers = RawGivers()
     try:
         await audience.add(url_of(client), stream, batch=True)
@@ -266,6 +272,35 @@ async def test_the_benchmarks_raw_viewers_and_givers_speak_engine_io_and_socket_
         assert report["delivered"] == 2 * 3
         assert (report["disorder"], report["partial"], report["pong_mismatch"]) == (0, 0, 0)
         assert sum(report["ack"].values()) == sum(report["send"].values()) == 6
+        assert (manager.deflated > deflated) == deflate
     finally:
         await givers.close()
         await audience.close()
+
+
+async def test_with_deflate_off_every_websocket_gets_plain_shared_frames(make_client: AppFactory, db_url: str) -> None:
+    """``MIXILLO_SOCKETIO_DEFLATE=false``: an offer of permessage-deflate is declined, so the client reads
+    plain frames, the same prepared bytes as everyone's."""
+    client = await make_client(database_url=db_url, socketio_deflate=False)
+    async with client.app[DATABASE].write() as conn:
+        await seed_catalog(conn)
+    host, giver = await creator(client), await fan(client, coins=10)
+    stream = (await go_live(client, host))["stream"]["id"]
+    offering = Viewer()
+    offering.sio = socketio.AsyncClient(reconnection=False, websocket_extra_options={"compress": 15})
+    offering.sio.on("*", offering._record, namespace="/live")
+    g = await Viewer().connect(url_of(client), giver)
+    await offering.connect(url_of(client))
+    try:
+        manager = client.app[SOCKETS].sio.manager
+        assert isinstance(manager, PreparedFrames)
+        assert not any(ws._sock is not None and ws._sock.compress for ws in manager.websockets.values())
+        assert (await offering.call("join", {"room": stream}))["ok"] and (await g.call("join", {"room": stream}))["ok"]
+        prepared = manager.prepared
+        sent = await g.call("gift", _gift(stream, host, "plain"))
+        assert sent["ok"]
+        await until(lambda: any(e["seq"] == sent["seq"] for e in offering.events))
+        assert manager.prepared > prepared and manager.deflated == 0
+    finally:
+        await g.close()
+        await offering.close()
