@@ -215,7 +215,8 @@ class PkEnded(_Model):
     battle: PkView
 
 
-CohostReason = Literal["accepted", "kicked", "left", "rejected", "expired", "room_ended"]
+# "pk_started": a pending invitation or request withdrawn because the live's PK battle was accepted.
+CohostReason = Literal["accepted", "kicked", "left", "rejected", "expired", "room_ended", "pk_started"]
 
 
 class CohostInvited(_Model):

@@ -35,6 +35,7 @@ from rooms.clock import Clock, to_datetime, to_ms
 from rooms.directory import RoomDirectory
 from rooms.errors import Conflict, Invalid, NotAllowed, NotFound
 from rooms.events import (
+    CohostDeclined,
     Payload,
     PkCancelled,
     PkCountdown,
@@ -47,7 +48,7 @@ from rooms.events import (
     RankedUser,
 )
 from rooms.room import PK
-from rooms.store import PK_SCORES, SEATS
+from rooms.store import PK_SCORES, SEATS, STAGE_INVITES, STAGE_REQUESTS
 from store.database import Database
 from store.ids import new_id
 from store.schema.rooms import pk_battles
@@ -252,7 +253,25 @@ class PkBattles:
             raise Conflict("the invitation is no longer open", slug="pk-not-open")
         await self._directory.store.put(_ns(battle_id), WINDOW, f"{starts}:{ends}", expect=None)
         self._scheduled()
-        return await self.announce(battle_id, "countdown")  # the referee may already have started it
+        view = await self.announce(battle_id, "countdown")  # the referee may already have started it
+        for room_id in (row.room_a, row.room_b):
+            await self._withdraw_stage_offers(room_id)
+        return view
+
+    async def _withdraw_stage_offers(self, room_id: str) -> None:
+        """The battle is on, host against host: the live's pending stage invitations and requests are
+        withdrawn (they could not be accepted while it lasts, and would outlive their purpose). Each is
+        removed once, so an answer racing this either took it first or finds it gone. A failure here is
+        logged: the battle was accepted either way, and what is left still expires on its own."""
+        room = self._directory.room(room_id)
+        store = self._directory.store
+        try:
+            for board in (STAGE_INVITES, STAGE_REQUESTS):
+                for user_id, _ in await store.top(room_id, board):
+                    if await store.remove(room_id, board, user_id):
+                        await room.append(CohostDeclined(user_id=user_id, reason="pk_started"))
+        except Exception:
+            log.exception("withdrawing the stage invitations and requests of room %s", room_id)
 
     async def reject(self, actor: Actor, battle_id: str) -> PkView:
         await self._host_b(actor, battle_id)

@@ -61,8 +61,10 @@ async def test_no_guest_joins_the_stage_during_a_pk_battle(live_app: Client) -> 
     inbox, asker_tickets = await tickets(client, asker)
     try:
         assert (await watcher.call("join", {"room": room_a}))["ok"] is True
-        # A request from before the battle is pending; then the battle starts.
+        # A request from before the battle is pending in A, an invitation in B; then the battle starts.
         assert (await client.post(f"/api/multi-host/{room_a}/request", headers=bearer(asker))).status == 200
+        assert (await client.post(f"/api/multi-host/{room_b}/invite", json={"user_id": invitee["user"]["id"]},
+                                  headers=bearer(host_b))).status == 200
         invited = await client.post("/api/pk-battles", json={"room_id": room_a, "opponent_room_id": room_b,
                                                              "duration_s": 30}, headers=bearer(host_a))
         battle_id = (await invited.json())["battle"]["battle_id"]
@@ -75,9 +77,13 @@ async def test_no_guest_joins_the_stage_during_a_pk_battle(live_app: Client) -> 
         await until(lambda: all(sorted(client.app[LIVES].get(r).program.names) == both  # type: ignore[union-attr]
                                 for r in (room_a, room_b)))  # the split screen is up on both programs
         before = await state(client, room_a, room_b)
-        assert before[room_a]["pk"].state == "active" and before[room_a]["requests"] != []
+        assert before[room_a]["pk"].state == "active"
+        # Accepting the battle withdrew both: they could not be accepted while it lasts.
+        assert before[room_a]["requests"] == [] and before[room_b]["invites"] == []
+        assert [(e["data"]["user_id"], e["data"]["reason"]) for e in watcher.of("cohost.declined")] == [
+            (asker["user"]["id"], "pk_started")]
 
-        # The host accepting the pending request (the reported 500), inviting, and a viewer asking: all 409.
+        # The host accepting the withdrawn request (once a reported 500), inviting, and a viewer asking: all 409.
         body = await problem(await client.post(f"/api/multi-host/{room_a}/accept",
                                                json={"user_id": asker["user"]["id"]}, headers=bearer(host_a)), 409)
         assert body["type"].endswith("/pk-in-progress") and "PK battle" in body["detail"]
