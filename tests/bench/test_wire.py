@@ -5,17 +5,15 @@ gifts batched or one event each; ``capture.json`` holds the viewers' handshake k
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.http_websocket import WSMsgType
 
 from benchmarks import wire
 from benchmarks.raw_viewers import Chunks, Decoded, viewer_report
+from tests.writers import recording_writer
 
 DATA = Path(__file__).parent / "data" / "live"
 CAPTURE = json.loads((DATA / "capture.json").read_text())
@@ -27,22 +25,6 @@ def texts(data: bytes) -> list[str]:
     assert used == len(data)
     return [(wire.inflate(data[start:end]) if compressed else data[start:end]).decode()
             for opcode, compressed, start, end in frames if opcode == wire.TEXT]
-
-
-class _Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.data = bytearray()
-
-    def write(self, data: Any) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return False
-
-
-class _Protocol:
-    _paused = False
 
 
 def test_the_accept_key_of_rfc_6455_section_1_3() -> None:
@@ -86,8 +68,7 @@ def test_the_servers_deflate_answer_is_without_context_takeover_and_its_storm_in
 
 async def test_the_compressed_ping_is_the_bytes_aiohttps_writer_sends() -> None:
     """The server compresses each message on its own (no context takeover), so its ping is always these bytes."""
-    transport = _Transport()
-    writer = WebSocketWriter(_Protocol(), transport, compress=15, notakeover=True)  # type: ignore[arg-type]
+    writer, transport = recording_writer(compress=15, notakeover=True)
     for message in (b"2", b"42/live," + b"x" * 500, b"2"):
         start = len(transport.data)
         await writer.send_frame(message, WSMsgType.TEXT)

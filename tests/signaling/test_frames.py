@@ -3,14 +3,11 @@ shared permessage-deflate frames (RFC 7692) that a real client inflates between 
 
 from __future__ import annotations
 
-import asyncio
 import zlib
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.http_websocket import WSMsgType
 from aiohttp.test_utils import TestServer
 
@@ -24,6 +21,7 @@ from signaling.frames import (
     deflate_response_header,
     text_frame,
 )
+from tests.writers import recording_writer
 
 
 def test_frames_match_rfc_6455_examples() -> None:
@@ -106,27 +104,10 @@ async def test_aiohttps_client_reads_shared_frames_between_the_servers_own_compr
     assert offers[0] is not None and "permessage-deflate" in offers[0] and offers[2] is None
 
 
-class _Transport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.data = bytearray()
-
-    def write(self, data: Any) -> None:
-        self.data += data
-
-    def is_closing(self) -> bool:
-        return False
-
-
-class _Protocol:
-    _paused = False
-
-
 async def test_frames_are_the_bytes_aiohttps_server_writer_sends() -> None:
     for size in (0, 5, 125, 126, 4000, 65535, 65536, 70000):
         payload = bytes(range(48, 58)) * (size // 10) + b"0" * (size % 10)
-        transport = _Transport()
-        writer = WebSocketWriter(_Protocol(), transport)  # type: ignore[arg-type]
+        writer, transport = recording_writer()
         await writer.send_frame(payload, WSMsgType.TEXT)
         assert bytes(transport.data) == text_frame(payload), size
 
