@@ -7,6 +7,12 @@ unchanged: 402 for insufficient coins, and so on), and nothing is announced with
 retries with the same key gets the ledger's original transfer back (the ledger is idempotent), and this
 desk announces a transfer at most once, so a retry never shows a gift twice.
 
+Claims are kept for ``CLAIM_WINDOW_MS`` (scored by claim time, trimmed at most once a ``TRIM_EVERY_MS`` per
+room), so the board holds a live's last two minutes of gifts, not all of them: at 2,000 gifts/s a whole
+hour would be 7.2 million claims, about a gigabyte in the memory store. A retry of a transfer charged longer
+ago than the window is answered with its charge and no event: it was announced back then (or lost in the
+window below).
+
 Known window: a process that dies between claiming a transfer's announcement and appending its event
 leaves that charged gift unannounced (a retry is answered with the charge and no event). The claim and
 the append are three store calls apart.
@@ -26,7 +32,12 @@ from rooms.store import SEATS, SUPPORTERS
 
 log = logging.getLogger(__name__)
 
-ANNOUNCED = "gift_transfers"  # board: transfer ids whose announcement was claimed (score: always 1)
+ANNOUNCED = "gift_transfers"  # board: transfer ids whose announcement was claimed (score: claim time, ms)
+TRIMMED = "gift_claims_trimmed_at"  # room field: when ANNOUNCED was last trimmed (ms)
+# A client retries a gift within seconds (a reconnect); two minutes is far beyond that, and keeps the board
+# at 240,000 claims at 2,000 gifts/s (~32 MB in the memory store, whose trim scans them in ~5 ms a minute).
+CLAIM_WINDOW_MS = 2 * 60 * 1000
+TRIM_EVERY_MS = 60 * 1000
 STREAKS = "gift_streaks"  # board: "<sender>:<combo id>" -> gifts in the streak
 
 
@@ -40,6 +51,7 @@ class GiftCharge:
     coins: int
     diamonds: int
     balance: int
+    charged_at_ms: int | None = None  # when the ledger made the transfer (a retry gets the original's time)
 
 
 class GiftCharger(Protocol):
@@ -100,9 +112,14 @@ class GiftDesk:
             livestream_id=room_id, combo_id=combo_id,
         )
         # The charge succeeded: from here on, the gift is announced (exactly once per transfer).
-        # A constant score makes raise_only a claim-once: a retry in a later millisecond must not re-claim.
-        if not await store.put_score(room_id, ANNOUNCED, charge.transfer_id, 1, raise_only=True):
+        now = room.clock.now_ms()
+        if charge.charged_at_ms is not None and charge.charged_at_ms < now - CLAIM_WINDOW_MS:
+            return GiftOutcome(charge, None)  # a late retry: its claim may be trimmed, it was announced then
+        if not await store.claim(room_id, ANNOUNCED, charge.transfer_id, now):
             return GiftOutcome(charge, None)
+        trimmed = standing.fields.get(TRIMMED)
+        if now - int(trimmed or 0) >= TRIM_EVERY_MS and await store.put(room_id, TRIMMED, str(now), expect=trimmed):
+            await store.trim(room_id, ANNOUNCED, now - CLAIM_WINDOW_MS)  # one node wins each minute's trim
         streak = (await store.add(room_id, STREAKS, f"{sender}:{combo_id}", charge.quantity)
                   if combo_id is not None else charge.quantity)
         total = await store.support(room_id, sender, charge.coins)

@@ -167,6 +167,20 @@ class MemoryRoomStore:
     async def remove(self, room: str, board: str, member: str) -> bool:
         return self._board(room, board).pop(member, None) is not None
 
+    async def claim(self, room: str, board: str, member: str, score: int) -> bool:
+        scores = self._board(room, board)
+        if member in scores:
+            return False
+        scores[member] = score
+        return True
+
+    async def trim(self, room: str, board: str, below: int) -> int:
+        scores = self._board(room, board)
+        old = [member for member, score in scores.items() if score < below]
+        for member in old:
+            del scores[member]
+        return len(old)
+
     async def score(self, room: str, board: str, member: str) -> int | None:
         return self._board(room, board).get(member)
 

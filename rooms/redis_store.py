@@ -265,6 +265,12 @@ class RedisRoomStore:
     async def remove(self, room: str, board: str, member: str) -> bool:
         return bool(await self._redis.zrem(self._board(room, board), member))
 
+    async def claim(self, room: str, board: str, member: str, score: int) -> bool:
+        return bool(await self._redis.zadd(self._board(room, board), {member: score}, nx=True))
+
+    async def trim(self, room: str, board: str, below: int) -> int:
+        return int(await self._redis.zremrangebyscore(self._board(room, board), "-inf", f"({below}"))
+
     async def score(self, room: str, board: str, member: str) -> int | None:
         value = await self._redis.zscore(self._board(room, board), member)
         return None if value is None else int(value)

@@ -121,6 +121,15 @@ class RoomStore(Protocol):
         """Remove a member; True if it was there (exactly one of several racing removers gets True)."""
         ...
 
+    async def claim(self, room: str, board: str, member: str, score: int) -> bool:
+        """Add ``member`` with ``score`` unless it is on the board; True if this call added it (exactly one
+        of several racing claimers gets True)."""
+        ...
+
+    async def trim(self, room: str, board: str, below: int) -> int:
+        """Remove the members scored below ``below``; how many were removed."""
+        ...
+
     async def score(self, room: str, board: str, member: str) -> int | None: ...
 
     async def top(self, room: str, board: str, count: int | None = None) -> list[tuple[str, int]]:

@@ -30,4 +30,5 @@ class LedgerGiftCharger:
             sender_id, receiver_id, gift_id, quantity=quantity, key=ledger_key("gift", sender_id, key),
             livestream_id=livestream_id, combo_id=combo_id,
         )
-        return LedgerCharge(r.transfer_id, r.gift_id, r.quantity, r.coins, r.diamonds, r.balance, receipt=r)
+        return LedgerCharge(r.transfer_id, r.gift_id, r.quantity, r.coins, r.diamonds, r.balance,
+                            charged_at_ms=int(r.created_at.timestamp() * 1000), receipt=r)

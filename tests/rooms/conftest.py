@@ -109,7 +109,9 @@ class ChargeRefused(Exception):
 class FakeCharger:
     """A small ledger: coin balances, idempotent on the key, refuses when the sender cannot pay."""
 
-    def __init__(self, balances: dict[str, int] | None = None, prices: dict[str, int] | None = None) -> None:
+    def __init__(self, balances: dict[str, int] | None = None, prices: dict[str, int] | None = None,
+                 clock: FakeClock | None = None) -> None:
+        self.clock = clock  # stamps each charge's time, as the ledger does (None: charges carry no time)
         self.balances = dict(balances or {})
         self.prices = prices or {"rose": 1, "lion": 500}
         self.by_key: dict[str, GiftCharge] = {}
@@ -135,7 +137,7 @@ class FakeCharger:
         self.balances[sender_id] -= coins
         self.balances[receiver_id] = self.balances.get(receiver_id, 0) + coins // 2
         charge = GiftCharge(f"t{len(self.by_key) + 1}", gift_id, quantity, coins, coins // 2,
-                            self.balances[sender_id])
+                            self.balances[sender_id], self.clock.now_ms() if self.clock else None)
         self.by_key[key] = charge
         return charge
 

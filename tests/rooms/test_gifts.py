@@ -10,7 +10,7 @@ from rooms.actor import Actor
 from rooms.directory import RoomDirectory
 from rooms.errors import Invalid, NotAllowed, Unauthenticated
 from rooms.events import GiftSent, RankedUser
-from rooms.gifts import GiftDesk
+from rooms.gifts import ANNOUNCED, CLAIM_WINDOW_MS, TRIM_EVERY_MS, GiftDesk
 from rooms.store import SEATS
 from tests.rooms.conftest import ALICE, ANON, BOB, HOST, ChargeRefused, FakeCharger, FakeClock, Sink
 
@@ -89,6 +89,28 @@ async def test_a_key_retried_later_is_still_announced_once(desk: GiftDesk, sink:
     again = await desk.send("live1", ALICE, receiver_id="host", gift_id="lion", key="later")
     assert first.event is not None and again.event is None and again.charge == first.charge
     assert sink.history() == [(1, "gift.sent")]
+
+
+async def test_claims_are_kept_for_the_window_and_a_later_retry_is_not_shown_again(
+        directory: RoomDirectory, sink: Sink, clock: FakeClock) -> None:
+    """The claim board holds the last CLAIM_WINDOW_MS of gifts (trimmed at most once a minute), and a retry
+    of a gift charged before that is answered with its charge and no event."""
+    await directory.open("live1", "host")
+    desk = GiftDesk(directory, FakeCharger({"alice": 1000}, clock=clock))
+    store = directory.store
+    first = await desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="k1")
+    clock.advance(TRIM_EVERY_MS / 1000 + 1)
+    await desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="k2")  # trims; k1 is recent
+    assert [t for t, _ in await store.top("live1", ANNOUNCED)] == ["t2", "t1"]
+    clock.advance(CLAIM_WINDOW_MS / 1000 + 1)
+    retry = await desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="k2")
+    assert retry.event is None  # charged over the window ago: not shown again, claim or no claim
+    await desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="k3")  # trims t1 and t2
+    assert [t for t, _ in await store.top("live1", ANNOUNCED)] == ["t3"]
+    late = await desk.send("live1", ALICE, receiver_id="host", gift_id="rose", key="k1")
+    assert late.event is None and late.charge == first.charge
+    assert [e for _, e in sink.history()] == ["gift.sent"] * 3
+    assert charger(desk).balances["alice"] == 1000 - 3
 
 
 async def test_streaks_supporters_and_gifts_to_a_guest(desk: GiftDesk, directory: RoomDirectory,

@@ -99,6 +99,18 @@ async def test_a_bounded_board_admits_exactly_up_to_its_limit_under_a_race(store
     assert await store.put_score("r", SEATS, "late", 1, limit=8) is False
 
 
+async def test_one_of_several_racing_claimers_wins_and_trim_drops_the_old_ones(store: RoomStore) -> None:
+    won = await asyncio.gather(*(store.claim("r", "claims", "t1", 100 + n) for n in range(8)))
+    assert won.count(True) == 1 and await store.size("r", "claims") == 1
+    assert not await store.claim("r", "claims", "t1", 999)  # a later claim of the same member: refused
+    assert await store.score("r", "claims", "t1") == 100 + won.index(True)
+    await store.claim("r", "claims", "t2", 200)
+    await store.claim("r", "claims", "t3", 300)
+    assert await store.trim("r", "claims", 200) == 1  # below 200 only: t2's 200 stays
+    assert await store.top("r", "claims") == [("t3", 300), ("t2", 200)]
+    assert await store.trim("r", "claims", 200) == 0 and await store.trim("other", "claims", 10**6) == 0
+
+
 async def test_one_of_several_racing_removers_wins(store: RoomStore) -> None:
     await store.put_score("r", "invites", "bob", 1)
     results = await asyncio.gather(*(store.remove("r", "invites", "bob") for _ in range(10)))
