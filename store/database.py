@@ -121,6 +121,16 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
+async def _on_thread(threads: ThreadPoolExecutor, engine: Engine, work: Callable[[Connection], T]) -> T:
+    """``work`` in one transaction on a connection of ``engine``, run by one of ``threads``."""
+
+    def transaction() -> T:
+        with engine.connect() as conn, conn.begin():
+            return work(conn)
+
+    return await asyncio.get_running_loop().run_in_executor(threads, transaction)
+
+
 class Database:
     """Owns the engine; every connection the service uses comes from here."""
 
@@ -173,7 +183,7 @@ class Database:
                 event.listen(self._inline_reader, "begin", _sqlite_reader_on_begin)
                 self._writer = create_engine(
                     parsed.set(drivername="sqlite+pysqlite"), echo=echo, pool_size=1, max_overflow=0,
-                    connect_args={"check_same_thread": False},  # made on the loop's thread only if disposed there
+                    connect_args={"check_same_thread": False},  # used on the writer thread, closed by close()
                 )
                 event.listen(self._writer, "connect", _sqlite_on_connect)
                 event.listen(self._writer, "begin", _sqlite_writer_on_begin)
@@ -219,13 +229,7 @@ class Database:
                     conn = await raw.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 async with conn.begin():
                     return await conn.run_sync(work)
-        readers = self._readers
-
-        def transaction() -> T:
-            with readers.connect() as conn, conn.begin():
-                return work(conn)
-
-        return await asyncio.get_running_loop().run_in_executor(self._reader_threads, transaction)
+        return await _on_thread(self._reader_threads, self._readers, work)
 
     def _inline(self) -> Connection:
         assert self._inline_reader is not None
@@ -257,14 +261,8 @@ class Database:
         if self._writer is None or self._writer_thread is None or self._write_lock is None:
             async with self.write() as conn:
                 return await conn.run_sync(work)
-        writer = self._writer
-
-        def transaction() -> T:
-            with writer.connect() as conn, conn.begin():
-                return work(conn)
-
         async with self._write_lock:
-            return await asyncio.get_running_loop().run_in_executor(self._writer_thread, transaction)
+            return await _on_thread(self._writer_thread, self._writer, work)
 
     async def run(
         self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 8
