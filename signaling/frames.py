@@ -124,12 +124,14 @@ class FrameSocket(WebSocket):  # type: ignore[misc]
         self.sending = 0
         self._registry = registry
         self._deflate = deflate
+        self.window_bits = 0  # permessage-deflate's window once negotiated, 0 when the frames are plain
         self._sid: str | None = getattr(getattr(handler, "__self__", None), "sid", None)
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         # python-engineio's driver (engineio/async_drivers/aiohttp.py), with SharedDeflateResponse.
         self._sock = SharedDeflateResponse(max_msg_size=self.server.max_http_buffer_size, compress=self._deflate)
         await self._sock.prepare(environ["aiohttp.request"])
+        self.window_bits = int(self._sock.compress)  # fixed by the handshake
         self.environ = environ
         if self._sid is not None:
             self._registry[self._sid] = self
@@ -148,7 +150,8 @@ class FrameSocket(WebSocket):  # type: ignore[misc]
             self.sending -= 1
 
     def write(self, frame: SharedFrame) -> bool:
-        """Write a prepared frame if nothing of this connection's can be overtaken by it; False otherwise."""
+        """Write a prepared frame (compressed if this connection negotiated it) if nothing of this connection's
+        can be overtaken by it; False otherwise."""
         ws = self._sock
         if ws is None or self.sending or ws.closed:
             return False
@@ -158,8 +161,7 @@ class FrameSocket(WebSocket):  # type: ignore[misc]
         transport = writer.transport
         if transport is None or transport.is_closing() or getattr(writer.protocol, "_paused", True):
             return False
-        window_bits = ws.compress
-        transport.write(frame.deflated(window_bits) if window_bits else frame.plain)
+        transport.write(frame.deflated(self.window_bits) if self.window_bits else frame.plain)
         return True
 
 
@@ -208,7 +210,7 @@ class PreparedFrames(socketio.AsyncManager):  # type: ignore[misc]
             if (ws is not None and socket is not None and socket.upgraded and not socket.upgrading
                     and not socket.closing and not socket.closed and socket.queue.empty() and ws.write(frame)):
                 self.prepared += 1
-                if ws._sock.compress:
+                if ws.window_bits:
                     self.deflated += 1
                 continue
             self.queued += 1
