@@ -14,6 +14,9 @@ import struct
 import zlib
 from typing import Any
 
+# The server's own constants of RFC 7692 (§6's RSV1 bit, §7.2.2's tail a receiver appends before inflating).
+from signaling.frames import EMPTY_BLOCK_TAIL, RSV1
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA  # opcodes, RFC 6455 §5.2
 # An Engine.IO PING ("2") as the server sends it: one final, unmasked text frame of one byte; with
@@ -23,7 +26,6 @@ EIO_PING_FRAME = b"\x81\x012"
 EIO_PING_DEFLATED = b"\xc1\x03\x32\x02\x00"
 # What browsers offer (RFC 7692 §7.1): permessage-deflate, the client's window size left to the server.
 DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
-EMPTY_BLOCK_TAIL = b"\x00\x00\xff\xff"  # a receiver appends it to a message before inflating (§7.2.2)
 
 
 def handshake_request(host: str, path: str, key: str, *, deflate: bool = False) -> bytes:
@@ -105,7 +107,7 @@ def server_frames(data: bytes | bytearray, start: int = 0) -> tuple[list[Frame],
             length, head = struct.unpack_from("!Q", data, at + 2)[0], 10
         if size - at < head + length:
             break
-        frames.append((first & 0x0F, bool(first & 0x40), at + head, at + head + length))
+        frames.append((first & 0x0F, bool(first & RSV1), at + head, at + head + length))
         at += head + length
     return frames, at
 
